@@ -1,0 +1,518 @@
+//! A trained model is a directory:
+//!
+//! | file | holds |
+//! |---|---|
+//! | `config.json` | the model's hyper-parameters (its `XConfig`) |
+//! | `vocab.json` | its vocabulary or vocabularies |
+//! | `model.safetensors` | the parameters, named like PyTorch's `state_dict` (`encoder.weight_ih_l0`) |
+//! | `meta.json` | model kind, format version, crate version, seed, training figures |
+//!
+//! [`save`] writes all four into a temporary directory beside the target and renames it into
+//! place, so a reader never sees half a model, and a crash leaves the previous model intact.
+//! [`load`] checks kind and format version before anything else is trusted; [`load_weights`]
+//! checks every tensor's name, shape and dtype against the model built from the config, so a
+//! checkpoint of another size is an error that names the tensor (libtorch's `copy_` would
+//! broadcast some mismatches silently).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tch::nn::VarStore;
+use tch::Tensor;
+
+use crate::error::{Error, Result};
+
+/// Hyper-parameters file.
+pub const CONFIG_FILE: &str = "config.json";
+/// Vocabulary file.
+pub const VOCAB_FILE: &str = "vocab.json";
+/// Parameters file.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Provenance file.
+pub const META_FILE: &str = "meta.json";
+
+/// What a model directory says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The model kind, e.g. `"seq2seq"` or `"charlm"`.
+    pub kind: String,
+    /// The layout version of this kind's checkpoint; bumped when config or names change.
+    pub format_version: u32,
+    /// The seqmodels version that wrote it.
+    pub crate_version: String,
+    /// The `--seed` of the training run.
+    pub seed: u64,
+    /// Figures from training (epochs, held-out loss, accuracy, seconds ...), by name.
+    #[serde(default)]
+    pub training: BTreeMap<String, serde_json::Value>,
+}
+
+impl Meta {
+    /// Meta for a model of `kind` at `format_version`, trained with `seed`, by this crate version.
+    pub fn new(kind: &str, format_version: u32, seed: u64) -> Self {
+        Meta {
+            kind: kind.to_owned(),
+            format_version,
+            crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+            seed,
+            training: BTreeMap::new(),
+        }
+    }
+
+    /// Records a training figure.
+    pub fn with_figure(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.training.insert(name.to_owned(), value.into());
+        self
+    }
+}
+
+/// The JSON parts of a model directory, checked for kind and format version.
+#[derive(Debug, Clone)]
+pub struct Loaded<C, V> {
+    /// `meta.json`.
+    pub meta: Meta,
+    /// `config.json`.
+    pub config: C,
+    /// `vocab.json`.
+    pub vocab: V,
+}
+
+/// Writes a model directory at `dir` atomically, replacing an earlier model there.
+///
+/// Refuses to replace an existing path that is not a model directory (no `meta.json`) and not
+/// empty, so a mistyped `--out` cannot delete a user's folder.
+pub fn save<C: Serialize, V: Serialize>(
+    dir: &Path,
+    meta: &Meta,
+    config: &C,
+    vocab: &V,
+    vs: &VarStore,
+) -> Result<()> {
+    if dir.exists() && !is_replaceable(dir) {
+        return Err(Error::checkpoint(
+            dir,
+            "exists and is not a seqmodels model directory (no meta.json); refusing to replace it",
+        ));
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
+    let tmp = sibling(dir, "tmp");
+    fs::create_dir(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+    let written =
+        write_all(&tmp, meta, config, vocab, vs).and_then(|()| swap_into_place(&tmp, dir));
+    if written.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    written
+}
+
+fn is_replaceable(dir: &Path) -> bool {
+    dir.is_dir()
+        && (dir.join(META_FILE).is_file()
+            || fs::read_dir(dir)
+                .map(|mut entries| entries.next().is_none())
+                .unwrap_or(false))
+}
+
+/// `<parent>/.<name>.<tag>-<pid>-<n>`: hidden, unique within this process and across processes.
+fn sibling(dir: &Path, tag: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".to_owned());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.with_file_name(format!(".{name}.{tag}-{}-{n}", std::process::id()))
+}
+
+fn write_all<C: Serialize, V: Serialize>(
+    tmp: &Path,
+    meta: &Meta,
+    config: &C,
+    vocab: &V,
+    vs: &VarStore,
+) -> Result<()> {
+    write_json(&tmp.join(CONFIG_FILE), config)?;
+    write_json(&tmp.join(VOCAB_FILE), vocab)?;
+    let weights = tmp.join(WEIGHTS_FILE);
+    let mut named: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| (name, t.detach().to_device(tch::Device::Cpu).contiguous()))
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Tensor::write_safetensors(&named, &weights)
+        .map_err(|e| Error::torch(format!("writing {}", weights.display()), e))?;
+    sync_file(&weights)?;
+    // meta.json last: its presence marks a complete directory.
+    write_json(&tmp.join(META_FILE), meta)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    let mut file = fs::File::create(path).map_err(|e| Error::io("creating", path, e))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("writing", path, e))
+}
+
+fn sync_file(path: &Path) -> Result<()> {
+    fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("syncing", path, e))
+}
+
+fn swap_into_place(tmp: &Path, dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return fs::rename(tmp, dir).map_err(|e| Error::io("renaming into", dir, e));
+    }
+    // rename(2) cannot replace a non-empty directory: move the old one aside first.
+    let old = sibling(dir, "old");
+    fs::rename(dir, &old).map_err(|e| Error::io("moving aside", dir, e))?;
+    if let Err(e) = fs::rename(tmp, dir) {
+        let _ = fs::rename(&old, dir);
+        return Err(Error::io("renaming into", dir, e));
+    }
+    fs::remove_dir_all(&old).map_err(|e| Error::io("removing", &old, e))
+}
+
+/// Reads `meta.json`, checks that it is a `kind` model at `format_version`, then reads
+/// `config.json` and `vocab.json`.
+pub fn load<C: DeserializeOwned, V: DeserializeOwned>(
+    dir: &Path,
+    kind: &str,
+    format_version: u32,
+) -> Result<Loaded<C, V>> {
+    let meta = read_meta(dir)?;
+    if meta.kind != kind {
+        return Err(Error::checkpoint(
+            dir,
+            format!("holds a `{}` model, expected a `{kind}` model", meta.kind),
+        ));
+    }
+    if meta.format_version != format_version {
+        return Err(Error::checkpoint(
+            dir,
+            format!(
+                "`{kind}` format version {} (written by seqmodels {}), this seqmodels reads version {format_version}",
+                meta.format_version, meta.crate_version
+            ),
+        ));
+    }
+    let config = read_json(&dir.join(CONFIG_FILE))?;
+    let vocab = read_json(&dir.join(VOCAB_FILE))?;
+    Ok(Loaded {
+        meta,
+        config,
+        vocab,
+    })
+}
+
+/// Reads only `meta.json`: what kind of model a directory holds.
+pub fn read_meta(dir: &Path) -> Result<Meta> {
+    if !dir.is_dir() {
+        let reason = if dir.exists() {
+            "is not a directory (a model is a directory with config.json, vocab.json, model.safetensors and meta.json)"
+        } else {
+            "no such model directory"
+        };
+        return Err(Error::checkpoint(dir, reason));
+    }
+    read_json(&dir.join(META_FILE))
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let dir = path.parent().unwrap_or(path);
+            return Err(Error::checkpoint(dir, format!("{name} is missing")));
+        }
+        Err(e) => return Err(Error::io("reading", path, e)),
+    };
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Loads `model.safetensors` into `vs`, whose variables must match the file exactly: the same
+/// names, shapes and dtypes, none missing and none extra.
+pub fn load_weights(dir: &Path, vs: &mut VarStore) -> Result<()> {
+    let path = dir.join(WEIGHTS_FILE);
+    if !path.is_file() {
+        return Err(Error::checkpoint(dir, format!("{WEIGHTS_FILE} is missing")));
+    }
+    let stored = Tensor::read_safetensors(&path).map_err(|e| {
+        Error::checkpoint(
+            &path,
+            format!("cannot be read (truncated or corrupt?): {e}"),
+        )
+    })?;
+    let stored: BTreeMap<String, Tensor> = stored.into_iter().collect();
+    let variables = vs.variables();
+    let mut expected: Vec<&String> = variables.keys().collect();
+    expected.sort();
+    for name in &expected {
+        let var = &variables[*name];
+        let Some(src) = stored.get(*name) else {
+            return Err(Error::checkpoint(
+                &path,
+                format!("tensor `{name}` is missing"),
+            ));
+        };
+        if src.size() != var.size() || src.kind() != var.kind() {
+            return Err(Error::checkpoint(
+                &path,
+                format!(
+                    "tensor `{name}` is {:?} {:?}, the model built from config.json expects {:?} {:?}",
+                    src.kind(),
+                    src.size(),
+                    var.kind(),
+                    var.size()
+                ),
+            ));
+        }
+    }
+    if let Some(extra) = stored.keys().find(|k| !variables.contains_key(*k)) {
+        return Err(Error::checkpoint(
+            &path,
+            format!("tensor `{extra}` is not a parameter of this model"),
+        ));
+    }
+    tch::no_grad(|| {
+        for name in expected {
+            let mut var = variables[name].shallow_clone();
+            var.f_copy_(&stored[name]).map_err(|e| {
+                Error::torch(format!("loading `{name}` from {}", path.display()), e)
+            })?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn;
+    use tch::{Device, Kind};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct TinyConfig {
+        input: i64,
+        hidden: i64,
+    }
+
+    fn build(config: &TinyConfig) -> VarStore {
+        let vs = VarStore::new(Device::Cpu);
+        let root = vs.root();
+        let _lstm = nn::lstm(
+            &root / "encoder",
+            config.input,
+            config.hidden,
+            Default::default(),
+        );
+        let _out = nn::linear(&root / "out", config.hidden, 3, Default::default());
+        vs
+    }
+
+    fn vocab() -> Vec<String> {
+        vec!["<pad>".into(), "a".into(), "é".into()]
+    }
+
+    fn saved(dir: &Path, config: &TinyConfig) -> VarStore {
+        let vs = build(config);
+        let meta = Meta::new("tiny", 1, 42).with_figure("loss", 0.5);
+        save(dir, &meta, config, &vocab(), &vs).unwrap();
+        vs
+    }
+
+    const CFG: TinyConfig = TinyConfig {
+        input: 4,
+        hidden: 5,
+    };
+
+    #[test]
+    fn round_trip_is_bit_identical() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        let original = saved(&dir, &CFG);
+        for file in [CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE, META_FILE] {
+            assert!(dir.join(file).is_file(), "{file} missing");
+        }
+        let loaded: Loaded<TinyConfig, Vec<String>> = load(&dir, "tiny", 1).unwrap();
+        assert_eq!(loaded.config, CFG);
+        assert_eq!(loaded.vocab, vocab());
+        assert_eq!(loaded.meta.seed, 42);
+        assert_eq!(loaded.meta.crate_version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(loaded.meta.training["loss"], 0.5);
+        let mut fresh = build(&loaded.config);
+        load_weights(&dir, &mut fresh).unwrap();
+        let (a, b) = (original.variables(), fresh.variables());
+        assert_eq!(a.len(), 6);
+        for (name, t) in &a {
+            assert!(t.equal(&b[name]), "{name} differs after the round trip");
+        }
+        assert!(a.contains_key("encoder.weight_ih_l0"), "{:?}", a.keys());
+    }
+
+    #[test]
+    fn saving_again_replaces_and_leaves_no_temporaries() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        let second = saved(&dir, &CFG);
+        let mut fresh = build(&CFG);
+        load_weights(&dir, &mut fresh).unwrap();
+        let w = "out.weight";
+        assert!(second.variables()[w].equal(&fresh.variables()[w]));
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, vec!["model".to_owned()]);
+    }
+
+    #[test]
+    fn refuses_to_replace_a_directory_that_is_not_a_model() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("precious.txt"), "keep me").unwrap();
+        let err = save(
+            tmp.path(),
+            &Meta::new("tiny", 1, 0),
+            &CFG,
+            &vocab(),
+            &build(&CFG),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("refusing to replace"), "{err}");
+        assert!(tmp.path().join("precious.txt").is_file());
+    }
+
+    #[test]
+    fn wrong_kind_or_version_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        let err = load::<TinyConfig, Vec<String>>(&dir, "charlm", 1).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds a `tiny` model, expected a `charlm` model"),
+            "{err}"
+        );
+        let err = load::<TinyConfig, Vec<String>>(&dir, "tiny", 2).unwrap_err();
+        assert!(err.to_string().contains("format version 1"), "{err}");
+        assert!(err.to_string().contains("reads version 2"), "{err}");
+    }
+
+    #[test]
+    fn missing_directory_or_files_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = load::<TinyConfig, Vec<String>>(&tmp.path().join("nope"), "tiny", 1).unwrap_err();
+        assert!(err.to_string().contains("no such model directory"), "{err}");
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        fs::remove_file(dir.join(VOCAB_FILE)).unwrap();
+        let err = load::<TinyConfig, Vec<String>>(&dir, "tiny", 1).unwrap_err();
+        assert!(err.to_string().contains("vocab.json is missing"), "{err}");
+        fs::remove_file(dir.join(WEIGHTS_FILE)).unwrap();
+        let err = load_weights(&dir, &mut build(&CFG)).unwrap_err();
+        assert!(
+            err.to_string().contains("model.safetensors is missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_json_names_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        fs::write(dir.join(CONFIG_FILE), "{\"input\": 4,").unwrap();
+        let err = load::<TinyConfig, Vec<String>>(&dir, "tiny", 1).unwrap_err();
+        assert!(matches!(err, Error::Json { ref path, .. } if path.ends_with(CONFIG_FILE)));
+    }
+
+    #[test]
+    fn mismatched_shapes_name_the_tensor() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        let bigger = TinyConfig {
+            input: 4,
+            hidden: 6,
+        };
+        let err = load_weights(&dir, &mut build(&bigger)).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("tensor `encoder."), "{msg}");
+        assert!(msg.contains("expects"), "{msg}");
+    }
+
+    #[test]
+    fn missing_and_extra_tensors_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        let mut more = build(&CFG);
+        let _extra = more.root().zeros("extra", &[2]);
+        let err = load_weights(&dir, &mut more).unwrap_err();
+        assert!(
+            err.to_string().contains("tensor `extra` is missing"),
+            "{err}"
+        );
+
+        let mut fewer = VarStore::new(Device::Cpu);
+        let _out = nn::linear(fewer.root() / "out", CFG.hidden, 3, Default::default());
+        let err = load_weights(&dir, &mut fewer).unwrap_err();
+        assert!(
+            err.to_string().contains("is not a parameter of this model"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn truncated_or_garbage_weights_are_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        let path = dir.join(WEIGHTS_FILE);
+        let bytes = fs::read(&path).unwrap();
+        for cut in [0, 7, 40, bytes.len() / 2, bytes.len() - 1] {
+            fs::write(&path, &bytes[..cut]).unwrap();
+            let err = load_weights(&dir, &mut build(&CFG)).unwrap_err();
+            assert!(
+                err.to_string().contains("truncated or corrupt"),
+                "cut {cut}: {err}"
+            );
+        }
+        fs::write(&path, b"not a safetensors file at all").unwrap();
+        assert!(load_weights(&dir, &mut build(&CFG)).is_err());
+    }
+
+    #[test]
+    fn dtype_mismatch_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        saved(&dir, &CFG);
+        let mut double = build(&CFG);
+        double.double();
+        let err = load_weights(&dir, &mut double).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("{:?}", Kind::Double)),
+            "{err}"
+        );
+    }
+}

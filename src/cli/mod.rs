@@ -1,0 +1,85 @@
+//! Command-line interface: one file per command group, each converting its arguments into the
+//! library's types.
+
+mod doctor;
+mod progress;
+
+use clap::{Args, Parser, Subcommand};
+use seqmodels::DeviceSpec;
+
+/// Sequence models on libtorch: word embeddings, sentence classifiers, character language
+/// models and attention seq2seq translation, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "seqmodels", version, about, long_about = None)]
+pub struct Cli {
+    /// Print no progress bars (they are also off when stderr is not a terminal).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// libtorch intra-op threads; 0 keeps libtorch's default (one per core).
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where to run: shared by every command that computes.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// auto (first GPU if any, else CPU), cpu, cuda or cuda:N. Asking for CUDA where there is
+    /// none is an error, never a silent fallback.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceSpec,
+}
+
+fn parse_device(s: &str) -> Result<DeviceSpec, String> {
+    s.parse().map_err(|e: seqmodels::Error| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the seqmodels and libtorch versions, threads and GPUs, and check each device.
+    Doctor(doctor::DoctorArgs),
+    /// [planned] Word embeddings: train skip-gram from a corpus, query, evaluate, debias.
+    Embed(Planned),
+    /// [planned] Sentence classifiers: emoji and sentiment, averaging baseline and LSTM.
+    Classify(Planned),
+    /// [planned] Character-level language models: train, sample, evaluate.
+    Charlm(Planned),
+    /// [planned] Attention seq2seq: train and evaluate translators.
+    Seq2seq(Planned),
+    /// [planned] Translate dates or sentences with a trained seq2seq model and beam search.
+    Translate(Planned),
+    /// [planned] Generate human-written dates paired with ISO dates.
+    Dates(Planned),
+}
+
+/// A command group reserved for a capability that this version does not have yet.
+#[derive(Debug, Args)]
+pub struct Planned {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    rest: Vec<String>,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    seqmodels::device::set_threads(cli.threads);
+    let progress = progress::Bar::new(cli.quiet);
+    match cli.command {
+        Command::Doctor(args) => doctor::run(args, &progress),
+        Command::Embed(_) => planned("embed"),
+        Command::Classify(_) => planned("classify"),
+        Command::Charlm(_) => planned("charlm"),
+        Command::Seq2seq(_) => planned("seq2seq"),
+        Command::Translate(_) => planned("translate"),
+        Command::Dates(_) => planned("dates"),
+    }
+}
+
+fn planned(name: &str) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "`seqmodels {name}` is planned but not in seqmodels {} yet; `seqmodels --help` lists what works",
+        env!("CARGO_PKG_VERSION")
+    )
+}

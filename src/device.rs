@@ -1,0 +1,231 @@
+//! Choosing the device and seeding: the one place where `--device` and `--seed` become libtorch
+//! state.
+//!
+//! `auto` picks the first GPU when libtorch sees one and the CPU otherwise. Asking for `cuda` on
+//! a machine without one is an error, never a silent fallback to the CPU.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Error, Result};
+
+/// What the user asked for with `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceSpec {
+    /// The first CUDA device when there is one, else the CPU.
+    #[default]
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// A CUDA device: `cuda` means `cuda:0`.
+    Cuda(usize),
+}
+
+impl FromStr for DeviceSpec {
+    type Err = Error;
+
+    /// Parses `auto`, `cpu`, `cuda` and `cuda:N` (case-insensitive, surrounding spaces ignored).
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        let invalid = || Error::InvalidDevice { spec: s.to_owned() };
+        match lower.as_str() {
+            "auto" => Ok(DeviceSpec::Auto),
+            "cpu" => Ok(DeviceSpec::Cpu),
+            "cuda" | "gpu" => Ok(DeviceSpec::Cuda(0)),
+            other => {
+                let index = other.strip_prefix("cuda:").ok_or_else(invalid)?;
+                if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid());
+                }
+                index.parse().map(DeviceSpec::Cuda).map_err(|_| invalid())
+            }
+        }
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSpec::Auto => f.write_str("auto"),
+            DeviceSpec::Cpu => f.write_str("cpu"),
+            DeviceSpec::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl DeviceSpec {
+    /// Resolves the request against what this machine has.
+    pub fn resolve(self) -> Result<tch::Device> {
+        resolve_with(self, tch::Cuda::device_count().max(0) as usize)
+    }
+}
+
+/// Resolution against a given GPU count, separated out so it can be tested on any machine.
+fn resolve_with(spec: DeviceSpec, gpus: usize) -> Result<tch::Device> {
+    match spec {
+        DeviceSpec::Cpu => Ok(tch::Device::Cpu),
+        DeviceSpec::Auto if gpus > 0 => Ok(tch::Device::Cuda(0)),
+        DeviceSpec::Auto => Ok(tch::Device::Cpu),
+        DeviceSpec::Cuda(i) if i < gpus => Ok(tch::Device::Cuda(i)),
+        DeviceSpec::Cuda(_) => Err(Error::DeviceUnavailable {
+            requested: spec.to_string(),
+            reason: if gpus == 0 {
+                let build = if libtorch_has_cuda() {
+                    "libtorch has CUDA support but no GPU or driver was found"
+                } else {
+                    "this libtorch was built without CUDA"
+                };
+                format!("{build}; use --device cpu or --device auto")
+            } else {
+                format!(
+                    "this machine has {gpus} GPU(s), numbered cuda:0 to cuda:{}",
+                    gpus - 1
+                )
+            },
+        }),
+    }
+}
+
+/// Whether the libtorch in this process carries CUDA (its `libtorch_cuda` library is loaded),
+/// whether or not a GPU is present.
+pub fn libtorch_has_cuda() -> bool {
+    loaded_library("libtorch_cuda.").is_some()
+}
+
+/// The path of a shared library loaded in this process whose file name contains `fragment`
+/// (read from `/proc/self/maps`; `None` where that does not exist).
+pub(crate) fn loaded_library(fragment: &str) -> Option<std::path::PathBuf> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|line| {
+        let path = line.split_whitespace().nth(5)?;
+        let name = path.rsplit('/').next()?;
+        name.contains(fragment)
+            .then(|| std::path::PathBuf::from(path))
+    })
+}
+
+/// A short name for a device: `cpu` or `cuda:N`.
+pub fn device_name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cuda(i) => format!("cuda:{i}"),
+        tch::Device::Cpu => "cpu".to_owned(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// The random number generator used everywhere a Rust-side choice is random (shuffles, splits,
+/// sampling). ChaCha8 is portable: the same seed gives the same stream on every platform.
+pub type Rng = ChaCha8Rng;
+
+/// Seeds libtorch (CPU and every GPU) with `seed` and returns a Rust RNG seeded from it.
+///
+/// One `--seed` thus drives both the tensor initialisers and the Rust-side shuffles. A
+/// single-threaded CPU run is then reproducible bit for bit.
+pub fn seed_everything(seed: u64) -> Rng {
+    tch::manual_seed(seed as i64);
+    if tch::Cuda::is_available() {
+        tch::Cuda::manual_seed_all(seed);
+    }
+    rng_from_seed(seed)
+}
+
+/// A Rust RNG from a seed, without touching libtorch's generators.
+pub fn rng_from_seed(seed: u64) -> Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// Sets libtorch's intra-op thread count; `0` leaves libtorch's default.
+pub fn set_threads(threads: usize) {
+    if threads > 0 {
+        tch::set_num_threads(threads as i32);
+    }
+}
+
+/// Tests that seed libtorch's global generator, or draw from it and compare, hold this lock so
+/// that tests running in parallel threads do not interleave their draws.
+#[cfg(test)]
+pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng as _;
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!("auto".parse::<DeviceSpec>().unwrap(), DeviceSpec::Auto);
+        assert_eq!("CPU".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cpu);
+        assert_eq!(" cuda ".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
+        assert_eq!("cuda:3".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(3));
+        for bad in ["", "cuda:", "cuda:-1", "cuda:x", "tpu", "cuda:1:2", "cpu0"] {
+            let err = bad.parse::<DeviceSpec>().unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidDevice { .. }),
+                "{bad:?} gave {err}"
+            );
+            assert!(err.to_string().contains("auto, cpu, cuda or cuda:N"));
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for spec in [DeviceSpec::Auto, DeviceSpec::Cpu, DeviceSpec::Cuda(2)] {
+            assert_eq!(spec.to_string().parse::<DeviceSpec>().unwrap(), spec);
+        }
+    }
+
+    #[test]
+    fn resolution_never_falls_back_silently() {
+        assert_eq!(resolve_with(DeviceSpec::Auto, 0).unwrap(), tch::Device::Cpu);
+        assert_eq!(
+            resolve_with(DeviceSpec::Auto, 2).unwrap(),
+            tch::Device::Cuda(0)
+        );
+        assert_eq!(
+            resolve_with(DeviceSpec::Cuda(1), 2).unwrap(),
+            tch::Device::Cuda(1)
+        );
+        let none = resolve_with(DeviceSpec::Cuda(0), 0).unwrap_err();
+        assert!(matches!(none, Error::DeviceUnavailable { .. }));
+        assert!(
+            none.to_string().contains("cuda:0 is not available"),
+            "{none}"
+        );
+        let too_high = resolve_with(DeviceSpec::Cuda(2), 2).unwrap_err();
+        assert!(
+            too_high.to_string().contains("cuda:0 to cuda:1"),
+            "{too_high}"
+        );
+    }
+
+    #[test]
+    fn same_seed_same_numbers() {
+        let _lock = torch_rng_lock();
+        let a = {
+            let _rng = seed_everything(7);
+            tch::Tensor::randn([4, 5], (tch::Kind::Float, tch::Device::Cpu))
+        };
+        let b = {
+            let _rng = seed_everything(7);
+            tch::Tensor::randn([4, 5], (tch::Kind::Float, tch::Device::Cpu))
+        };
+        let c = {
+            let _rng = seed_everything(8);
+            tch::Tensor::randn([4, 5], (tch::Kind::Float, tch::Device::Cpu))
+        };
+        assert!(a.equal(&b));
+        assert!(!a.equal(&c));
+        let xs: Vec<u64> = (0..4).map(|_| rng_from_seed(3).random()).collect();
+        assert!(xs.windows(2).all(|w| w[0] == w[1]));
+        assert_ne!(
+            rng_from_seed(3).random::<u64>(),
+            rng_from_seed(4).random::<u64>()
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! The one error type of the library.
+//!
+//! Every variant says *what* failed and *where* (a path, a line, a word, a tensor name) and keeps
+//! the underlying cause as its `source`, so `anyhow`'s `{:#}` prints the whole chain.
+
+use std::path::PathBuf;
+
+/// Result with the library's [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in seqmodels.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file or directory failed.
+    #[error("{action} {}", path.display())]
+    Io {
+        /// What was being done: "reading", "creating", ...
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A JSON file could not be parsed or does not have the expected fields.
+    #[error("{}: invalid JSON", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A `--device` string that is not `auto`, `cpu`, `cuda` or `cuda:N`.
+    #[error("invalid device {spec:?}: expected auto, cpu, cuda or cuda:N")]
+    InvalidDevice {
+        /// What was given.
+        spec: String,
+    },
+
+    /// A device was asked for that this machine or this libtorch does not have.
+    #[error("device {requested} is not available: {reason}")]
+    DeviceUnavailable {
+        /// The device asked for, as written.
+        requested: String,
+        /// Why not.
+        reason: String,
+    },
+
+    /// A model directory that is missing, incomplete, of another kind or version, or corrupt.
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint {
+        /// The model directory (or the file in it that is at fault).
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A configuration value out of range or inconsistent with another.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// A libtorch operation failed.
+    #[error("libtorch: {context}")]
+    Torch {
+        /// What seqmodels was doing.
+        context: String,
+        /// libtorch's own message.
+        #[source]
+        source: tch::TchError,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn checkpoint(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Checkpoint {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn torch(context: impl Into<String>, source: tch::TchError) -> Self {
+        Error::Torch {
+            context: context.into(),
+            source,
+        }
+    }
+}

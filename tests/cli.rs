@@ -1,0 +1,84 @@
+//! Runs the built `seqmodels` binary.
+
+use std::process::Command;
+
+fn seqmodels(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_seqmodels"))
+        .args(args)
+        .output()
+        .expect("the seqmodels binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = seqmodels(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for group in [
+        "doctor",
+        "embed",
+        "classify",
+        "charlm",
+        "seq2seq",
+        "translate",
+        "dates",
+    ] {
+        assert!(help.contains(group), "{group} missing from\n{help}");
+    }
+    assert!(help.contains("--threads"), "{help}");
+}
+
+#[test]
+fn version_is_the_crate_version() {
+    let out = seqmodels(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("seqmodels {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn doctor_reports_libtorch_and_checks_the_cpu() {
+    let out = seqmodels(&["doctor", "--device", "cpu", "--threads", "1"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("libtorch  2.13.0"), "{stdout}");
+    assert!(stdout.contains("threads   1"), "{stdout}");
+    assert!(stdout.contains("check cpu     ok"), "{stdout}");
+}
+
+#[test]
+fn doctor_on_a_missing_gpu_is_a_one_line_error() {
+    let out = seqmodels(&["doctor", "--device", "cuda:63"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: device cuda:63 is not available"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_bad_device_string_is_rejected() {
+    let out = seqmodels(&["doctor", "--device", "gpu:x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected auto, cpu, cuda or cuda:N"));
+}
+
+#[test]
+fn a_planned_command_says_so_and_fails() {
+    let out = seqmodels(&["charlm", "train", "--data", "x"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("`seqmodels charlm` is planned"),
+        "{}",
+        text(&out.stderr)
+    );
+}
