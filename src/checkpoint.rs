@@ -20,10 +20,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use safetensors::tensor::{Dtype, SafeTensors};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
 
@@ -196,6 +197,53 @@ pub fn load<C: DeserializeOwned, V: DeserializeOwned>(
     format_version: u32,
 ) -> Result<Loaded<C, V>> {
     let meta = read_meta(dir)?;
+    check_meta(dir, &meta, kind, format_version)?;
+    Ok(Loaded {
+        meta,
+        config: read_json(&dir.join(CONFIG_FILE))?,
+        vocab: read_json(&dir.join(VOCAB_FILE))?,
+    })
+}
+
+/// A model directory compiled into the binary with `include_bytes!`.
+#[derive(Debug, Clone, Copy)]
+pub struct Embedded {
+    /// A name for error messages, e.g. `"<built-in dates model>"`.
+    pub name: &'static str,
+    /// `config.json`.
+    pub config: &'static [u8],
+    /// `vocab.json`.
+    pub vocab: &'static [u8],
+    /// `model.safetensors`.
+    pub weights: &'static [u8],
+    /// `meta.json`.
+    pub meta: &'static [u8],
+}
+
+impl Embedded {
+    /// As [`load`], from the embedded files.
+    pub fn load<C: DeserializeOwned, V: DeserializeOwned>(
+        &self,
+        kind: &str,
+        format_version: u32,
+    ) -> Result<Loaded<C, V>> {
+        let dir = Path::new(self.name);
+        let meta = parse_json(self.meta, &dir.join(META_FILE))?;
+        check_meta(dir, &meta, kind, format_version)?;
+        Ok(Loaded {
+            meta,
+            config: parse_json(self.config, &dir.join(CONFIG_FILE))?,
+            vocab: parse_json(self.vocab, &dir.join(VOCAB_FILE))?,
+        })
+    }
+
+    /// As [`load_weights`], from the embedded weights.
+    pub fn load_weights(&self, vs: &mut VarStore) -> Result<()> {
+        weights_from_bytes(self.weights, &Path::new(self.name).join(WEIGHTS_FILE), vs)
+    }
+}
+
+fn check_meta(dir: &Path, meta: &Meta, kind: &str, format_version: u32) -> Result<()> {
     if meta.kind != kind {
         return Err(Error::checkpoint(
             dir,
@@ -211,13 +259,7 @@ pub fn load<C: DeserializeOwned, V: DeserializeOwned>(
             ),
         ));
     }
-    let config = read_json(&dir.join(CONFIG_FILE))?;
-    let vocab = read_json(&dir.join(VOCAB_FILE))?;
-    Ok(Loaded {
-        meta,
-        config,
-        vocab,
-    })
+    Ok(())
 }
 
 /// Reads only `meta.json`: what kind of model a directory holds.
@@ -233,17 +275,23 @@ pub fn read_meta(dir: &Path) -> Result<Meta> {
     read_json(&dir.join(META_FILE))
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let dir = path.parent().unwrap_or(path);
-            return Err(Error::checkpoint(dir, format!("{name} is missing")));
+            Error::checkpoint(path.parent().unwrap_or(path), format!("{name} is missing"))
+        } else {
+            Error::io("reading", path, e)
         }
-        Err(e) => return Err(Error::io("reading", path, e)),
-    };
-    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+    })
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    parse_json(&read_file(path)?, path)
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| Error::Json {
         path: path.to_path_buf(),
         source,
     })
@@ -253,50 +301,65 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
 /// names, shapes and dtypes, none missing and none extra.
 pub fn load_weights(dir: &Path, vs: &mut VarStore) -> Result<()> {
     let path = dir.join(WEIGHTS_FILE);
-    if !path.is_file() {
-        return Err(Error::checkpoint(dir, format!("{WEIGHTS_FILE} is missing")));
-    }
-    let stored = Tensor::read_safetensors(&path).map_err(|e| {
+    weights_from_bytes(&read_file(&path)?, &path, vs)
+}
+
+fn weights_from_bytes(bytes: &[u8], path: &Path, vs: &mut VarStore) -> Result<()> {
+    let file = SafeTensors::deserialize(bytes).map_err(|e| {
         Error::checkpoint(
-            &path,
-            format!("cannot be read (truncated or corrupt?): {e}"),
+            path,
+            format!("cannot be read (truncated or corrupt?): {e:?}"),
         )
     })?;
-    let stored: BTreeMap<String, Tensor> = stored.into_iter().collect();
     let variables = vs.variables();
     let mut expected: Vec<&String> = variables.keys().collect();
     expected.sort();
+    let mut sources = Vec::with_capacity(expected.len());
     for name in &expected {
         let var = &variables[*name];
-        let Some(src) = stored.get(*name) else {
-            return Err(Error::checkpoint(
-                &path,
-                format!("tensor `{name}` is missing"),
-            ));
+        let view = file
+            .tensor(name)
+            .map_err(|_| Error::checkpoint(path, format!("tensor `{name}` is missing")))?;
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        let kind = match view.dtype() {
+            Dtype::F32 => Some(Kind::Float),
+            Dtype::F64 => Some(Kind::Double),
+            Dtype::F16 => Some(Kind::Half),
+            Dtype::BF16 => Some(Kind::BFloat16),
+            Dtype::I64 => Some(Kind::Int64),
+            _ => None,
         };
-        if src.size() != var.size() || src.kind() != var.kind() {
+        if shape != var.size() || kind != Some(var.kind()) {
             return Err(Error::checkpoint(
-                &path,
+                path,
                 format!(
                     "tensor `{name}` is {:?} {:?}, the model built from config.json expects {:?} {:?}",
-                    src.kind(),
-                    src.size(),
+                    view.dtype(),
+                    shape,
                     var.kind(),
                     var.size()
                 ),
             ));
         }
+        let kind = var.kind();
+        let src = Tensor::f_from_data_size(view.data(), &shape, kind)
+            .map_err(|e| Error::torch(format!("reading `{name}` from {}", path.display()), e))?;
+        sources.push(src);
     }
-    if let Some(extra) = stored.keys().find(|k| !variables.contains_key(*k)) {
+    if let Some(extra) = file
+        .names()
+        .into_iter()
+        .find(|k| !variables.contains_key(*k))
+    {
         return Err(Error::checkpoint(
-            &path,
+            path,
             format!("tensor `{extra}` is not a parameter of this model"),
         ));
     }
     tch::no_grad(|| {
-        for name in expected {
+        for (name, src) in expected.into_iter().zip(sources) {
             let mut var = variables[name].shallow_clone();
-            var.f_copy_(&stored[name]).map_err(|e| {
+            var.f_copy_(&src).map_err(|e| {
                 Error::torch(format!("loading `{name}` from {}", path.display()), e)
             })?;
         }
@@ -308,7 +371,7 @@ pub fn load_weights(dir: &Path, vs: &mut VarStore) -> Result<()> {
 mod tests {
     use super::*;
     use tch::nn;
-    use tch::{Device, Kind};
+    use tch::Device;
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct TinyConfig {
@@ -500,6 +563,34 @@ mod tests {
         }
         fs::write(&path, b"not a safetensors file at all").unwrap();
         assert!(load_weights(&dir, &mut build(&CFG)).is_err());
+    }
+
+    #[test]
+    fn embedded_files_load_like_a_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        let original = saved(&dir, &CFG);
+        let leak = |f: &str| -> &'static [u8] { fs::read(dir.join(f)).unwrap().leak() };
+        let embedded = Embedded {
+            name: "<test model>",
+            config: leak(CONFIG_FILE),
+            vocab: leak(VOCAB_FILE),
+            weights: leak(WEIGHTS_FILE),
+            meta: leak(META_FILE),
+        };
+        let loaded: Loaded<TinyConfig, Vec<String>> = embedded.load("tiny", 1).unwrap();
+        assert_eq!(loaded.config, CFG);
+        let mut fresh = build(&CFG);
+        embedded.load_weights(&mut fresh).unwrap();
+        assert!(original.variables()["out.bias"].equal(&fresh.variables()["out.bias"]));
+        let err = embedded
+            .load::<TinyConfig, Vec<String>>("seq2seq", 1)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("checkpoint <test model>: holds a `tiny` model"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -59,6 +59,26 @@ pub enum Error {
         reason: String,
     },
 
+    /// A line of an input file that cannot be used: not UTF-8, missing a column, empty.
+    #[error("{}:{line}: {reason}", path.display())]
+    BadLine {
+        /// The file (or `<stdin>`).
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An input given to a model that it cannot take (empty, too long, ...).
+    #[error("input {input:?}: {reason}")]
+    InvalidInput {
+        /// The input, as given.
+        input: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+
     /// A configuration value out of range or inconsistent with another.
     #[error("invalid configuration: {0}")]
     Config(String),

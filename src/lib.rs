@@ -30,6 +30,9 @@ pub mod device;
 pub mod doctor;
 pub mod error;
 pub mod progress;
+pub mod seq2seq;
+pub mod text;
+pub mod vocab;
 
 pub use device::{seed_everything, DeviceSpec};
 pub use error::{Error, Result};

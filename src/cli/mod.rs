@@ -1,8 +1,11 @@
 //! Command-line interface: one file per command group, each converting its arguments into the
 //! library's types.
 
+mod dates;
 mod doctor;
 mod progress;
+mod seq2seq;
+mod translate;
 
 use clap::{Args, Parser, Subcommand};
 use seqmodels::DeviceSpec;
@@ -47,12 +50,12 @@ pub enum Command {
     Classify(Planned),
     /// [planned] Character-level language models: train, sample, evaluate.
     Charlm(Planned),
-    /// [planned] Attention seq2seq: train and evaluate translators.
-    Seq2seq(Planned),
-    /// [planned] Translate dates or sentences with a trained seq2seq model and beam search.
-    Translate(Planned),
-    /// [planned] Generate human-written dates paired with ISO dates.
-    Dates(Planned),
+    /// Train and evaluate attention seq2seq translators.
+    Seq2seq(seq2seq::Seq2seqArgs),
+    /// Translate dates (built-in model) or text with a trained model, with beam search.
+    Translate(translate::TranslateArgs),
+    /// Generate human-written dates paired with ISO dates.
+    Dates(dates::DatesArgs),
 }
 
 /// A command group reserved for a capability that this version does not have yet.
@@ -71,9 +74,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(_) => planned("embed"),
         Command::Classify(_) => planned("classify"),
         Command::Charlm(_) => planned("charlm"),
-        Command::Seq2seq(_) => planned("seq2seq"),
-        Command::Translate(_) => planned("translate"),
-        Command::Dates(_) => planned("dates"),
+        Command::Seq2seq(args) => seq2seq::run(args, &progress),
+        Command::Translate(args) => translate::run(args),
+        Command::Dates(args) => dates::run(args),
     }
 }
 

@@ -6,8 +6,10 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use seqmodels::{Progress, ProgressEvent};
 
-/// A progress bar, or nothing when `--quiet` is given or stderr is not a terminal.
+/// A progress bar on a terminal; when stderr is not a terminal (a log file), only the stage
+/// summaries, one line each; nothing at all with `--quiet`.
 pub struct Bar {
+    quiet: bool,
     enabled: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
@@ -15,6 +17,7 @@ pub struct Bar {
 impl Bar {
     pub fn new(quiet: bool) -> Self {
         Bar {
+            quiet,
             enabled: !quiet && std::io::stderr().is_terminal(),
             bar: Mutex::new(None),
         }
@@ -24,6 +27,11 @@ impl Bar {
 impl Progress for Bar {
     fn event(&self, event: &ProgressEvent<'_>) {
         if !self.enabled {
+            if let ProgressEvent::End { summary } = event {
+                if !self.quiet && !summary.is_empty() {
+                    eprintln!("{summary}");
+                }
+            }
             return;
         }
         let mut slot = self.bar.lock().unwrap_or_else(|p| p.into_inner());

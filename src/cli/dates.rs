@@ -1,0 +1,83 @@
+//! `seqmodels dates`: the date data generator.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use seqmodels::seq2seq::dates::{self, FormatSet};
+
+#[derive(Debug, Args)]
+pub struct DatesArgs {
+    #[command(subcommand)]
+    pub command: DatesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatesCommand {
+    /// Write N random human-written dates with their ISO form, tab-separated.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many pairs.
+    #[arg(short, default_value_t = 10)]
+    pub n: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// course: the course's 24 babel patterns; wide: those plus ordinals, numerics, casing.
+    #[arg(long, value_enum, default_value_t = Formats::Course)]
+    pub formats: Formats,
+    /// Add a third column with the name of the format used.
+    #[arg(long)]
+    pub with_format: bool,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+/// Closed choice of format sets for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Formats {
+    /// The course's 24 patterns, lower-cased, commas removed.
+    Course,
+    /// The course set plus what people really type.
+    Wide,
+}
+
+impl From<Formats> for FormatSet {
+    fn from(f: Formats) -> Self {
+        match f {
+            Formats::Course => FormatSet::Course,
+            Formats::Wide => FormatSet::Wide,
+        }
+    }
+}
+
+pub fn run(args: DatesArgs) -> anyhow::Result<()> {
+    match args.command {
+        DatesCommand::Generate(g) => generate(g),
+    }
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let mut rng = seqmodels::device::rng_from_seed(args.seed);
+    let pairs = dates::generate(args.n, args.formats.into(), &mut rng);
+    let mut text = String::new();
+    for p in &pairs {
+        text.push_str(&p.human);
+        text.push('\t');
+        text.push_str(&p.iso);
+        if args.with_format {
+            text.push('\t');
+            text.push_str(p.format);
+        }
+        text.push('\n');
+    }
+    match &args.out {
+        Some(path) => seqmodels::text::write_atomic(path, text.as_bytes())?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! `seqmodels translate`: one output line per input, from arguments or stdin.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use seqmodels::seq2seq::{AttentionMap, DecodeOptions, Translation, Translator};
+
+use super::DeviceArgs;
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// Texts to translate; without any, reads one per line from stdin.
+    pub text: Vec<String>,
+    /// Model directory; the built-in dates model when omitted.
+    #[arg(long, short)]
+    pub model: Option<PathBuf>,
+    /// Beam width (1 is greedy).
+    #[arg(long, short = 'b', default_value_t = 5)]
+    pub beam_width: usize,
+    /// Length normalisation: hypotheses are ranked by log_prob / len^alpha.
+    #[arg(long, default_value_t = 0.7)]
+    pub alpha: f64,
+    /// Hypotheses printed per input, best first (at most the beam width).
+    #[arg(long, default_value_t = 1)]
+    pub n_best: usize,
+    /// Let date models produce any string of their characters, not only real dates.
+    #[arg(long)]
+    pub no_constrain: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Draw where the model looked for each input: `-` draws it in the terminal (stderr).
+    #[arg(long, value_name = "PATH|-")]
+    pub attention: Option<String>,
+    /// Inputs decoded together.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The best output (with n-best > 1: output and score, tab-separated, one per line).
+    Text,
+    /// input, rank, output, score, log-probability; tab-separated.
+    Tsv,
+    /// One JSON object per input.
+    Json,
+}
+
+pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
+    let device = args.device.device.resolve()?;
+    let translator = match &args.model {
+        Some(dir) => Translator::load(dir, device)?,
+        None => Translator::builtin_dates(device)?,
+    };
+    let options = DecodeOptions {
+        beam_width: args.beam_width,
+        alpha: args.alpha,
+        n_best: args.n_best,
+        constrain: !args.no_constrain,
+        batch_size: args.batch_size,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failures = 0usize;
+    if !args.text.is_empty() {
+        let inputs: Vec<&str> = args.text.iter().map(String::as_str).collect();
+        failures += translate_chunk(&translator, &inputs, None, &options, &args, &mut out)?;
+    } else {
+        let stdin = std::io::stdin();
+        let mut lines: Vec<(usize, String)> = Vec::new();
+        let mut buf = Vec::new();
+        let mut number = 0usize;
+        let mut reader = stdin.lock();
+        loop {
+            buf.clear();
+            let n = reader.read_until(b'\n', &mut buf)?;
+            if n > 0 {
+                number += 1;
+                while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                    buf.pop();
+                }
+                match String::from_utf8(buf.clone()) {
+                    Ok(line) => lines.push((number, line)),
+                    Err(_) => {
+                        failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
+                        out.flush()?;
+                        eprintln!("error: <stdin>:{number}: not valid UTF-8");
+                        failures += 1;
+                        writeln!(out)?;
+                    }
+                }
+            }
+            if lines.len() >= args.batch_size.max(1) || (n == 0 && !lines.is_empty()) {
+                failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
+            }
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    out.flush()?;
+    if failures > 0 {
+        anyhow::bail!("{failures} input(s) could not be translated");
+    }
+    Ok(())
+}
+
+fn flush(
+    translator: &Translator,
+    lines: &mut Vec<(usize, String)>,
+    options: &DecodeOptions,
+    args: &TranslateArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    if lines.is_empty() {
+        return Ok(0);
+    }
+    let inputs: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+    let numbers: Vec<usize> = lines.iter().map(|(n, _)| *n).collect();
+    let failures = translate_chunk(translator, &inputs, Some(&numbers), options, args, out)?;
+    lines.clear();
+    Ok(failures)
+}
+
+/// Translates `inputs` and writes one line (or n-best lines) per input; returns how many failed.
+fn translate_chunk(
+    translator: &Translator,
+    inputs: &[&str],
+    line_numbers: Option<&[usize]>,
+    options: &DecodeOptions,
+    args: &TranslateArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    let results = translator.translate(inputs, options)?;
+    let mut failures = 0;
+    for (i, (input, result)) in inputs.iter().zip(results).enumerate() {
+        match result {
+            Ok(hyps) => {
+                write_hypotheses(out, input, &hyps, args.format)?;
+                if let (Some(target), Some(best)) = (&args.attention, hyps.first()) {
+                    let map = translator.attention(input, &best.text)?;
+                    draw_attention(target, i, &map)?;
+                }
+            }
+            Err(err) => {
+                failures += 1;
+                out.flush()?;
+                match line_numbers {
+                    Some(n) => eprintln!("error: <stdin>:{}: {err}", n[i]),
+                    None => eprintln!("error: {err}"),
+                }
+                // Keep one output line per input so that outputs stay aligned with inputs.
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(failures)
+}
+
+fn write_hypotheses(
+    out: &mut impl Write,
+    input: &str,
+    hyps: &[Translation],
+    format: OutputFormat,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Text if hyps.len() == 1 => writeln!(out, "{}", hyps[0].text),
+        OutputFormat::Text => {
+            for h in hyps {
+                writeln!(out, "{}\t{:.4}", h.text, h.score)?;
+            }
+            Ok(())
+        }
+        OutputFormat::Tsv => {
+            for (rank, h) in hyps.iter().enumerate() {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{:.6}\t{:.6}",
+                    input,
+                    rank + 1,
+                    h.text,
+                    h.score,
+                    h.log_prob
+                )?;
+            }
+            Ok(())
+        }
+        OutputFormat::Json => {
+            let value = serde_json::json!({
+                "input": input,
+                "outputs": hyps.iter().map(|h| serde_json::json!({
+                    "text": h.text, "score": h.score, "log_prob": h.log_prob,
+                })).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{value}")
+        }
+    }
+}
+
+fn draw_attention(target: &str, index: usize, map: &AttentionMap) -> anyhow::Result<()> {
+    if target == "-" {
+        eprint!("{}", seqmodels::seq2seq::plot::attention_text(map));
+        return Ok(());
+    }
+    let path = if index == 0 {
+        PathBuf::from(target)
+    } else {
+        numbered(Path::new(target), index)
+    };
+    seqmodels::seq2seq::plot::attention_png(map, &path)?;
+    Ok(())
+}
+
+/// `out.png` -> `out-2.png` for the second input, and so on.
+fn numbered(path: &Path, index: usize) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}-{}{ext}", index + 1))
+}

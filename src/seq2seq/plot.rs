@@ -1,0 +1,121 @@
+//! Pictures of where a translator looked: a PNG heatmap (plotters) or shaded text for a
+//! terminal. Rows are output tokens, columns source tokens, darker is more attention.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::translator::AttentionMap;
+use crate::error::{Error, Result};
+
+/// DejaVu Sans Mono (see `assets/fonts/DejaVu-LICENSE.txt`), so drawing needs no system fonts.
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+const FONT_NAME: &str = "seqmodels-mono";
+
+/// Shades from no attention to all of it.
+const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
+
+/// The attention map as text: one row per output token, one shaded cell per source token.
+pub fn attention_text(map: &AttentionMap) -> String {
+    let width = map
+        .output
+        .iter()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(1);
+    let mut text = String::new();
+    text.push_str(&" ".repeat(width + 1));
+    for s in &map.source {
+        text.push_str(&visible(s));
+    }
+    text.push('\n');
+    for (token, row) in map.output.iter().zip(&map.weights) {
+        text.push_str(&format!("{token:>width$} "));
+        for &w in row.iter().take(map.source.len()) {
+            let level = (w.clamp(0.0, 1.0) * (SHADES.len() - 1) as f32).round() as usize;
+            text.push(SHADES[level]);
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn visible(token: &str) -> String {
+    match token {
+        " " => "·".to_owned(),
+        t => t.chars().next().map(String::from).unwrap_or_default(),
+    }
+}
+
+/// Draws the attention map into a PNG at `path`, with the tokens on the axes.
+pub fn attention_png(map: &AttentionMap, path: &Path) -> Result<()> {
+    let draw_err = |e: String| Error::io("drawing", path, std::io::Error::other(e));
+    plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT)
+        .map_err(|_| draw_err("the bundled font cannot be read".into()))?;
+    let (cols, rows) = (map.source.len().max(1), map.output.len().max(1));
+    let cell = 28u32;
+    let (left, top, margin) = (60u32, 70u32, 20u32);
+    let size = (
+        left + cols as u32 * cell + margin,
+        top + rows as u32 * cell + margin,
+    );
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| draw_err(e.to_string()))?;
+    let font = (FONT_NAME, 16).into_font().color(&BLACK);
+    let title = (FONT_NAME, 14).into_font().color(&BLACK);
+    root.draw_text("attention (rows: output, columns: input)", &title, (8, 8))
+        .map_err(|e| draw_err(e.to_string()))?;
+    for (j, token) in map.source.iter().enumerate() {
+        let x = (left + j as u32 * cell + cell / 2 - 5) as i32;
+        root.draw_text(&visible(token), &font, (x, (top - 24) as i32))
+            .map_err(|e| draw_err(e.to_string()))?;
+    }
+    for (t, (token, row)) in map.output.iter().zip(&map.weights).enumerate() {
+        let y = (top + t as u32 * cell) as i32;
+        root.draw_text(&visible(token), &font, ((left - 22) as i32, y + 5))
+            .map_err(|e| draw_err(e.to_string()))?;
+        for (j, &w) in row.iter().take(cols).enumerate() {
+            let x = (left + j as u32 * cell) as i32;
+            let level = 255 - (w.clamp(0.0, 1.0) * 255.0).round() as u8;
+            let color = RGBColor(level, level, 255);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell as i32, y + cell as i32)],
+                color.filled(),
+            ))
+            .map_err(|e| draw_err(e.to_string()))?;
+        }
+    }
+    root.present().map_err(|e| draw_err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> AttentionMap {
+        AttentionMap {
+            source: vec!["a".into(), " ".into(), "b".into()],
+            output: vec!["x".into(), "y".into()],
+            weights: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.5, 0.5]],
+        }
+    }
+
+    #[test]
+    fn text_heatmap_shades_by_weight() {
+        let text = attention_text(&map());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "  a·b");
+        assert_eq!(lines[1], "x █  ");
+        assert_eq!(lines[2], "y  ▒▒");
+    }
+
+    #[test]
+    fn png_heatmap_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("att.png");
+        attention_png(&map(), &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+    }
+}

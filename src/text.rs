@@ -1,0 +1,145 @@
+//! Reading text files line by line, with errors that name the file and line.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Reads every line of `reader` (named `path` in errors), without line terminators. A line that
+/// is not UTF-8 is an error naming its number.
+pub fn read_lines_from<R: Read>(reader: R, path: &Path) -> Result<Vec<String>> {
+    let mut reader = BufReader::new(reader);
+    let mut lines = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io("reading", path, e))?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        let line = String::from_utf8(std::mem::take(&mut buf)).map_err(|e| Error::BadLine {
+            path: path.to_path_buf(),
+            line: lines.len() + 1,
+            reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        lines.push(line);
+    }
+}
+
+/// Reads the lines of the file at `path`; a missing file is an error naming it.
+pub fn read_lines(path: &Path) -> Result<Vec<String>> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    read_lines_from(file, path)
+}
+
+/// Reads the rows of a TSV file that has at least `min_columns` non-empty columns on every
+/// line; blank lines are skipped, and a short line is an error naming it.
+pub fn read_tsv(path: &Path, min_columns: usize) -> Result<Vec<Vec<String>>> {
+    let lines = read_lines(path)?;
+    let mut rows = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<String> = line.split('\t').map(str::to_owned).collect();
+        let reason = if cols.len() < min_columns {
+            format!(
+                "expected {min_columns} tab-separated columns, found {}",
+                cols.len()
+            )
+        } else if cols[..min_columns].iter().any(|c| c.trim().is_empty()) {
+            "empty column".to_owned()
+        } else {
+            rows.push(cols);
+            continue;
+        };
+        return Err(Error::BadLine {
+            path: PathBuf::from(path),
+            line: i + 1,
+            reason,
+        });
+    }
+    if rows.is_empty() {
+        return Err(Error::BadLine {
+            path: path.to_path_buf(),
+            line: 0,
+            reason: "no rows in the file".to_owned(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Reads `a<TAB>b[<TAB>...]` pairs from a TSV file; extra columns are ignored.
+pub fn read_tsv_pairs(path: &Path) -> Result<Vec<(String, String)>> {
+    Ok(read_tsv(path, 2)?
+        .into_iter()
+        .map(|mut row| {
+            row.truncate(2);
+            let b = row.pop().unwrap_or_default();
+            (row.pop().unwrap_or_default(), b)
+        })
+        .collect())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
+/// file is either the old one or complete.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, bytes)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("writing", path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_without_terminators_and_utf8_errors_named() {
+        let lines = read_lines_from(&b"a\r\nb\n\nc"[..], Path::new("x")).unwrap();
+        assert_eq!(lines, ["a", "b", "", "c"]);
+        let err = read_lines_from(&b"ok\n\xff\n"[..], Path::new("in.txt")).unwrap_err();
+        assert_eq!(err.to_string(), "in.txt:2: not valid UTF-8 (byte 0)");
+    }
+
+    #[test]
+    fn tsv_pairs_and_their_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.tsv");
+        std::fs::write(&path, "a\tb\textra\n\nc\td\n").unwrap();
+        assert_eq!(
+            read_tsv_pairs(&path).unwrap(),
+            [("a".into(), "b".into()), ("c".into(), "d".into())]
+        );
+        std::fs::write(&path, "a\tb\nno tab here\n").unwrap();
+        let err = read_tsv_pairs(&path).unwrap_err().to_string();
+        assert!(
+            err.ends_with("p.tsv:2: expected 2 tab-separated columns, found 1"),
+            "{err}"
+        );
+        std::fs::write(&path, "").unwrap();
+        assert!(read_tsv_pairs(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("no rows"));
+        let missing = read_tsv_pairs(&dir.path().join("nope.tsv")).unwrap_err();
+        assert!(format!("{missing}").contains("nope.tsv"));
+    }
+}

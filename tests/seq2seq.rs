@@ -1,0 +1,173 @@
+//! The date translator through the library: seeded training, checkpoints, decoding.
+
+use seqmodels::seq2seq::{self, dates, DecodeOptions, Task, Translator, TranslatorConfig};
+use seqmodels::Silent;
+use tch::Device;
+
+fn pairs(n: usize, seed: u64) -> Vec<(String, String)> {
+    let mut rng = seqmodels::device::rng_from_seed(seed);
+    dates::generate(n, dates::FormatSet::Course, &mut rng)
+        .into_iter()
+        .map(|p| (p.human, p.iso))
+        .collect()
+}
+
+fn smoke_config() -> TranslatorConfig {
+    let mut model = seq2seq::dates_preset();
+    model.enc_hidden = 32;
+    model.dec_hidden = 64;
+    TranslatorConfig {
+        task: Task::Dates,
+        lowercase: true,
+        model,
+    }
+}
+
+/// Trains on 600 pairs for a few epochs: seconds on a CPU.
+fn smoke_train(dir: &std::path::Path) -> Vec<seq2seq::EpochFigures> {
+    tch::set_num_threads(1);
+    let train = seq2seq::TrainConfig {
+        epochs: 12,
+        batch_size: 32,
+        learning_rate: 1e-2,
+        clip_norm: 1.0,
+        valid_fraction: 0.2,
+        seed: 5,
+    };
+    seq2seq::train(
+        &pairs(600, 11),
+        smoke_config(),
+        &train,
+        Device::Cpu,
+        dir,
+        &Silent,
+    )
+    .unwrap()
+}
+
+#[test]
+fn seeded_smoke_training_learns_and_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dates");
+    let history = smoke_train(&dir);
+    let best = history.iter().map(|e| e.valid_accuracy).fold(0.0, f64::max);
+    assert!(
+        history[0].train_loss > 3.0 * history.last().unwrap().train_loss,
+        "{history:?}"
+    );
+    assert!(best >= 0.5, "held-out exact match only {best}: {history:?}");
+
+    // The saved model decodes fresh dates as well as it scored, and identically after a reload.
+    let model = Translator::load(&dir, Device::Cpu).unwrap();
+    assert_eq!(model.meta().training["valid_exact_match"], best);
+    let test = pairs(200, 99);
+    let inputs: Vec<&str> = test.iter().map(|p| p.0.as_str()).collect();
+    let refs: Vec<&str> = test.iter().map(|p| p.1.as_str()).collect();
+    let options = DecodeOptions::default();
+    let acc = seq2seq::exact_match(&model, &inputs, &refs, &options).unwrap();
+    assert!(acc >= 0.4, "fresh exact match {acc}");
+    let again = Translator::load(&dir, Device::Cpu).unwrap();
+    let a = model.translate(&inputs, &options).unwrap();
+    let b = again.translate(&inputs, &options).unwrap();
+    let text = |r: &[seqmodels::Result<Vec<seq2seq::Translation>>]| {
+        r.iter()
+            .map(|x| x.as_ref().unwrap()[0].text.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(text(&a), text(&b));
+
+    // Calendar-constrained outputs are always real dates, whatever the model's quality.
+    for out in text(&a) {
+        assert!(
+            dates::Date::parse_iso(&out).is_some(),
+            "{out} is not a date"
+        );
+    }
+
+    // Beam results do not depend on the batch size or the position in the batch.
+    let beam = DecodeOptions {
+        beam_width: 4,
+        n_best: 3,
+        batch_size: 64,
+        ..DecodeOptions::default()
+    };
+    let together = model.translate(&inputs[..40], &beam).unwrap();
+    let one_by_one = model
+        .translate(
+            &inputs[..40],
+            &DecodeOptions {
+                batch_size: 1,
+                ..beam.clone()
+            },
+        )
+        .unwrap();
+    let mut reversed_inputs = inputs[..40].to_vec();
+    reversed_inputs.reverse();
+    let mut reversed = model.translate(&reversed_inputs, &beam).unwrap();
+    reversed.reverse();
+    for ((x, y), z) in together.iter().zip(&one_by_one).zip(&reversed) {
+        let (x, y, z) = (
+            x.as_ref().unwrap(),
+            y.as_ref().unwrap(),
+            z.as_ref().unwrap(),
+        );
+        assert_eq!(x.len(), 3);
+        for ((hx, hy), hz) in x.iter().zip(y).zip(z) {
+            assert_eq!(hx.text, hy.text);
+            assert_eq!(hx.text, hz.text);
+            assert!((hx.score - hy.score).abs() < 1e-4 && (hx.score - hz.score).abs() < 1e-4);
+        }
+        assert!(x.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+}
+
+#[test]
+fn bad_inputs_fail_alone() {
+    let model = Translator::builtin_dates(Device::Cpu).unwrap();
+    let long = "9".repeat(model.config().model.max_src_len + 1);
+    let inputs = ["", "3 may 1979", &long, "3 may 1979 ☃"];
+    let out = model.translate(&inputs, &DecodeOptions::default()).unwrap();
+    assert!(out[0]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("empty input"));
+    assert_eq!(out[1].as_ref().unwrap()[0].text, "1979-05-03");
+    let err = out[2].as_ref().unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "reads at most {}",
+            model.config().model.max_src_len
+        )),
+        "{err}"
+    );
+    // An unseen character maps to <unk> and does not crash.
+    assert!(out[3].is_ok());
+}
+
+#[test]
+fn attention_rows_are_distributions_over_the_input() {
+    let model = Translator::builtin_dates(Device::Cpu).unwrap();
+    let map = model.attention("Tue 10 Jul 2007", "2007-07-10").unwrap();
+    assert_eq!(map.source.len(), "tue 10 jul 2007".len());
+    assert_eq!(map.output.len(), 10);
+    for row in &map.weights {
+        assert_eq!(row.len(), map.source.len());
+        let sum: f32 = row.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+    }
+}
+
+#[test]
+fn a_missing_or_foreign_model_directory_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = Translator::load(&tmp.path().join("nope"), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("no such model directory"), "{err}");
+    std::fs::write(
+        tmp.path().join("meta.json"),
+        r#"{"kind":"charlm","format_version":1,"crate_version":"0.1.0","seed":1}"#,
+    )
+    .unwrap();
+    let err = Translator::load(tmp.path(), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("holds a `charlm` model"), "{err}");
+}

@@ -1,0 +1,159 @@
+//! `seqmodels translate` and `seqmodels dates` through the built binary, with the built-in model.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the seqmodels binary runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), s(&out.stdout), s(&out.stderr))
+}
+
+/// The examples of the course's notebook, and a few more that people type.
+const EXAMPLES: [(&str, &str); 9] = [
+    ("3 May 1979", "1979-05-03"),
+    ("5 April 09", "2009-04-05"),
+    ("21th of August 2016", "2016-08-21"),
+    ("Tue 10 Jul 2007", "2007-07-10"),
+    ("Saturday May 9 2018", "2018-05-09"),
+    ("March 3 2001", "2001-03-03"),
+    ("March 3rd 2001", "2001-03-03"),
+    ("1 March 2001", "2001-03-01"),
+    ("4th of july 2001", "2001-07-04"),
+];
+
+#[test]
+fn the_course_examples_come_out_right() {
+    let mut args = vec!["translate", "--device", "cpu"];
+    args.extend(EXAMPLES.iter().map(|e| e.0));
+    let (ok, stdout, stderr) = run(&args, b"");
+    assert!(ok, "{stderr}");
+    let got: Vec<&str> = stdout.lines().collect();
+    let want: Vec<&str> = EXAMPLES.iter().map(|e| e.1).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn stdin_lines_stream_and_bad_lines_are_reported_with_their_number() {
+    let input = b"Tue 10 Jul 2007\n\n\xff\xfe\n1 March 2001\n";
+    let (ok, stdout, stderr) = run(
+        &["translate", "--device", "cpu", "--beam-width", "3"],
+        input,
+    );
+    assert!(!ok);
+    assert_eq!(stdout, "2007-07-10\n\n\n2001-03-01\n");
+    assert!(
+        stderr.contains("<stdin>:2: input \"\": empty input"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("<stdin>:3: not valid UTF-8"), "{stderr}");
+}
+
+#[test]
+fn n_best_and_json_output() {
+    let (ok, stdout, stderr) = run(
+        &[
+            "translate",
+            "--n-best",
+            "3",
+            "--beam-width",
+            "3",
+            "--format",
+            "json",
+            "4th of july 2001",
+        ],
+        b"",
+    );
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let outputs = v["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 3);
+    assert_eq!(outputs[0]["text"], "2001-07-04");
+    assert!(outputs[0]["score"].as_f64().unwrap() >= outputs[1]["score"].as_f64().unwrap());
+}
+
+#[test]
+fn too_long_input_says_the_limit() {
+    let long = "1 ".repeat(30);
+    let (ok, _, stderr) = run(&["translate", long.as_str()], b"");
+    assert!(!ok);
+    assert!(stderr.contains("this model reads at most 40"), "{stderr}");
+}
+
+#[test]
+fn attention_is_drawn_in_the_terminal_and_as_png() {
+    let (ok, _, stderr) = run(&["translate", "--attention", "-", "Tue 10 Jul 2007"], b"");
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("tue·10·jul·2007"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("att.png");
+    let (ok, _, stderr) = run(
+        &[
+            "translate",
+            "--attention",
+            png.to_str().unwrap(),
+            "3 May 1979",
+        ],
+        b"",
+    );
+    assert!(ok, "{stderr}");
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+}
+
+#[test]
+fn a_missing_model_directory_is_a_clear_error() {
+    let (ok, _, stderr) = run(
+        &["translate", "--model", "/nonexistent/model", "3 may 1979"],
+        b"",
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("checkpoint /nonexistent/model: no such model directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn dates_generate_is_seeded() {
+    let a = run(
+        &[
+            "dates",
+            "generate",
+            "-n",
+            "5",
+            "--seed",
+            "3",
+            "--formats",
+            "wide",
+        ],
+        b"",
+    );
+    let b = run(
+        &[
+            "dates",
+            "generate",
+            "-n",
+            "5",
+            "--seed",
+            "3",
+            "--formats",
+            "wide",
+        ],
+        b"",
+    );
+    assert!(a.0);
+    assert_eq!(a.1, b.1);
+    assert_eq!(a.1.lines().count(), 5);
+    for line in a.1.lines() {
+        let (_, iso) = line.split_once('\t').unwrap();
+        assert_eq!(iso.len(), 10);
+    }
+}
