@@ -3,14 +3,29 @@
 //! Sequence models on libtorch, as one library and one binary: word2vec embeddings, sentence
 //! classifiers, character-level language models and attention seq2seq translators.
 //!
-//! The building blocks every model shares live here:
+//! What works today: [`seq2seq`], the attention translator of the Sequence Models course
+//! (bidirectional-LSTM encoder, additive attention, LSTM decoder, batched beam search,
+//! calendar-valid decoding), with a trained dates model built in.
+//!
+//! ```
+//! use seqmodels::seq2seq::{DecodeOptions, Translator};
+//!
+//! let model = Translator::builtin_dates(tch::Device::Cpu)?;
+//! let out = model.translate(&["Tuesday 10 July 2007"], &DecodeOptions::default())?;
+//! assert_eq!(out[0].as_ref().unwrap()[0].text, "2007-07-10");
+//! # Ok::<(), seqmodels::Error>(())
+//! ```
+//!
+//! The building blocks every model shares:
 //!
 //! - [`device`]: `--device auto|cpu|cuda[:N]` to a [`tch::Device`], and one seed for
 //!   libtorch and the Rust-side RNG;
 //! - [`checkpoint`]: a model is a directory (`config.json`, `vocab.json`,
 //!   `model.safetensors`, `meta.json`), written atomically and checked on load;
 //! - [`progress`]: long jobs report through a callback and never print;
-//! - [`doctor`]: what libtorch and which devices this process runs on.
+//! - [`doctor`]: what libtorch and which devices this process runs on;
+//! - [`vocab`] and [`text`]: deterministic vocabularies, and readers that name the file and
+//!   line of a bad input.
 //!
 //! ```
 //! use seqmodels::{DeviceSpec, Result};

@@ -23,7 +23,7 @@ fn smoke_config() -> TranslatorConfig {
     }
 }
 
-/// Trains on 600 pairs for a few epochs: seconds on a CPU.
+/// Trains on 600 pairs for 12 epochs: seconds on a CPU.
 fn smoke_train(dir: &std::path::Path) -> Vec<seq2seq::EpochFigures> {
     tch::set_num_threads(1);
     let train = seq2seq::TrainConfig {
@@ -65,7 +65,7 @@ fn seeded_smoke_training_learns_and_round_trips() {
     let refs: Vec<&str> = test.iter().map(|p| p.1.as_str()).collect();
     let options = DecodeOptions::default();
     let acc = seq2seq::exact_match(&model, &inputs, &refs, &options).unwrap();
-    assert!(acc >= 0.4, "fresh exact match {acc}");
+    assert!(acc >= 0.8, "fresh exact match {acc}");
     let again = Translator::load(&dir, Device::Cpu).unwrap();
     let a = model.translate(&inputs, &options).unwrap();
     let b = again.translate(&inputs, &options).unwrap();

@@ -26,9 +26,9 @@ for set in course wide; do
     echo "-- $set, greedy, calendar-constrained"
     "$bin" seq2seq eval --pairs "$work/$set.tsv" --beam-width 1 --threads "$threads"
     echo "-- $set, beam 5, calendar-constrained"
-    "$bin" seq2seq eval --pairs "$work/$set.tsv" --beam-width 5 --threads "$threads" | head -n 1
+    "$bin" seq2seq eval --pairs "$work/$set.tsv" --beam-width 5 --threads "$threads" | sed -n 1p
     echo "-- $set, greedy, unconstrained"
-    "$bin" seq2seq eval --pairs "$work/$set.tsv" --beam-width 1 --no-constrain --threads "$threads" | head -n 1
+    "$bin" seq2seq eval --pairs "$work/$set.tsv" --beam-width 1 --no-constrain --threads "$threads" | sed -n 1p
 done
 
 echo

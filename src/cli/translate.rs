@@ -1,6 +1,6 @@
 //! `seqmodels translate`: one output line per input, from arguments or stdin.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -71,6 +71,12 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
         failures += translate_chunk(&translator, &inputs, None, &options, &args, &mut out)?;
     } else {
         let stdin = std::io::stdin();
+        // Typed lines are answered at once; piped lines are decoded in batches.
+        let read_batch = if stdin.is_terminal() {
+            1
+        } else {
+            args.batch_size.max(1)
+        };
         let mut lines: Vec<(usize, String)> = Vec::new();
         let mut buf = Vec::new();
         let mut number = 0usize;
@@ -94,7 +100,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            if lines.len() >= args.batch_size.max(1) || (n == 0 && !lines.is_empty()) {
+            if lines.len() >= read_batch || (n == 0 && !lines.is_empty()) {
                 failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
             }
             if n == 0 {
@@ -122,6 +128,7 @@ fn flush(
     let inputs: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
     let numbers: Vec<usize> = lines.iter().map(|(n, _)| *n).collect();
     let failures = translate_chunk(translator, &inputs, Some(&numbers), options, args, out)?;
+    out.flush()?;
     lines.clear();
     Ok(failures)
 }

@@ -164,13 +164,29 @@ struct LstmCell {
     b_hh: Tensor,
 }
 
+/// Uniform in ±`bound`.
+fn uniform(bound: f64) -> nn::Init {
+    nn::Init::Uniform {
+        lo: -bound,
+        up: bound,
+    }
+}
+
+/// A linear layer initialised as PyTorch's `nn.Linear`: weights and bias uniform in
+/// ±1/√fan_in (tch's default weights are √6 times wider).
+fn linear(p: nn::Path, input: i64, output: i64, bias: bool) -> nn::Linear {
+    let init = uniform(1.0 / (input as f64).sqrt());
+    let config = nn::LinearConfig {
+        ws_init: init,
+        bs_init: bias.then_some(init),
+        bias,
+    };
+    nn::linear(p, input, output, config)
+}
+
 impl LstmCell {
     fn new(p: nn::Path, input: i64, hidden: i64) -> Self {
-        let bound = 1.0 / (hidden as f64).sqrt();
-        let init = nn::Init::Uniform {
-            lo: -bound,
-            up: bound,
-        };
+        let init = uniform(1.0 / (hidden as f64).sqrt());
         LstmCell {
             w_ih: p.var("weight_ih", &[4 * hidden, input], init),
             w_hh: p.var("weight_hh", &[4 * hidden, hidden], init),
@@ -225,8 +241,14 @@ impl Seq2Seq {
         });
         let input = as_i(c.src_embed.unwrap_or(c.src_vocab));
         let two_h = 2 * as_i(c.enc_hidden);
+        // PyTorch's nn.LSTM initialisation (tch's default is Kaiming with zero biases).
+        let lstm_init = uniform(1.0 / (c.enc_hidden as f64).sqrt());
         let lstm_cfg = nn::RNNConfig {
             batch_first: true,
+            w_ih_init: lstm_init,
+            w_hh_init: lstm_init,
+            b_ih_init: Some(lstm_init),
+            b_hh_init: Some(lstm_init),
             ..Default::default()
         };
         let mut enc_fwd = Vec::new();
@@ -238,18 +260,14 @@ impl Seq2Seq {
             enc_bwd.push(nn::lstm(&enc / format!("bwd{layer}"), inp, h, lstm_cfg));
         }
         let att = p / "attention";
-        let no_bias = nn::LinearConfig {
-            bias: false,
-            ..Default::default()
-        };
-        let attn_state = nn::linear(
+        let attn_state = linear(
             &att / "state",
             as_i(c.dec_hidden),
             as_i(c.attn_hidden),
-            no_bias,
+            false,
         );
-        let attn_key = nn::linear(&att / "key", two_h, as_i(c.attn_hidden), Default::default());
-        let attn_score = nn::linear(&att / "score", as_i(c.attn_hidden), 1, no_bias);
+        let attn_key = linear(&att / "key", two_h, as_i(c.attn_hidden), true);
+        let attn_score = linear(&att / "score", as_i(c.attn_hidden), 1, false);
         let dec = p / "decoder";
         let tgt_embed = c.tgt_embed.map(|d| {
             nn::embedding(
@@ -262,7 +280,7 @@ impl Seq2Seq {
         let cell_in = two_h + c.tgt_embed.map_or(0, as_i);
         let cell = LstmCell::new(&dec / "cell", cell_in, as_i(c.dec_hidden));
         let out_in = as_i(c.dec_hidden) + if c.output_uses_context { two_h } else { 0 };
-        let out = nn::linear(&dec / "out", out_in, as_i(c.tgt_vocab), Default::default());
+        let out = linear(&dec / "out", out_in, as_i(c.tgt_vocab), true);
         Ok(Seq2Seq {
             config: c.clone(),
             src_embed,
