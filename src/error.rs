@@ -79,6 +79,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// Words that a vocabulary does not have; every one of them is named.
+    #[error("unknown word{}: {}", if words.len() == 1 { "" } else { "s" }, words.join(", "))]
+    UnknownWords {
+        /// The words not found, in the order asked.
+        words: Vec<String>,
+    },
+
     /// A configuration value out of range or inconsistent with another.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -43,6 +43,7 @@
 pub mod checkpoint;
 pub mod device;
 pub mod doctor;
+pub mod embeddings;
 pub mod error;
 pub mod progress;
 pub mod seq2seq;
