@@ -20,7 +20,9 @@ impl Embeddings {
     /// A repeated word, an empty word or a word with whitespace in it is an error.
     pub fn new(words: Vec<String>, dim: usize, vectors: Vec<f32>) -> Result<Self> {
         if dim == 0 {
-            return Err(Error::Config("vectors must have at least one dimension".into()));
+            return Err(Error::Config(
+                "vectors must have at least one dimension".into(),
+            ));
         }
         if vectors.len() != words.len() * dim {
             return Err(Error::Config(format!(
@@ -46,9 +48,14 @@ impl Embeddings {
         }
         let mut unit = vectors.clone();
         for row in unit.chunks_mut(dim) {
-            let norm = row.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+            let norm = row
+                .iter()
+                .map(|&x| f64::from(x) * f64::from(x))
+                .sum::<f64>()
+                .sqrt();
             if norm > 0.0 {
-                row.iter_mut().for_each(|x| *x = (f64::from(*x) / norm) as f32);
+                row.iter_mut()
+                    .for_each(|x| *x = (f64::from(*x) / norm) as f32);
             }
         }
         Ok(Embeddings {
