@@ -26,4 +26,7 @@ step "where the model looked (rows: output characters, columns: input characters
 "$bin" translate --attention - "Tuesday 10 July 2007"
 
 step "a file of dates, streamed through stdin"
-"$bin" dates generate -n 5 --seed 7 --formats wide | cut -f 1 | tee /dev/stderr | "$bin" translate
+dates_file="$(mktemp)"
+trap 'rm -f "$dates_file"' EXIT
+"$bin" dates generate -n 5 --seed 7 --formats wide | cut -f 1 > "$dates_file"
+"$bin" translate --format tsv < "$dates_file" | cut -f 1,3

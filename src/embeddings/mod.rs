@@ -1,6 +1,11 @@
 //! Word embeddings: a store of word vectors, the word2vec and GloVe file formats, similarity
 //! queries, evaluation on analogy and word-similarity sets, and debiasing.
 
+pub mod debias;
+pub mod eval;
+pub mod formats;
+pub mod query;
+
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
