@@ -49,6 +49,7 @@ pub mod progress;
 pub mod seq2seq;
 pub mod text;
 pub mod vocab;
+pub mod word2vec;
 
 pub use device::{seed_everything, DeviceSpec};
 pub use error::{Error, Result};

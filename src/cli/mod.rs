@@ -3,6 +3,7 @@
 
 mod dates;
 mod doctor;
+mod embed;
 mod progress;
 mod seq2seq;
 mod translate;
@@ -44,8 +45,8 @@ fn parse_device(s: &str) -> Result<DeviceSpec, String> {
 pub enum Command {
     /// Show the seqmodels and libtorch versions, threads and GPUs, and check each device.
     Doctor(doctor::DoctorArgs),
-    /// [planned] Word embeddings: train skip-gram from a corpus, query, evaluate, debias.
-    Embed(Planned),
+    /// Word embeddings: train skip-gram from a corpus, convert, query, evaluate, debias.
+    Embed(embed::EmbedArgs),
     /// [planned] Sentence classifiers: emoji and sentiment, averaging baseline and LSTM.
     Classify(Planned),
     /// [planned] Character-level language models: train, sample, evaluate.
@@ -71,7 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let progress = progress::Bar::new(cli.quiet);
     match cli.command {
         Command::Doctor(args) => doctor::run(args, &progress),
-        Command::Embed(_) => planned("embed"),
+        Command::Embed(args) => embed::run(args, cli.threads, &progress),
         Command::Classify(_) => planned("classify"),
         Command::Charlm(_) => planned("charlm"),
         Command::Seq2seq(args) => seq2seq::run(args, &progress),

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# seqmodels' word2vec against gensim's, same corpus, same settings, runs alternated.
+#
+# Trains skip-gram with negative sampling (dim 100, window 5, negative 5, min-count 5,
+# sample 1e-3, 5 epochs, 2 threads) with gensim (corpus_file mode) and with seqmodels, RUNS times
+# each, alternating, and prints wall time, words/s and peak RSS of each, and the quality of both
+# vector files as gensim evaluates them (Google analogies with restrict_vocab 30000, WordSim-353,
+# SimLex-999, MEN). Also checks that `seqmodels embed eval` gives gensim's analogy figures.
+#
+# usage: scripts/bench/word2vec.sh [CORPUS(.gz)] [RUNS=1] [EPOCHS=5] [THREADS=2]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+data=../shared/data
+corpus="${1:-$data/corpora/english_mix/english_mix.txt.gz}"
+runs="${2:-1}"
+epochs="${3:-5}"
+threads="${4:-2}"
+./scripts/setup.sh
+cargo build --release --quiet
+bin=target/release/seqmodels
+python="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}/torch-2.13.0/bin/python"
+"$python" -c "import gensim" 2>/dev/null || "$python" -m pip install --quiet "gensim==4.4.0"
+# gensim runs without this machine's OpenBLAS overrides, which slow numpy; seqmodels does not use them.
+py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$@"; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+# gensim's corpus_file mode reads plain text only: both tools train on the same plain file.
+case "$corpus" in
+    *.gz) gzip -dc "$corpus" > "$work/corpus.txt" ;;
+    *) cp "$corpus" "$work/corpus.txt" ;;
+esac
+echo "corpus: $corpus ($(wc -w < "$work/corpus.txt") words); $epochs epochs, $threads threads, $runs run(s) each"
+settings=(--dim 100 --window 5 --negative 5 --min-count 5 --sample 1e-3 --epochs "$epochs")
+rss() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1"; }
+for run in $(seq "$runs"); do
+    /usr/bin/time -v -o "$work/gensim.time" \
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" scripts/bench/word2vec_gensim.py train \
+        "$work/corpus.txt" "$work/gensim.bin" "${settings[@]}" --threads "$threads" > "$work/gensim.json"
+    /usr/bin/time -v -o "$work/seqmodels.time" \
+        "$bin" -q --threads "$threads" embed train --corpus "$work/corpus.txt" --out "$work/seqmodels.bin" \
+        "${settings[@]}" > "$work/seqmodels.txt"
+    g=$(py -c "import json;d=json.load(open('$work/gensim.json'));print(f\"{d['seconds']:.1f} {d['words_per_sec']:.0f}\")")
+    s=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) words\/s).*/\1 \2/p' "$work/seqmodels.txt")
+    read -r gs gw <<< "$g"
+    read -r ss sw <<< "$s"
+    echo "run $run: gensim ${gs} s (${gw} words/s, peak RSS $(( $(rss "$work/gensim.time") / 1024 )) MiB);" \
+        "seqmodels ${ss} s (${sw} words/s, peak RSS $(( $(rss "$work/seqmodels.time") / 1024 )) MiB);" \
+        "gensim / seqmodels time = $(awk -v a="$gs" -v b="$ss" 'BEGIN {printf "%.2f", a / b}')"
+done
+
+pairs=("$data/embedding_eval/gensim/wordsim353.tsv" "$data/embedding_eval/gensim/simlex999.txt"
+       "$data/embedding_eval/faruqui_wordsim/EN-MEN-TR-3k.txt")
+analogies="$data/embedding_eval/gensim/questions-words.txt"
+echo
+echo "quality, as gensim evaluates both files (analogies restrict_vocab 30000):"
+for tool in gensim seqmodels; do
+    echo "$tool: $(py scripts/bench/word2vec_gensim.py eval "$work/$tool.bin" --analogies "$analogies" --pairs "${pairs[@]}")"
+done
+echo
+echo "the same seqmodels file through seqmodels embed eval:"
+"$bin" embed eval --vectors "$work/seqmodels.bin" --analogies "$analogies" --restrict-vocab 30000 --pairs "${pairs[@]}" \
+    | grep -E "^(total|Total|word pairs|wordsim|simlex|EN-MEN)" || true

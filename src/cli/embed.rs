@@ -1,0 +1,556 @@
+//! `seqmodels embed`: train word2vec, convert formats, query, evaluate and debias vectors.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use seqmodels::embeddings::eval::{self, EvalOptions};
+use seqmodels::embeddings::query::{self, AnalogyMethod, Neighbour};
+use seqmodels::embeddings::{debias, formats, formats::Format, Embeddings};
+use seqmodels::word2vec::{self, SkipGramConfig};
+use seqmodels::Progress;
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    #[command(subcommand)]
+    pub command: EmbedCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmbedCommand {
+    /// Train skip-gram with negative sampling on a corpus file (plain or .gz, streamed).
+    Train(TrainArgs),
+    /// Convert vectors between word2vec binary, word2vec text and GloVe text.
+    Convert(ConvertArgs),
+    /// The nearest words to WORD by cosine.
+    Similar(SimilarArgs),
+    /// Cosine similarity of two words.
+    Similarity(PairArgs),
+    /// a : b :: c : ? (3CosAdd, or 3CosMul with --method cosmul).
+    Analogy(AnalogyArgs),
+    /// The word that fits least with the others.
+    OddOneOut(OddArgs),
+    /// Analogy accuracy and word-similarity correlations, computed as gensim computes them.
+    Eval(EvalArgs),
+    /// Cosine of words with the bias direction (the mean of the pair differences).
+    Bias(BiasArgs),
+    /// Neutralize words and equalize pairs along the bias direction; writes new vectors.
+    Debias(DebiasArgs),
+}
+
+/// Vector file formats, for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// word2vec binary (the C tool's -binary 1; gensim binary=True).
+    Bin,
+    /// word2vec text: a "count dim" header, then a word and its values per line.
+    Text,
+    /// GloVe text: no header.
+    Glove,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Bin => Format::Word2VecBinary,
+            FormatArg::Text => Format::Word2VecText,
+            FormatArg::Glove => Format::Glove,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VectorsArgs {
+    /// Vector file (word2vec binary or text, or GloVe; detected; .gz accepted).
+    #[arg(long, short = 'v')]
+    pub vectors: PathBuf,
+    /// Read only the first N words (the most frequent, in files that word2vec tools write).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+impl VectorsArgs {
+    fn load(&self) -> anyhow::Result<Embeddings> {
+        Ok(formats::read(&self.vectors, None, self.limit)?)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Corpus: one sentence or paragraph per line, whitespace-separated tokens; .gz accepted.
+    #[arg(long)]
+    pub corpus: PathBuf,
+    /// Where to write the vectors.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Bin)]
+    pub format: FormatArg,
+    #[arg(long, default_value_t = 100)]
+    pub dim: usize,
+    /// Maximum distance between a word and its context (a random smaller window is drawn per word).
+    #[arg(long, default_value_t = 5)]
+    pub window: usize,
+    /// Negative samples per context.
+    #[arg(long, default_value_t = 5)]
+    pub negative: usize,
+    /// Words seen fewer times are dropped.
+    #[arg(long, default_value_t = 5)]
+    pub min_count: usize,
+    /// Down-sampling threshold for frequent words (0: off).
+    #[arg(long, default_value_t = 1e-3)]
+    pub sample: f64,
+    /// Initial learning rate.
+    #[arg(long, default_value_t = 0.025)]
+    pub alpha: f64,
+    /// Final learning rate (linear decay over all epochs).
+    #[arg(long, default_value_t = 0.0001)]
+    pub min_alpha: f64,
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Keep only the N most frequent words.
+    #[arg(long)]
+    pub max_vocab: Option<usize>,
+    /// Lower-case tokens.
+    #[arg(long)]
+    pub lowercase: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Evaluate on this analogy file after every epoch (restricted to the 30,000 most frequent words).
+    #[arg(long)]
+    pub eval_analogies: Option<PathBuf>,
+    /// Where to train: the CPU trainer (Hogwild threads; --threads sets how many).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    pub input: VectorsArgs,
+    /// Output file.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub vectors: VectorsArgs,
+    /// Read one query per line from stdin (like the word2vec C tool's `distance`).
+    #[arg(long, short)]
+    pub interactive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The word (omit with --interactive).
+    pub word: Option<String>,
+    /// How many neighbours.
+    #[arg(short, default_value_t = 10)]
+    pub k: usize,
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    pub a: Option<String>,
+    pub b: Option<String>,
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// argmax cos(x, b - a + c).
+    Cosadd,
+    /// Levy and Goldberg's multiplicative objective.
+    Cosmul,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalogyArgs {
+    pub a: Option<String>,
+    pub b: Option<String>,
+    pub c: Option<String>,
+    #[arg(short, default_value_t = 5)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value_t = MethodArg::Cosadd)]
+    pub method: MethodArg,
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OddArgs {
+    pub words: Vec<String>,
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub vectors: VectorsArgs,
+    /// Analogy questions (questions-words.txt format).
+    #[arg(long)]
+    pub analogies: Option<PathBuf>,
+    /// Word-pair similarity files (word1<TAB>word2<TAB>score).
+    #[arg(long, num_args = 1..)]
+    pub pairs: Vec<PathBuf>,
+    /// Only the N most frequent words take part (gensim's restrict_vocab).
+    #[arg(long, default_value_t = 300_000)]
+    pub restrict_vocab: usize,
+    /// Compare words exactly rather than upper-cased (gensim's case_insensitive=False).
+    #[arg(long)]
+    pub case_sensitive: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BiasArgs {
+    #[command(flatten)]
+    pub vectors: VectorsArgs,
+    /// A pair defining the bias direction, e.g. woman:man; repeatable.
+    #[arg(long = "pair", required = true, value_parser = parse_pair)]
+    pub pairs: Vec<(String, String)>,
+    /// Words to project.
+    #[arg(required = true)]
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DebiasArgs {
+    #[command(flatten)]
+    pub vectors: VectorsArgs,
+    /// Pairs defining the bias direction, e.g. woman:man; repeatable.
+    #[arg(long = "pair", required = true, value_parser = parse_pair)]
+    pub pairs: Vec<(String, String)>,
+    /// File of words to neutralize, one per line.
+    #[arg(long)]
+    pub neutralize: Option<PathBuf>,
+    /// File of pairs to equalize, `a b` or `a:b` per line.
+    #[arg(long)]
+    pub equalize: Option<PathBuf>,
+    /// Output vectors.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Bin)]
+    pub format: FormatArg,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_owned(), b.to_owned())),
+        _ => Err(format!("expected WORD:WORD, got {s:?}")),
+    }
+}
+
+pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::Result<()> {
+    match args.command {
+        EmbedCommand::Train(a) => train(a, threads, progress),
+        EmbedCommand::Convert(a) => {
+            let emb = a.input.load()?;
+            formats::write(&emb, &a.out, a.format.into())?;
+            eprintln!(
+                "wrote {} vectors of dimension {} to {}",
+                emb.len(),
+                emb.dim(),
+                a.out.display()
+            );
+            Ok(())
+        }
+        EmbedCommand::Similar(a) => answer(&a.query, a.word.into_iter().collect(), 1, |emb, w| {
+            Ok(neighbours(&query::similar(emb, w[0], a.k)?))
+        }),
+        EmbedCommand::Similarity(a) => answer(
+            &a.query,
+            [a.a, a.b].into_iter().flatten().collect(),
+            2,
+            |emb, w| Ok(format!("{:.6}", query::similarity(emb, w[0], w[1])?)),
+        ),
+        EmbedCommand::Analogy(a) => {
+            let method = match a.method {
+                MethodArg::Cosadd => AnalogyMethod::CosAdd,
+                MethodArg::Cosmul => AnalogyMethod::CosMul,
+            };
+            let given = [a.a, a.b, a.c].into_iter().flatten().collect();
+            answer(&a.query, given, 3, |emb, w| {
+                Ok(neighbours(&query::analogy(
+                    emb, w[0], w[1], w[2], a.k, method, None,
+                )?))
+            })
+        }
+        EmbedCommand::OddOneOut(a) => answer(&a.query, a.words, 0, |emb, w| {
+            Ok(query::odd_one_out(emb, w)?)
+        }),
+        EmbedCommand::Eval(a) => evaluate(a),
+        EmbedCommand::Bias(a) => bias(a),
+        EmbedCommand::Debias(a) => run_debias(a),
+    }
+}
+
+fn neighbours(list: &[Neighbour]) -> String {
+    list.iter()
+        .map(|n| format!("{}\t{:.6}", n.word, n.score))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs one query from the arguments, or one per stdin line with --interactive. `arity` is the
+/// number of words a query takes (0: any number, at least one).
+fn answer(
+    args: &QueryArgs,
+    given: Vec<String>,
+    arity: usize,
+    ask: impl Fn(&Embeddings, &[&str]) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    let emb = args.vectors.load()?;
+    let check = |words: &[&str]| -> anyhow::Result<()> {
+        if (arity > 0 && words.len() != arity) || words.is_empty() {
+            anyhow::bail!(
+                "expected {} word(s), got {}",
+                if arity == 0 {
+                    "some".to_owned()
+                } else {
+                    arity.to_string()
+                },
+                words.len()
+            );
+        }
+        Ok(())
+    };
+    if !args.interactive {
+        let words: Vec<&str> = given.iter().map(String::as_str).collect();
+        check(&words)?;
+        println!("{}", ask(&emb, &words)?);
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    let prompt = stdin.is_terminal();
+    let mut out = std::io::stdout();
+    if prompt {
+        eprint!("> ");
+    }
+    for (number, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| anyhow::anyhow!("<stdin>:{}: {e}", number + 1))?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        match check(&words).and_then(|()| ask(&emb, &words)) {
+            Ok(text) => writeln!(out, "{text}")?,
+            Err(e) => eprintln!("error: {e:#}"),
+        }
+        out.flush()?;
+        if prompt {
+            eprint!("> ");
+        }
+    }
+    Ok(())
+}
+
+fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Result<()> {
+    if args.device != "cpu" {
+        let device: seqmodels::DeviceSpec = args.device.parse()?;
+        let resolved = device.resolve()?;
+        if resolved != tch::Device::Cpu {
+            anyhow::bail!(
+                "the word2vec trainer runs on the CPU only in this version; use --device cpu"
+            );
+        }
+    }
+    let config = SkipGramConfig {
+        dim: args.dim,
+        window: args.window,
+        negative: args.negative,
+        min_count: args.min_count,
+        sample: args.sample,
+        alpha: args.alpha,
+        min_alpha: args.min_alpha,
+        epochs: args.epochs,
+        threads: if threads > 0 {
+            threads
+        } else {
+            SkipGramConfig::default().threads
+        },
+        seed: args.seed,
+        max_vocab: args.max_vocab,
+        lowercase: args.lowercase,
+    };
+    // libtorch is not used by the trainer; keep its own pool from competing for the cores.
+    tch::set_num_threads(1);
+    let options = EvalOptions {
+        restrict_vocab: 30_000,
+        ..EvalOptions::default()
+    };
+    let analogies = args.eval_analogies.clone();
+    let (emb, report) = word2vec::train_with(&args.corpus, &config, progress, |epoch, emb| {
+        if let Some(path) = &analogies {
+            let r = eval::evaluate_analogies(emb, path, &options)?;
+            eprintln!(
+                "epoch {epoch}: analogy accuracy {:.2}% ({}/{} seen of {})",
+                100.0 * r.total.accuracy(),
+                r.total.correct,
+                r.total.seen,
+                r.total.total
+            );
+        }
+        Ok(())
+    })?;
+    formats::write(&emb, &args.out, args.format.into())?;
+    let seconds: f64 = report.epochs.iter().map(|e| e.seconds).sum();
+    let words: u64 = report.epochs.iter().map(|e| e.words).sum();
+    println!(
+        "trained {} words x {} dims on {} corpus words, {} epochs in {:.1} s ({:.0} words/s); wrote {}",
+        report.vocab_size,
+        config.dim,
+        report.corpus_words,
+        report.epochs.len(),
+        seconds,
+        words as f64 / seconds.max(1e-9),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn evaluate(args: EvalArgs) -> anyhow::Result<()> {
+    if args.analogies.is_none() && args.pairs.is_empty() {
+        anyhow::bail!("give --analogies FILE and/or --pairs FILE...");
+    }
+    let emb = args.vectors.load()?;
+    let options = EvalOptions {
+        restrict_vocab: args.restrict_vocab,
+        case_insensitive: !args.case_sensitive,
+    };
+    let analogies = args
+        .analogies
+        .as_deref()
+        .map(|p| eval::evaluate_analogies(&emb, p, &options))
+        .transpose()?;
+    let pairs = args
+        .pairs
+        .iter()
+        .map(|p| Ok((p.clone(), eval::evaluate_pairs(&emb, p, &options)?)))
+        .collect::<anyhow::Result<Vec<(PathBuf, eval::PairsReport)>>>()?;
+    if args.json {
+        let value = serde_json::json!({
+            "vectors": args.vectors.vectors,
+            "analogies": analogies,
+            "pairs": pairs.iter().map(|(p, r)| serde_json::json!({"file": p, "report": r})).collect::<Vec<_>>(),
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    if let Some(r) = &analogies {
+        println!(
+            "{:<30} {:>9} {:>8} {:>8} {:>8}",
+            "analogy section", "accuracy", "correct", "seen", "total"
+        );
+        for s in r.sections.iter().chain(std::iter::once(&r.total)) {
+            println!(
+                "{:<30} {:>8.2}% {:>8} {:>8} {:>8}",
+                s.name,
+                100.0 * s.accuracy(),
+                s.correct,
+                s.seen,
+                s.total
+            );
+        }
+    }
+    if !pairs.is_empty() {
+        println!(
+            "{:<30} {:>9} {:>9} {:>7} {:>6}",
+            "word pairs", "spearman", "pearson", "oov %", "pairs"
+        );
+        for (path, r) in &pairs {
+            println!(
+                "{:<30} {:>9.4} {:>9.4} {:>7.2} {:>6}",
+                file_name(path),
+                r.spearman,
+                r.pearson,
+                r.oov_percent,
+                r.pairs
+            );
+        }
+    }
+    Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn pair_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect()
+}
+
+fn bias(args: BiasArgs) -> anyhow::Result<()> {
+    let emb = args.vectors.load()?;
+    let g = debias::bias_direction(&emb, &pair_refs(&args.pairs))?;
+    let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
+    emb.ids(&words)?;
+    for w in words {
+        println!("{w}\t{:+.6}", debias::bias_cosine(&emb, w, &g)?);
+    }
+    Ok(())
+}
+
+fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
+    let emb = args.vectors.load()?;
+    let g = debias::bias_direction(&emb, &pair_refs(&args.pairs))?;
+    let neutral: Vec<String> = match &args.neutralize {
+        Some(path) => seqmodels::text::read_lines(path)?
+            .into_iter()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut equal: Vec<(String, String)> = Vec::new();
+    if let Some(path) = &args.equalize {
+        for (i, line) in seqmodels::text::read_lines(path)?.iter().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let parts: Vec<&str> = line
+                .split(|c: char| c == ':' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .collect();
+            match parts.as_slice() {
+                [a, b] => equal.push(((*a).to_owned(), (*b).to_owned())),
+                _ => anyhow::bail!(
+                    "{}:{}: expected two words (a b or a:b)",
+                    path.display(),
+                    i + 1
+                ),
+            }
+        }
+    }
+    if neutral.is_empty() && equal.is_empty() {
+        anyhow::bail!("nothing to do: give --neutralize FILE and/or --equalize FILE");
+    }
+    let neutral_refs: Vec<&str> = neutral.iter().map(String::as_str).collect();
+    let out = debias::debias(&emb, &g, &neutral_refs, &pair_refs(&equal))?;
+    formats::write(&out, &args.out, args.format.into())?;
+    eprintln!(
+        "neutralized {} words and equalized {} pairs; wrote {}",
+        neutral.len(),
+        equal.len(),
+        args.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,347 @@
+//! The training run: initialisation, the learning-rate schedule, and per epoch one reader
+//! feeding jobs to `threads` Hogwild workers.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::corpus::{self, SentenceSink};
+use super::kernels::cpu_has_fma;
+use super::sampling::{keep_thresholds, NegativeSampler, Rng};
+use super::train::{train_job, Job, Scratch, Shared, SharedRows, SigmoidTable, Totals, JOB_WORDS};
+use super::{EpochStats, SkipGramConfig, TrainReport, Vocabulary};
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+use crate::progress::{Progress, ProgressEvent};
+
+/// How often the reader reports the running figures.
+const STATUS_EVERY: Duration = Duration::from_millis(500);
+
+/// The learning rate falls linearly with the words processed over the whole run:
+/// `alpha_t = alpha - (alpha - min_alpha) * done / (epochs * total_words)` (gensim's schedule;
+/// word2vec.c's `alpha * (1 - done / (iter * train_words + 1))`, floored at `alpha * 1e-4`, is
+/// the same line with `min_alpha` close to 0). Workers evaluate it at the start of each job,
+/// i.e. every ~10,000 words per thread, as the C tool does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Schedule {
+    alpha: f64,
+    min_alpha: f64,
+    total: f64,
+}
+
+impl Schedule {
+    pub(crate) fn new(config: &SkipGramConfig, words_per_epoch: u64) -> Self {
+        Schedule {
+            alpha: config.alpha,
+            min_alpha: config.min_alpha,
+            total: (words_per_epoch as f64 * config.epochs as f64).max(1.0),
+        }
+    }
+
+    /// The rate after `done` words of the run.
+    pub(crate) fn at(&self, done: u64) -> f64 {
+        let progress = (done as f64 / self.total).min(1.0);
+        self.alpha - (self.alpha - self.min_alpha) * progress
+    }
+}
+
+/// What the workers of one epoch report back.
+#[derive(Default)]
+struct EpochState {
+    /// Words finished in this epoch.
+    done: AtomicU64,
+    /// Loss sum and pairs of finished jobs.
+    totals: Mutex<Totals>,
+}
+
+/// Everything a worker reads.
+struct WorkerContext<'a> {
+    shared: Shared<'a>,
+    schedule: Schedule,
+    seed: u64,
+    dim: usize,
+    /// Words finished in the run before this epoch.
+    before: u64,
+    state: EpochState,
+}
+
+/// One Hogwild worker: takes jobs until the reader closes the channel.
+fn worker(index: usize, jobs: &Mutex<Receiver<Job>>, cx: &WorkerContext<'_>) {
+    let mut scratch = Scratch::new(cx.dim);
+    loop {
+        // A poisoned lock only means another worker panicked; that panic is reported by
+        // `join`, and the receiver itself is still sound.
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = job else { return };
+        let alpha = cx.schedule.at(cx.before + cx.state.done.load(Relaxed)) as f32;
+        let mut rng = Rng::for_job(cx.seed, index as u64, job.index);
+        let (loss, pairs) = train_job(&cx.shared, &job, &mut scratch, alpha, &mut rng);
+        cx.state.done.fetch_add(job.ids.len() as u64, Relaxed);
+        let mut totals = cx
+            .state
+            .totals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        totals.0 += loss;
+        totals.1 += pairs;
+    }
+}
+
+/// The reader's side: turns tokens into jobs of word ids and reports progress.
+struct JobSink<'a, 'w> {
+    vocab: &'a Vocabulary,
+    jobs: SyncSender<Job>,
+    job: Job,
+    next_index: &'a mut u64,
+    cx: &'a WorkerContext<'w>,
+    progress: &'a dyn Progress,
+    start: Instant,
+    last_status: Instant,
+}
+
+impl JobSink<'_, '_> {
+    /// Sends the current job; `false` if the workers are gone.
+    fn send(&mut self) -> bool {
+        if self.job.ids.is_empty() {
+            return true;
+        }
+        let empty = Job {
+            index: 0,
+            ids: Vec::with_capacity(2 * JOB_WORDS),
+            ends: Vec::new(),
+        };
+        let mut job = std::mem::replace(&mut self.job, empty);
+        job.index = *self.next_index;
+        *self.next_index += 1;
+        if self.jobs.send(job).is_err() {
+            return false;
+        }
+        self.progress.event(&ProgressEvent::Advance {
+            done: self.cx.state.done.load(Relaxed),
+        });
+        if self.last_status.elapsed() >= STATUS_EVERY {
+            self.last_status = Instant::now();
+            self.progress.event(&ProgressEvent::Status {
+                message: &status(self.cx, self.start),
+            });
+        }
+        true
+    }
+}
+
+impl SentenceSink for JobSink<'_, '_> {
+    fn token(&mut self, token: &str) {
+        // Out-of-vocabulary tokens are dropped before windowing, as in both reference tools.
+        if let Some(id) = self.vocab.id32(token) {
+            self.job.ids.push(id);
+        }
+    }
+
+    fn end_sentence(&mut self) -> bool {
+        let len = self.job.ids.len();
+        if self.job.ends.last().copied().unwrap_or(0) < len {
+            self.job.ends.push(len);
+        }
+        len < JOB_WORDS || self.send()
+    }
+}
+
+/// "lr 0.0213 loss 3.41 412k words/s".
+fn status(cx: &WorkerContext<'_>, start: Instant) -> String {
+    let done = cx.state.done.load(Relaxed);
+    let (loss, pairs) = *cx
+        .state
+        .totals
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    format!(
+        "lr {:.4} loss {:.3} {} words/s",
+        cx.schedule.at(cx.before + done),
+        loss / pairs.max(1) as f64,
+        rate(done as f64 / start.elapsed().as_secs_f64().max(1e-9))
+    )
+}
+
+/// A rate for humans: "412k" or "1.23M".
+fn rate(words_per_sec: f64) -> String {
+    if words_per_sec >= 1e6 {
+        format!("{:.2}M", words_per_sec / 1e6)
+    } else {
+        format!("{:.0}k", words_per_sec / 1e3)
+    }
+}
+
+/// What [`super::train_with`] calls after each epoch.
+pub(crate) type EpochCallback<'a> = &'a mut dyn FnMut(usize, &Embeddings) -> Result<()>;
+
+/// The trainer behind [`super::train`] and [`super::train_with`].
+pub(crate) fn run(
+    corpus: &Path,
+    config: &SkipGramConfig,
+    progress: &dyn Progress,
+    mut after_epoch: Option<EpochCallback<'_>>,
+) -> Result<(Embeddings, TrainReport)> {
+    config.validate()?;
+    let vocab = Vocabulary::build_reporting(corpus, config, progress)?;
+    let dim = config.dim;
+    let size = vocab
+        .len()
+        .checked_mul(dim)
+        .filter(|&n| n <= isize::MAX as usize / 4)
+        .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))?;
+    // word2vec.c: syn0 uniform in [-0.5 / dim, 0.5 / dim), syn1neg zero.
+    let mut rng = Rng::new(config.seed);
+    let mut syn0: Vec<f32> = (0..size)
+        .map(|_| (rng.unit_f32() - 0.5) / dim as f32)
+        .collect();
+    let mut syn1neg = vec![0.0f32; size];
+    let keep = keep_thresholds(vocab.counts(), vocab.total_words(), config.sample);
+    let sampler = NegativeSampler::new(vocab.counts());
+    let table = SigmoidTable::new();
+    let fma = cpu_has_fma();
+    let schedule = Schedule::new(config, vocab.total_words());
+    let mut next_index = 0u64;
+    let mut report = TrainReport {
+        vocab_size: vocab.len(),
+        corpus_words: vocab.total_words(),
+        epochs: Vec::with_capacity(config.epochs),
+    };
+    for epoch in 1..=config.epochs {
+        let label = format!("epoch {epoch}/{}", config.epochs);
+        progress.event(&ProgressEvent::Begin {
+            label: &label,
+            total: Some(vocab.total_words()),
+            unit: "words",
+        });
+        let start = Instant::now();
+        // The workers' view of the weights ends with this block, before the callback reads them.
+        let (words, loss, pairs, last_status) = {
+            let cx = WorkerContext {
+                shared: Shared {
+                    syn0: SharedRows::new(&mut syn0, dim),
+                    syn1neg: SharedRows::new(&mut syn1neg, dim),
+                    window: config.window as u32,
+                    negative: config.negative,
+                    keep: &keep,
+                    sampler: &sampler,
+                    table: &table,
+                    fma,
+                },
+                schedule,
+                seed: config.seed,
+                dim,
+                before: (epoch as u64 - 1) * vocab.total_words(),
+                state: EpochState::default(),
+            };
+            read_and_train(corpus, config, &vocab, &cx, &mut next_index, progress)?;
+            let words = cx.state.done.load(Relaxed);
+            let (loss, pairs) = *cx
+                .state
+                .totals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            (words, loss, pairs, status(&cx, start))
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        let stats = EpochStats {
+            epoch,
+            words,
+            seconds,
+            words_per_sec: words as f64 / seconds.max(1e-9),
+            mean_loss: loss / pairs.max(1) as f64,
+            final_alpha: schedule.at(epoch as u64 * vocab.total_words()),
+        };
+        progress.event(&ProgressEvent::Advance { done: words });
+        progress.event(&ProgressEvent::Status {
+            message: &last_status,
+        });
+        progress.event(&ProgressEvent::End {
+            summary: &format!(
+                "{label}: loss {:.4}, {} words/s, {:.1}s, lr {:.5}",
+                stats.mean_loss,
+                rate(stats.words_per_sec),
+                stats.seconds,
+                stats.final_alpha
+            ),
+        });
+        report.epochs.push(stats);
+        if let Some(callback) = after_epoch.as_mut() {
+            let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0.clone())?;
+            callback(epoch, &vectors)?;
+        }
+    }
+    let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0)?;
+    Ok((vectors, report))
+}
+
+/// One epoch: this thread reads the corpus into jobs while `threads` workers train on them.
+fn read_and_train(
+    corpus: &Path,
+    config: &SkipGramConfig,
+    vocab: &Vocabulary,
+    cx: &WorkerContext<'_>,
+    next_index: &mut u64,
+    progress: &dyn Progress,
+) -> Result<()> {
+    // Two jobs per worker in flight: enough that no worker waits for the reader, few enough
+    // that memory stays at a few hundred kilobytes of ids.
+    let (sender, receiver) = sync_channel::<Job>(2 * config.threads);
+    let receiver = Mutex::new(receiver);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..config.threads)
+            .map(|w| {
+                let receiver = &receiver;
+                scope.spawn(move || worker(w, receiver, cx))
+            })
+            .collect();
+        let now = Instant::now();
+        let mut sink = JobSink {
+            vocab,
+            jobs: sender,
+            job: Job {
+                index: 0,
+                ids: Vec::with_capacity(2 * JOB_WORDS),
+                ends: Vec::new(),
+            },
+            next_index,
+            cx,
+            progress,
+            start: now,
+            last_status: now,
+        };
+        let read = corpus::stream(corpus, config.lowercase, &mut sink);
+        if read.is_ok() {
+            sink.send();
+        }
+        // Closing the channel ends the workers once they have drained it.
+        drop(sink);
+        for w in workers {
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        read.map(|_| ())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_is_linear_from_alpha_to_min_alpha() {
+        let config = SkipGramConfig {
+            alpha: 0.025,
+            min_alpha: 0.0001,
+            epochs: 2,
+            ..SkipGramConfig::default()
+        };
+        let s = Schedule::new(&config, 1000);
+        assert_eq!(s.at(0), 0.025);
+        assert!((s.at(1000) - (0.025 + 0.0001) / 2.0).abs() < 1e-12);
+        assert!((s.at(2000) - 0.0001).abs() < 1e-12);
+        assert!((s.at(5000) - 0.0001).abs() < 1e-12);
+    }
+}

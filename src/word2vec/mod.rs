@@ -1,0 +1,215 @@
+//! word2vec: skip-gram with negative sampling (SGNS), trained on the CPU.
+//!
+//! A faithful re-implementation of the skip-gram model of Mikolov, Chen, Corrado & Dean,
+//! *Efficient Estimation of Word Representations in Vector Space* (2013), with the negative
+//! sampling and frequent-word subsampling of Mikolov, Sutskever, Chen, Corrado & Dean,
+//! *Distributed Representations of Words and Phrases and their Compositionality* (NIPS 2013),
+//! following the reference C tool (`word2vec.c`, `-cbow 0 -hs 0`) and gensim's
+//! `Word2Vec(sg=1, hs=0)`:
+//!
+//! 1. one pass counts the words of the corpus ([`Vocabulary`]); `min_count`, then `max_vocab`;
+//! 2. each epoch streams the corpus again; every occurrence of a frequent word is dropped with
+//!    the C tool's subsampling probability; every remaining word is a centre, and every word
+//!    within a randomly shrunk window around it gives a (context, centre) pair;
+//! 3. for each pair, the context word's input vector is pushed towards the centre word's output
+//!    vector and away from `negative` words drawn from the unigram^0.75 distribution, by one
+//!    step of stochastic gradient ascent on `log σ(v_c·u_w) + Σ_k log σ(-v_c·u_k)`, with a
+//!    learning rate falling linearly over the whole run.
+//!
+//! The file formats, formulas and constants are documented where they are coded, in the private
+//! modules `corpus` (reading), `vocab`, `sampling` (subsampling, window, negatives), `train`
+//! (the update), `kernels` (its vector arithmetic) and `epochs` (schedule and threads).
+//!
+//! ## Hogwild
+//!
+//! Like word2vec.c and gensim, training runs lock-free in the style of *Hogwild!* (Niu, Recht,
+//! Ré & Wright, NIPS 2011): `threads` workers update the two shared weight matrices at the same
+//! time without any synchronisation. Each pair's update touches one input row and
+//! `1 + negative` output rows out of tens of thousands, so two threads rarely touch the same
+//! row at once, and when they do, one of the two small updates may be partly lost, which SGD
+//! tolerates (the paper proves convergence for sparse problems like this one). The benefit is
+//! a near-linear speed-up with threads. The cost is that a run with more than one thread is
+//! not reproducible; with `threads == 1` the result is bit-identical run after run for a given
+//! seed (on a given CPU: we use AVX2 and FMA when the CPU has them, and fused multiply-adds
+//! round differently).
+//!
+//! A reader (the calling thread) streams the corpus and hands jobs of about 10,000 word ids to
+//! the workers through a bounded channel, as gensim does, so memory stays at vocabulary plus
+//! vectors whatever the corpus size.
+//!
+//! ```no_run
+//! use seqmodels::progress::Silent;
+//! use seqmodels::word2vec::{train, SkipGramConfig};
+//!
+//! let config = SkipGramConfig { epochs: 5, ..SkipGramConfig::default() };
+//! let (vectors, report) = train("corpus.txt.gz".as_ref(), &config, &Silent)?;
+//! println!("{} words, last epoch loss {:.3}", vectors.len(), report.epochs[4].mean_loss);
+//! # Ok::<(), seqmodels::error::Error>(())
+//! ```
+
+mod corpus;
+mod epochs;
+mod kernels;
+mod sampling;
+mod train;
+mod vocab;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+pub use vocab::Vocabulary;
+
+/// The settings of a skip-gram run. The defaults are word2vec.c's and gensim's.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SkipGramConfig {
+    /// Vector dimension (default 100).
+    pub dim: usize,
+    /// Largest distance between a centre and a context word (default 5); each centre draws a
+    /// window between 1 and this.
+    pub window: usize,
+    /// Negative words per (context, centre) pair (default 5); at least 1, since there is no
+    /// hierarchical softmax here.
+    pub negative: usize,
+    /// Words seen fewer times than this are dropped from the vocabulary (default 5).
+    pub min_count: usize,
+    /// Subsampling threshold (default 1e-3); 0 keeps every occurrence.
+    pub sample: f64,
+    /// Initial learning rate (default 0.025).
+    pub alpha: f64,
+    /// Final learning rate, reached at the end of the last epoch (default 0.0001).
+    pub min_alpha: f64,
+    /// Passes over the corpus (default 5).
+    pub epochs: usize,
+    /// Worker threads (default: the available parallelism). Only `1` is reproducible.
+    pub threads: usize,
+    /// Seed of the initial vectors and of every random draw (default 1).
+    pub seed: u64,
+    /// Keep at most this many words, the most frequent (default: no limit).
+    pub max_vocab: Option<usize>,
+    /// Lowercase the corpus while reading it (default false).
+    pub lowercase: bool,
+}
+
+impl Default for SkipGramConfig {
+    fn default() -> Self {
+        SkipGramConfig {
+            dim: 100,
+            window: 5,
+            negative: 5,
+            min_count: 5,
+            sample: 1e-3,
+            alpha: 0.025,
+            min_alpha: 0.0001,
+            epochs: 5,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            seed: 1,
+            max_vocab: None,
+            lowercase: false,
+        }
+    }
+}
+
+impl SkipGramConfig {
+    /// Checks that every value is in range: positive `dim`, `window`, `negative`, `epochs` and
+    /// `threads`; `0 <= min_alpha <= alpha`, finite; `sample >= 0`; `max_vocab` not 0.
+    pub fn validate(&self) -> Result<()> {
+        let positive = [
+            ("dim", self.dim),
+            ("window", self.window),
+            ("negative", self.negative),
+            ("epochs", self.epochs),
+            ("threads", self.threads),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::Config(format!("{name} must be at least 1")));
+            }
+        }
+        // Window and negative are drawn as u32; larger values are meaningless anyway.
+        if self.window > 1 << 20 || self.negative > 1 << 20 || self.dim > 1 << 20 {
+            return Err(Error::Config(
+                "dim, window and negative must be at most 1048576".into(),
+            ));
+        }
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(Error::Config(format!(
+                "alpha must be positive, got {}",
+                self.alpha
+            )));
+        }
+        if !(self.min_alpha.is_finite() && (0.0..=self.alpha).contains(&self.min_alpha)) {
+            return Err(Error::Config(format!(
+                "min_alpha must be between 0 and alpha ({}), got {}",
+                self.alpha, self.min_alpha
+            )));
+        }
+        if !(self.sample.is_finite() && self.sample >= 0.0) {
+            return Err(Error::Config(format!(
+                "sample must be 0 or positive, got {}",
+                self.sample
+            )));
+        }
+        if self.max_vocab == Some(0) {
+            return Err(Error::Config("max_vocab must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochStats {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// In-vocabulary words read (before subsampling).
+    pub words: u64,
+    /// Wall-clock seconds of the epoch (reading and training).
+    pub seconds: f64,
+    /// `words / seconds`.
+    pub words_per_sec: f64,
+    /// Mean over (context, centre) pairs of `-log σ(v_c·u_w) - Σ_k log σ(-v_c·u_k)`.
+    pub mean_loss: f64,
+    /// The learning rate of the schedule at the end of the epoch.
+    pub final_alpha: f64,
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Words that got a vector.
+    pub vocab_size: usize,
+    /// In-vocabulary words per epoch, before subsampling (word2vec.c's `train_words`).
+    pub corpus_words: u64,
+    /// One entry per epoch, in order.
+    pub epochs: Vec<EpochStats>,
+}
+
+/// Trains skip-gram vectors on the corpus file (plain or `.gz`), streamed: memory is about the
+/// vocabulary plus two `vocab × dim` matrices whatever the corpus size. Returns the input
+/// vectors (word2vec.c's `syn0`), most frequent word first, and per-epoch figures.
+pub fn train(
+    corpus: &Path,
+    config: &SkipGramConfig,
+    progress: &dyn Progress,
+) -> Result<(Embeddings, TrainReport)> {
+    epochs::run(corpus, config, progress, None)
+}
+
+/// [`train`], calling `after_epoch(epoch, vectors)` after each epoch (1-based) with the current
+/// input vectors, e.g. to evaluate analogies as training goes. An error from the callback stops
+/// training and is returned.
+pub fn train_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
+    corpus: &Path,
+    config: &SkipGramConfig,
+    progress: &dyn Progress,
+    mut after_epoch: F,
+) -> Result<(Embeddings, TrainReport)> {
+    epochs::run(corpus, config, progress, Some(&mut after_epoch))
+}

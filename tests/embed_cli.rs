@@ -1,0 +1,334 @@
+//! `seqmodels embed` through the built binary, on a small corpus with known structure.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use seqmodels::embeddings::formats;
+
+fn seqmodels(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
+        .args(args)
+        .output()
+        .expect("the seqmodels binary runs");
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), s(&out.stdout), s(&out.stderr))
+}
+
+/// Two topics that never share a sentence: `aN` words and `bN` words, plus `the` everywhere.
+fn write_corpus(path: &Path) {
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let mut text = String::new();
+    for _ in 0..6000 {
+        let topic = if next() % 2 == 0 { 'a' } else { 'b' };
+        for i in 0..8 {
+            if i > 0 {
+                text.push(' ');
+            }
+            if i == 4 {
+                text.push_str("the");
+            } else {
+                text.push_str(&format!("{topic}{}", next() % 10));
+            }
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn train(dir: &Path, name: &str, seed: &str) -> PathBuf {
+    let corpus = dir.join("corpus.txt");
+    if !corpus.exists() {
+        write_corpus(&corpus);
+    }
+    let out = dir.join(name);
+    let args = vec![
+        "-q",
+        "--threads",
+        "1",
+        "embed",
+        "train",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--dim",
+        "16",
+        "--min-count",
+        "1",
+        "--sample",
+        "0",
+        "--epochs",
+        "3",
+        "--seed",
+        seed,
+    ];
+    let (ok, stdout, stderr) = seqmodels(&args);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("trained 21 words x 16 dims"), "{stdout}");
+    out
+}
+
+#[test]
+fn words_of_a_topic_are_each_others_neighbours_and_training_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = train(dir.path(), "v.bin", "3");
+    let v = vectors.to_str().unwrap();
+    let (ok, stdout, stderr) = seqmodels(&["embed", "similar", "a3", "-k", "5", "--vectors", v]);
+    assert!(ok, "{stderr}");
+    let neighbours: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(neighbours.len(), 5);
+    assert!(
+        neighbours.iter().all(|w| w.starts_with('a') && *w != "a3"),
+        "{stdout}"
+    );
+
+    let (_, within, _) = seqmodels(&["embed", "similarity", "b1", "b2", "--vectors", v]);
+    let (_, across, _) = seqmodels(&["embed", "similarity", "b1", "a2", "--vectors", v]);
+    let (within, across): (f64, f64) = (
+        within.trim().parse().unwrap(),
+        across.trim().parse().unwrap(),
+    );
+    assert!(within > across + 0.3, "within {within}, across {across}");
+
+    let (ok, stdout, _) = seqmodels(&[
+        "embed",
+        "odd-one-out",
+        "a1",
+        "a2",
+        "a5",
+        "b7",
+        "--vectors",
+        v,
+    ]);
+    assert!(ok);
+    assert_eq!(stdout.trim(), "b7");
+
+    // One thread and one seed: the same file, byte for byte.
+    let again = train(dir.path(), "v2.bin", "3");
+    assert_eq!(
+        std::fs::read(&vectors).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    let other = train(dir.path(), "v3.bin", "4");
+    assert_ne!(
+        std::fs::read(&vectors).unwrap(),
+        std::fs::read(&other).unwrap()
+    );
+}
+
+#[test]
+fn formats_convert_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = train(dir.path(), "v.bin", "3");
+    let text = dir.path().join("v.txt");
+    let glove = dir.path().join("v.glove");
+    for (out, format) in [(&text, "text"), (&glove, "glove")] {
+        let (ok, _, stderr) = seqmodels(&[
+            "embed",
+            "convert",
+            "--vectors",
+            bin.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert!(ok, "{stderr}");
+    }
+    let a = formats::read(&bin, None, None).unwrap();
+    let b = formats::read(&text, None, None).unwrap();
+    let c = formats::read(&glove, None, None).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+    assert!(std::fs::read_to_string(&text)
+        .unwrap()
+        .starts_with("21 16\n"));
+    let limited = formats::read(&text, None, Some(5)).unwrap();
+    assert_eq!(limited.len(), 5);
+}
+
+#[test]
+fn eval_bias_and_debias() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = train(dir.path(), "v.bin", "3");
+    let v = vectors.to_str().unwrap();
+    let analogies = dir.path().join("questions.txt");
+    std::fs::write(&analogies, ": topics\na1 a2 b1 b2\na3 a4 b3 zzz\n").unwrap();
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(
+        &pairs,
+        "a1\ta2\t9\nb1\tb2\t8\na1\tb1\t1\nb3\ta4\t2\nqq\ta1\t5\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = seqmodels(&[
+        "embed",
+        "eval",
+        "--vectors",
+        v,
+        "--analogies",
+        analogies.to_str().unwrap(),
+        "--pairs",
+        pairs.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["analogies"]["total"]["seen"], 1);
+    assert_eq!(report["analogies"]["total"]["total"], 2);
+    let pair = &report["pairs"][0]["report"];
+    assert!(
+        (pair["oov_percent"].as_f64().unwrap() - 20.0).abs() < 1e-9,
+        "{pair}"
+    );
+    assert!(pair["spearman"].as_f64().unwrap() > 0.5, "{pair}");
+
+    let (ok, stdout, stderr) = seqmodels(&[
+        "embed",
+        "bias",
+        "--vectors",
+        v,
+        "--pair",
+        "a1:b1",
+        "a2",
+        "b2",
+    ]);
+    assert!(ok, "{stderr}");
+    let signs: Vec<f64> = stdout
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(signs[0] > 0.0 && signs[1] < 0.0, "{stdout}");
+
+    let neutral = dir.path().join("neutral.txt");
+    std::fs::write(&neutral, "the\n").unwrap();
+    let equalize = dir.path().join("equalize.txt");
+    std::fs::write(&equalize, "a9 b9\n").unwrap();
+    let out = dir.path().join("debiased.bin");
+    let (ok, _, stderr) = seqmodels(&[
+        "embed",
+        "debias",
+        "--vectors",
+        v,
+        "--pair",
+        "a1:b1",
+        "--neutralize",
+        neutral.to_str().unwrap(),
+        "--equalize",
+        equalize.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let (_, stdout, _) = seqmodels(&[
+        "embed",
+        "bias",
+        "--vectors",
+        out.to_str().unwrap(),
+        "--pair",
+        "a1:b1",
+        "the",
+        "a9",
+        "b9",
+    ]);
+    let values: Vec<f64> = stdout
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        values[0].abs() < 1e-4,
+        "neutralized word still projects: {stdout}"
+    );
+    assert!(
+        (values[1] + values[2]).abs() < 1e-4,
+        "equalized pair not opposite: {stdout}"
+    );
+}
+
+#[test]
+fn bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = train(dir.path(), "v.bin", "3");
+    let v = vectors.to_str().unwrap();
+    let (ok, _, stderr) = seqmodels(&[
+        "embed",
+        "analogy",
+        "a1",
+        "nope",
+        "b1",
+        "nada",
+        "--vectors",
+        v,
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("error: unexpected argument") || stderr.contains("nope"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = seqmodels(&["embed", "analogy", "a1", "nope", "nada", "--vectors", v]);
+    assert!(!ok);
+    assert!(stderr.contains("unknown words: nope, nada"), "{stderr}");
+
+    let missing = dir.path().join("missing.txt");
+    let (ok, _, stderr) = seqmodels(&[
+        "embed",
+        "train",
+        "--corpus",
+        missing.to_str().unwrap(),
+        "--out",
+        "x.bin",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("missing.txt"), "{stderr}");
+
+    let empty = dir.path().join("empty.txt");
+    std::fs::File::create(&empty).unwrap();
+    let (ok, _, stderr) = seqmodels(&[
+        "embed",
+        "train",
+        "--corpus",
+        empty.to_str().unwrap(),
+        "--out",
+        "x.bin",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("empty.txt"), "{stderr}");
+
+    let bad = dir.path().join("bad.txt");
+    let mut f = std::fs::File::create(&bad).unwrap();
+    f.write_all(b"good line here\nbad \xff line\n").unwrap();
+    let (ok, _, stderr) = seqmodels(&[
+        "embed",
+        "train",
+        "--corpus",
+        bad.to_str().unwrap(),
+        "--min-count",
+        "1",
+        "--out",
+        "x.bin",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("bad.txt:2"), "{stderr}");
+
+    let truncated = dir.path().join("t.txt");
+    std::fs::write(&truncated, "3 2\na 1 2\nb 1\n").unwrap();
+    let (ok, _, stderr) = seqmodels(&[
+        "embed",
+        "similar",
+        "a",
+        "--vectors",
+        truncated.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("t.txt:3"), "{stderr}");
+    assert!(!dir.path().join("x.bin").exists());
+}
