@@ -119,9 +119,10 @@ pub struct TrainArgs {
     /// Evaluate on this analogy file after every epoch (restricted to the 30,000 most frequent words).
     #[arg(long)]
     pub eval_analogies: Option<PathBuf>,
-    /// Where to train: the CPU trainer (Hogwild threads; --threads sets how many).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Where to train. This version has the CPU trainer (Hogwild threads; --threads sets how
+    /// many); a device that resolves to a GPU is refused rather than silently ignored.
+    #[arg(long, default_value = "cpu", value_parser = super::parse_device)]
+    pub device: seqmodels::DeviceSpec,
 }
 
 #[derive(Debug, Args)]
@@ -202,9 +203,12 @@ pub struct EvalArgs {
     /// Word-pair similarity files (word1<TAB>word2<TAB>score).
     #[arg(long, num_args = 1..)]
     pub pairs: Vec<PathBuf>,
-    /// Only the N most frequent words take part (gensim's restrict_vocab).
+    /// Only the N most frequent words take part in the analogies (gensim's restrict_vocab).
     #[arg(long, default_value_t = 300_000)]
     pub restrict_vocab: usize,
+    /// The same for the word pairs (gensim's evaluate_word_pairs has its own, 300,000 by default).
+    #[arg(long, default_value_t = 300_000)]
+    pub pairs_restrict_vocab: usize,
     /// Compare words exactly rather than upper-cased (gensim's case_insensitive=False).
     #[arg(long)]
     pub case_sensitive: bool,
@@ -358,14 +362,10 @@ fn answer(
 }
 
 fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Result<()> {
-    if args.device != "cpu" {
-        let device: seqmodels::DeviceSpec = args.device.parse()?;
-        let resolved = device.resolve()?;
-        if resolved != tch::Device::Cpu {
-            anyhow::bail!(
-                "the word2vec trainer runs on the CPU only in this version; use --device cpu"
-            );
-        }
+    if args.device.resolve()? != tch::Device::Cpu {
+        anyhow::bail!(
+            "the word2vec trainer runs on the CPU only in this version; use --device cpu"
+        );
     }
     let config = SkipGramConfig {
         dim: args.dim,
@@ -430,6 +430,10 @@ fn evaluate(args: EvalArgs) -> anyhow::Result<()> {
         restrict_vocab: args.restrict_vocab,
         case_insensitive: !args.case_sensitive,
     };
+    let pair_options = EvalOptions {
+        restrict_vocab: args.pairs_restrict_vocab,
+        ..options
+    };
     let analogies = args
         .analogies
         .as_deref()
@@ -438,7 +442,7 @@ fn evaluate(args: EvalArgs) -> anyhow::Result<()> {
     let pairs = args
         .pairs
         .iter()
-        .map(|p| Ok((p.clone(), eval::evaluate_pairs(&emb, p, &options)?)))
+        .map(|p| Ok((p.clone(), eval::evaluate_pairs(&emb, p, &pair_options)?)))
         .collect::<anyhow::Result<Vec<(PathBuf, eval::PairsReport)>>>()?;
     if args.json {
         let value = serde_json::json!({
