@@ -6,6 +6,29 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// `reader` as a buffered reader, decompressed when it starts with the gzip magic bytes
+/// `1f 8b` (whatever the file is called). Multi-member gzip is read whole, because
+/// `cat a.gz b.gz` and pigz output are valid gzip files too.
+pub fn maybe_gunzip<'a, R: Read + 'a>(reader: R, name: &Path) -> Result<Box<dyn BufRead + 'a>> {
+    const CAPACITY: usize = 1 << 18;
+    let mut reader = BufReader::with_capacity(CAPACITY, reader);
+    let head = reader
+        .fill_buf()
+        .map_err(|e| Error::io("reading", name, e))?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        let unzipped = flate2::bufread::MultiGzDecoder::new(reader);
+        Box::new(BufReader::with_capacity(CAPACITY, unzipped))
+    } else {
+        Box::new(reader)
+    })
+}
+
+/// Opens `path` for reading, decompressing gzip (see [`maybe_gunzip`]).
+pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead>> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    maybe_gunzip(file, path)
+}
+
 /// Reads every line of `reader` (named `path` in errors), without line terminators. A line that
 /// is not UTF-8 is an error naming its number.
 pub fn read_lines_from<R: Read>(reader: R, path: &Path) -> Result<Vec<String>> {

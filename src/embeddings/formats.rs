@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Cursor, ErrorKind, Read, Write};
+use std::io::{BufRead, BufWriter, Cursor, ErrorKind, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -96,16 +96,12 @@ pub fn read_from<R: Read>(
         let reason = "a limit of 0 words keeps nothing; leave it out to read every word";
         return Err(Error::Config(reason.into()));
     }
-    let mut reader = BufReader::with_capacity(BUFFER, reader);
-    let head = reader
-        .fill_buf()
-        .map_err(|e| Error::io("reading", name, e))?;
-    if head.starts_with(&GZIP_MAGIC) {
-        let unzipped = BufReader::with_capacity(BUFFER, MultiGzDecoder::new(reader));
-        parse(unzipped, name, format, limit)
-    } else {
-        parse(reader, name, format, limit)
-    }
+    parse(
+        crate::text::maybe_gunzip(reader, name)?,
+        name,
+        format,
+        limit,
+    )
 }
 
 /// Writes `emb` to `path` in `format`, gzipped when the name ends in `.gz`. The file is written

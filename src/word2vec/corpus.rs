@@ -3,11 +3,8 @@
 //! The corpus is never held in memory: each pass (the vocabulary count, then every epoch)
 //! re-opens the file and reads it line by line.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::Path;
-
-use flate2::bufread::MultiGzDecoder;
 
 use crate::error::{Error, Result};
 
@@ -36,22 +33,9 @@ pub(crate) struct PassStats {
     pub(crate) tokens: u64,
 }
 
-/// Opens `path`, decompressing it when its name ends in `.gz` or it starts with the gzip magic
-/// bytes `1f 8b` (so a compressed file without the extension is read correctly too).
+/// Opens `path`, decompressing it when it starts with the gzip magic bytes.
 fn open(path: &Path) -> Result<Box<dyn BufRead>> {
-    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let mut raw = BufReader::with_capacity(1 << 18, file);
-    let head = raw.fill_buf().map_err(|e| Error::io("reading", path, e))?;
-    let magic = head.starts_with(&[0x1f, 0x8b]);
-    let named_gz = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    Ok(if magic || named_gz {
-        // Multi-member, because `cat a.gz b.gz` and pigz output are valid gzip corpora.
-        Box::new(BufReader::with_capacity(1 << 18, MultiGzDecoder::new(raw)))
-    } else {
-        Box::new(raw)
-    })
+    crate::text::open_maybe_gz(path)
 }
 
 /// Reads the corpus once, feeding every token of every line to `sink`.
