@@ -318,6 +318,24 @@ fn bad_input_is_named() {
     ]);
     assert!(!ok);
     assert!(stderr.contains("bad.txt:2"), "{stderr}");
+    let lossy_out = dir.path().join("lossy.bin");
+    let (ok, _, stderr) = seqmodels(&[
+        "embed",
+        "train",
+        "--corpus",
+        bad.to_str().unwrap(),
+        "--min-count",
+        "1",
+        "--lossy",
+        "--out",
+        lossy_out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(formats::read(&lossy_out, None, None)
+        .unwrap()
+        .id("\u{fffd}")
+        .is_some());
+    std::fs::remove_file(&lossy_out).unwrap();
 
     let truncated = dir.path().join("t.txt");
     std::fs::write(&truncated, "3 2\na 1 2\nb 1\n").unwrap();

@@ -114,6 +114,9 @@ pub struct TrainArgs {
     /// Lower-case tokens.
     #[arg(long)]
     pub lowercase: bool,
+    /// Read corpus lines that are not UTF-8 with U+FFFD for the bad bytes (default: an error naming the line).
+    #[arg(long)]
+    pub lossy: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Evaluate on this analogy file after every epoch (restricted to the 30,000 most frequent words).
@@ -384,6 +387,7 @@ fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Re
         seed: args.seed,
         max_vocab: args.max_vocab,
         lowercase: args.lowercase,
+        lossy: args.lossy,
     };
     // libtorch is not used by the trainer; keep its own pool from competing for the cores.
     tch::set_num_threads(1);

@@ -43,10 +43,11 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>> {
 /// A line is a sentence (or paragraph); tokens are separated by Unicode whitespace
 /// (`split_whitespace`), optionally lowercased; lines longer than [`MAX_SENTENCE_WORDS`] tokens
 /// are cut. Empty lines are skipped. A line that is not UTF-8 is an [`Error::BadLine`] with its
-/// 1-based number.
+/// 1-based number, or, when `lossy`, read with U+FFFD in place of the invalid bytes.
 pub(crate) fn stream(
     path: &Path,
     lowercase: bool,
+    lossy: bool,
     sink: &mut dyn SentenceSink,
 ) -> Result<PassStats> {
     let mut reader = open(path)?;
@@ -62,11 +63,24 @@ pub(crate) fn stream(
             return Ok(stats);
         }
         stats.lines += 1;
-        let text = std::str::from_utf8(&buf).map_err(|e| Error::BadLine {
-            path: path.to_path_buf(),
-            line: stats.lines as usize,
-            reason: format!("not valid UTF-8 (byte {})", e.valid_up_to()),
-        })?;
+        let repaired;
+        let text = match std::str::from_utf8(&buf) {
+            Ok(text) => text,
+            Err(_) if lossy => {
+                repaired = String::from_utf8_lossy(&buf).into_owned();
+                repaired.as_str()
+            }
+            Err(e) => {
+                return Err(Error::BadLine {
+                    path: path.to_path_buf(),
+                    line: stats.lines as usize,
+                    reason: format!(
+                        "not valid UTF-8 (byte {}); --lossy reads it anyway",
+                        e.valid_up_to()
+                    ),
+                })
+            }
+        };
         let lowered;
         let text = if lowercase && text.chars().any(char::is_uppercase) {
             lowered = text.to_lowercase();
@@ -129,7 +143,7 @@ mod tests {
             "The cat\tSAT \n\n  on\u{a0}Ünder mat\r\n".as_bytes(),
         );
         let mut sink = Collect::default();
-        let stats = stream(&path, false, &mut sink).unwrap();
+        let stats = stream(&path, false, false, &mut sink).unwrap();
         assert_eq!(
             stats,
             PassStats {
@@ -142,7 +156,7 @@ mod tests {
             vec![vec!["The", "cat", "SAT"], vec!["on", "Ünder", "mat"]]
         );
         let mut sink = Collect::default();
-        stream(&path, true, &mut sink).unwrap();
+        stream(&path, true, false, &mut sink).unwrap();
         assert_eq!(sink.sentences[1], vec!["on", "ünder", "mat"]);
         assert_eq!(sink.sentences[0], vec!["the", "cat", "sat"]);
     }
@@ -154,7 +168,7 @@ mod tests {
         let text = format!("{}\nshort line\n", line.join(" "));
         let path = write(dir.path(), "long.txt", text.as_bytes());
         let mut sink = Collect::default();
-        stream(&path, false, &mut sink).unwrap();
+        stream(&path, false, false, &mut sink).unwrap();
         let lens: Vec<usize> = sink.sentences.iter().map(Vec::len).collect();
         assert_eq!(lens, vec![10_000, 10_000, 5_000, 2]);
         assert_eq!(sink.sentences[1][0], format!("w{}", 10_000 % 7));
@@ -170,13 +184,13 @@ mod tests {
         for name in ["c.txt.gz", "c.bin"] {
             let path = write(dir.path(), name, &gz);
             let mut sink = Collect::default();
-            let stats = stream(&path, false, &mut sink).unwrap();
+            let stats = stream(&path, false, false, &mut sink).unwrap();
             assert_eq!(stats.tokens, 5, "{name}");
             assert_eq!(sink.sentences[1], vec!["d", "e"]);
         }
         // A truncated stream is an error, not a silently shorter corpus.
         let path = write(dir.path(), "cut.gz", &gz[..gz.len() - 6]);
-        assert!(stream(&path, false, &mut Collect::default()).is_err());
+        assert!(stream(&path, false, false, &mut Collect::default()).is_err());
     }
 
     #[test]
@@ -187,7 +201,7 @@ mod tests {
             "bad.txt",
             b"ok line\nfine\nbad \xff\xfe here\nok\n",
         );
-        let err = stream(&path, false, &mut Collect::default()).unwrap_err();
+        let err = stream(&path, false, false, &mut Collect::default()).unwrap_err();
         match err {
             Error::BadLine {
                 line, ref reason, ..
@@ -203,6 +217,7 @@ mod tests {
     fn missing_file_is_an_io_error_naming_it() {
         let err = stream(
             Path::new("/nonexistent/corpus.txt"),
+            false,
             false,
             &mut Collect::default(),
         )

@@ -311,7 +311,7 @@ fn read_and_train(
             start: now,
             last_status: now,
         };
-        let read = corpus::stream(corpus, config.lowercase, &mut sink);
+        let read = corpus::stream(corpus, config.lowercase, config.lossy, &mut sink);
         if read.is_ok() {
             sink.send();
         }

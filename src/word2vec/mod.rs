@@ -95,6 +95,9 @@ pub struct SkipGramConfig {
     pub max_vocab: Option<usize>,
     /// Lowercase the corpus while reading it (default false).
     pub lowercase: bool,
+    /// Read lines that are not UTF-8 with U+FFFD for the bad bytes instead of stopping with an
+    /// error naming the line (default false).
+    pub lossy: bool,
 }
 
 impl Default for SkipGramConfig {
@@ -112,6 +115,7 @@ impl Default for SkipGramConfig {
             seed: 1,
             max_vocab: None,
             lowercase: false,
+            lossy: false,
         }
     }
 }

@@ -127,7 +127,7 @@ impl Vocabulary {
             progress,
             sentences: 0,
         };
-        let stats = corpus::stream(corpus, config.lowercase, &mut counter)?;
+        let stats = corpus::stream(corpus, config.lowercase, config.lossy, &mut counter)?;
         if stats.tokens == 0 {
             return Err(Error::InvalidInput {
                 input: corpus.display().to_string(),
