@@ -122,10 +122,13 @@ pub struct TrainArgs {
     /// Evaluate on this analogy file after every epoch (restricted to the 30,000 most frequent words).
     #[arg(long)]
     pub eval_analogies: Option<PathBuf>,
-    /// Where to train. This version has the CPU trainer (Hogwild threads; --threads sets how
-    /// many); a device that resolves to a GPU is refused rather than silently ignored.
+    /// Where to train: cpu runs Hogwild threads (--threads sets how many); a GPU (cuda, cuda:N,
+    /// or auto on a machine with one) runs the batched libtorch trainer.
     #[arg(long, default_value = "cpu", value_parser = super::parse_device)]
     pub device: seqmodels::DeviceSpec,
+    /// Pairs per batch of the GPU trainer.
+    #[arg(long, default_value_t = word2vec::BATCH_PAIRS)]
+    pub batch_pairs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -365,11 +368,7 @@ fn answer(
 }
 
 fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Result<()> {
-    if args.device.resolve()? != tch::Device::Cpu {
-        anyhow::bail!(
-            "the word2vec trainer runs on the CPU only in this version; use --device cpu"
-        );
-    }
+    let device = args.device.resolve()?;
     let config = SkipGramConfig {
         dim: args.dim,
         window: args.window,
@@ -389,14 +388,16 @@ fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Re
         lowercase: args.lowercase,
         lossy: args.lossy,
     };
-    // libtorch is not used by the trainer; keep its own pool from competing for the cores.
-    tch::set_num_threads(1);
+    // The CPU trainer does not use libtorch; keep libtorch's pool from competing for the cores.
+    if device == tch::Device::Cpu {
+        tch::set_num_threads(1);
+    }
     let options = EvalOptions {
         restrict_vocab: 30_000,
         ..EvalOptions::default()
     };
     let analogies = args.eval_analogies.clone();
-    let (emb, report) = word2vec::train_with(&args.corpus, &config, progress, |epoch, emb| {
+    let after_epoch = |epoch: usize, emb: &Embeddings| -> seqmodels::Result<()> {
         if let Some(path) = &analogies {
             let r = eval::evaluate_analogies(emb, path, &options)?;
             eprintln!(
@@ -408,7 +409,19 @@ fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Re
             );
         }
         Ok(())
-    })?;
+    };
+    let (emb, report) = if device == tch::Device::Cpu {
+        word2vec::train_with(&args.corpus, &config, progress, after_epoch)?
+    } else {
+        word2vec::train_torch_with(
+            &args.corpus,
+            &config,
+            device,
+            args.batch_pairs,
+            progress,
+            after_epoch,
+        )?
+    };
     formats::write(&emb, &args.out, args.format.into())?;
     let seconds: f64 = report.epochs.iter().map(|e| e.seconds).sum();
     let words: u64 = report.epochs.iter().map(|e| e.words).sum();

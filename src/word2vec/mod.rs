@@ -51,8 +51,10 @@ mod corpus;
 mod epochs;
 mod kernels;
 mod sampling;
+mod torch;
 mod train;
 mod vocab;
+pub use torch::{train_torch_with, BATCH_PAIRS};
 
 #[cfg(test)]
 mod tests;
