@@ -148,6 +148,23 @@ impl SentenceSink for JobSink<'_, '_> {
     }
 }
 
+/// Tells `progress` that `epoch` begins (over `words` in-vocabulary words) and returns its
+/// label, "epoch 2/5".
+pub(crate) fn begin_epoch(
+    progress: &dyn Progress,
+    config: &SkipGramConfig,
+    words: u64,
+    epoch: usize,
+) -> String {
+    let label = format!("epoch {epoch}/{}", config.epochs);
+    progress.event(&ProgressEvent::Begin {
+        label: &label,
+        total: Some(words),
+        unit: "words",
+    });
+    label
+}
+
 /// "lr 0.0213 loss 3.41 412k words/s".
 fn status(cx: &WorkerContext<'_>, start: Instant) -> String {
     let done = cx.state.done.load(Relaxed);
@@ -209,12 +226,7 @@ pub(crate) fn run(
         epochs: Vec::with_capacity(config.epochs),
     };
     for epoch in 1..=config.epochs {
-        let label = format!("epoch {epoch}/{}", config.epochs);
-        progress.event(&ProgressEvent::Begin {
-            label: &label,
-            total: Some(vocab.total_words()),
-            unit: "words",
-        });
+        let label = begin_epoch(progress, config, vocab.total_words(), epoch);
         let start = Instant::now();
         // The workers' view of the weights ends with this block, before the callback reads them.
         let (words, loss, pairs, last_status) = {

@@ -20,7 +20,7 @@ use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
 use super::corpus::{self, SentenceSink};
-use super::epochs::Schedule;
+use super::epochs::{begin_epoch, Schedule};
 use super::sampling::{keep_thresholds, reduced_window, NegativeSampler, Rng, KEEP_ALWAYS};
 use super::{EpochStats, SkipGramConfig, TrainReport, Vocabulary};
 use crate::embeddings::Embeddings;
@@ -81,12 +81,7 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     };
     let mut vectors = None;
     for epoch in 1..=config.epochs {
-        let label = format!("epoch {epoch}/{}", config.epochs);
-        progress.event(&ProgressEvent::Begin {
-            label: &label,
-            total: Some(vocab.total_words()),
-            unit: "words",
-        });
+        let label = begin_epoch(progress, config, vocab.total_words(), epoch);
         let start = Instant::now();
         (sink.epoch_done, sink.loss, sink.pairs) = (0, 0.0, 0);
         corpus::stream(corpus, config.lowercase, config.lossy, &mut sink)?;
