@@ -29,30 +29,55 @@ pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead>> {
     maybe_gunzip(file, path)
 }
 
+/// The lines of a reader, one at a time and without terminators (`\n` or `\r\n`), each with
+/// its 1-based number. A line that is not UTF-8 is an [`Error::BadLine`] naming its number, and
+/// reading can go on after it; a read failure is an [`Error::Io`].
+pub struct Lines<R> {
+    reader: R,
+    path: PathBuf,
+    number: usize,
+    buf: Vec<u8>,
+}
+
+/// The lines of `reader`, named `path` in errors; see [`Lines`].
+pub fn lines<R: BufRead>(reader: R, path: &Path) -> Lines<R> {
+    Lines {
+        reader,
+        path: path.to_path_buf(),
+        number: 0,
+        buf: Vec::new(),
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = Result<(usize, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.buf.clear();
+        match self.reader.read_until(b'\n', &mut self.buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return Some(Err(Error::io("reading", &self.path, e))),
+        }
+        self.number += 1;
+        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+            self.buf.pop();
+        }
+        let line = String::from_utf8(std::mem::take(&mut self.buf)).map_err(|e| Error::BadLine {
+            path: self.path.clone(),
+            line: self.number,
+            reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        });
+        Some(line.map(|l| (self.number, l)))
+    }
+}
+
 /// Reads every line of `reader` (named `path` in errors), without line terminators. A line that
 /// is not UTF-8 is an error naming its number.
 pub fn read_lines_from<R: Read>(reader: R, path: &Path) -> Result<Vec<String>> {
-    let mut reader = BufReader::new(reader);
-    let mut lines = Vec::new();
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io("reading", path, e))?;
-        if n == 0 {
-            return Ok(lines);
-        }
-        while matches!(buf.last(), Some(b'\n' | b'\r')) {
-            buf.pop();
-        }
-        let line = String::from_utf8(std::mem::take(&mut buf)).map_err(|e| Error::BadLine {
-            path: path.to_path_buf(),
-            line: lines.len() + 1,
-            reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-        })?;
-        lines.push(line);
-    }
+    lines(BufReader::new(reader), path)
+        .map(|line| line.map(|(_, l)| l))
+        .collect()
 }
 
 /// Reads the lines of the file at `path`; a missing file is an error naming it.

@@ -1,6 +1,6 @@
 //! `seqmodels translate`: one output line per input, from arguments or stdin.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -78,35 +78,24 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
             args.batch_size.max(1)
         };
         let mut lines: Vec<(usize, String)> = Vec::new();
-        let mut buf = Vec::new();
-        let mut number = 0usize;
-        let mut reader = stdin.lock();
-        loop {
-            buf.clear();
-            let n = reader.read_until(b'\n', &mut buf)?;
-            if n > 0 {
-                number += 1;
-                while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                    buf.pop();
+        for line in seqmodels::text::lines(stdin.lock(), Path::new("<stdin>")) {
+            match line {
+                Ok(numbered) => lines.push(numbered),
+                Err(err @ seqmodels::Error::BadLine { .. }) => {
+                    // Keep one output line per input: answer what came before, then this one.
+                    failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
+                    out.flush()?;
+                    eprintln!("error: {err}");
+                    failures += 1;
+                    writeln!(out)?;
                 }
-                match String::from_utf8(buf.clone()) {
-                    Ok(line) => lines.push((number, line)),
-                    Err(_) => {
-                        failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
-                        out.flush()?;
-                        eprintln!("error: <stdin>:{number}: not valid UTF-8");
-                        failures += 1;
-                        writeln!(out)?;
-                    }
-                }
+                Err(err) => return Err(err.into()),
             }
-            if lines.len() >= read_batch || (n == 0 && !lines.is_empty()) {
+            if lines.len() >= read_batch {
                 failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
             }
-            if n == 0 {
-                break;
-            }
         }
+        failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
     }
     out.flush()?;
     if failures > 0 {
