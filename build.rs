@@ -1,10 +1,11 @@
 //! Makes binaries, tests and examples of this package find libtorch at run time without
-//! LD_LIBRARY_PATH, and makes CUDA usable when the libtorch has it.
+//! LD_LIBRARY_PATH.
 //!
 //! torch-sys reports the libtorch lib folder it linked against (`DEP_TCH_LIBTORCH_LIB`, through
 //! its `links = "tch"` key). We write that folder, as given and resolved, into the rpath.
-//! libtorch_cuda is linked with `--no-as-needed`: nothing in the binary refers to it by symbol,
-//! so the linker would drop it and `tch::Cuda::is_available()` would answer false on a GPU.
+//! libtorch_cuda is not linked (nothing refers to it by symbol, so `--as-needed` drops it):
+//! `seqmodels::device::load_cuda` loads it at run time when a GPU is asked for, which keeps
+//! CPU-only runs about 400 MB smaller.
 
 use std::path::{Path, PathBuf};
 
@@ -25,9 +26,6 @@ fn main() {
         for dir in &dirs {
             println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
         }
-    }
-    if cfg!(target_os = "linux") && lib.join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");
     }
     let version = header_version(&lib).unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=SEQMODELS_LIBTORCH_BUILD_VERSION={version}");

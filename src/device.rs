@@ -58,7 +58,12 @@ impl fmt::Display for DeviceSpec {
 
 impl DeviceSpec {
     /// Resolves the request against what this machine has.
+    ///
+    /// `cpu` never loads libtorch's CUDA library; `auto` and `cuda` load it (see [`load_cuda`]).
     pub fn resolve(self) -> Result<tch::Device> {
+        if self != DeviceSpec::Cpu {
+            load_cuda();
+        }
         resolve_with(self, tch::Cuda::device_count().max(0) as usize)
     }
 }
@@ -89,10 +94,65 @@ fn resolve_with(spec: DeviceSpec, gpus: usize) -> Result<tch::Device> {
     }
 }
 
-/// Whether the libtorch in this process carries CUDA (its `libtorch_cuda` library is loaded),
-/// whether or not a GPU is present.
+/// Whether the libtorch in this process carries CUDA (its `libtorch_cuda` library is loaded or
+/// sits next to `libtorch_cpu`), whether or not a GPU is present.
 pub fn libtorch_has_cuda() -> bool {
-    loaded_library("libtorch_cuda.").is_some()
+    loaded_library("libtorch_cuda.").is_some() || cuda_library_path().is_some()
+}
+
+/// `libtorch_cuda.so` next to the loaded `libtorch_cpu.so`, where there is one.
+fn cuda_library_path() -> Option<std::path::PathBuf> {
+    let path = loaded_library("libtorch_cpu.")?.with_file_name("libtorch_cuda.so");
+    path.exists().then_some(path)
+}
+
+/// Loads libtorch's CUDA library into the process, once, when this machine has an NVIDIA driver;
+/// returns whether it is loaded.
+///
+/// The binary does not link `libtorch_cuda` at start-up: loading it (and the CUDA libraries it
+/// pulls in) costs about 400 MB of resident memory, which a CPU-only run should not pay. Nothing
+/// refers to it by symbol; loaded with `RTLD_GLOBAL`, its static initialisers register the CUDA
+/// backend with libtorch, and `tch::Cuda` then sees the GPUs. On a machine without the driver
+/// (`libcuda.so.1`) it is not loaded at all. [`DeviceSpec::resolve`] (for `auto` and `cuda`),
+/// [`seed_everything`] and `seqmodels doctor` call it; call it yourself before using
+/// `tch::Cuda` directly.
+pub fn load_cuda() -> bool {
+    static LOADED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LOADED.get_or_init(|| {
+        if loaded_library("libtorch_cuda.").is_some() {
+            return true;
+        }
+        if !dlopen("libcuda.so.1", false) {
+            return false;
+        }
+        match cuda_library_path() {
+            Some(path) => dlopen(&path.to_string_lossy(), true),
+            None => false,
+        }
+    })
+}
+
+/// `dlopen(name, RTLD_NOW | RTLD_GLOBAL or RTLD_LOCAL)`; whether it succeeded. The handle is
+/// kept open for the life of the process.
+#[cfg(target_os = "linux")]
+fn dlopen(name: &str, global: bool) -> bool {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    let scope = if global {
+        libc::RTLD_GLOBAL
+    } else {
+        libc::RTLD_LOCAL
+    };
+    // SAFETY: `name` is a valid NUL-terminated string; the libraries loaded are the NVIDIA driver
+    // and libtorch's own CUDA library, whose initialisers expect to run in a libtorch process.
+    let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | scope) };
+    !handle.is_null()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn dlopen(_name: &str, _global: bool) -> bool {
+    false
 }
 
 /// The path of a shared library loaded in this process whose file name contains `fragment`
@@ -125,6 +185,7 @@ pub type Rng = ChaCha8Rng;
 /// One `--seed` thus drives both the tensor initialisers and the Rust-side shuffles. A
 /// single-threaded CPU run is then reproducible bit for bit.
 pub fn seed_everything(seed: u64) -> Rng {
+    load_cuda();
     tch::manual_seed(seed as i64);
     if tch::Cuda::is_available() {
         tch::Cuda::manual_seed_all(seed);

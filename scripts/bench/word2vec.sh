@@ -32,31 +32,56 @@ esac
 echo "corpus: $corpus ($(wc -w < "$work/corpus.txt") words); $epochs epochs, $threads threads, $runs run(s) each"
 settings=(--dim 100 --window 5 --negative 5 --min-count 5 --sample 1e-3 --epochs "$epochs")
 rss() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1"; }
+pairs=("$data/embedding_eval/gensim/wordsim353.tsv" "$data/embedding_eval/gensim/simlex999.txt"
+       "$data/embedding_eval/faruqui_wordsim/EN-MEN-TR-3k.txt")
+analogies="$data/embedding_eval/gensim/questions-words.txt"
+# Run N seeds both tools with --seed N; each run's two files are evaluated by gensim's code.
 for run in $(seq "$runs"); do
     /usr/bin/time -v -o "$work/gensim.time" \
         env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" scripts/bench/word2vec_gensim.py train \
-        "$work/corpus.txt" "$work/gensim.bin" "${settings[@]}" --threads "$threads" > "$work/gensim.json"
+        "$work/corpus.txt" "$work/gensim-$run.bin" "${settings[@]}" --threads "$threads" --seed "$run" \
+        > "$work/gensim.json"
     /usr/bin/time -v -o "$work/seqmodels.time" \
-        "$bin" -q --threads "$threads" embed train --corpus "$work/corpus.txt" --out "$work/seqmodels.bin" \
-        "${settings[@]}" > "$work/seqmodels.txt"
+        "$bin" -q --threads "$threads" embed train --corpus "$work/corpus.txt" --out "$work/seqmodels-$run.bin" \
+        "${settings[@]}" --seed "$run" > "$work/seqmodels.txt"
     g=$(py -c "import json;d=json.load(open('$work/gensim.json'));print(f\"{d['seconds']:.1f} {d['words_per_sec']:.0f}\")")
     s=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) words\/s).*/\1 \2/p' "$work/seqmodels.txt")
     read -r gs gw <<< "$g"
     read -r ss sw <<< "$s"
-    echo "run $run: gensim ${gs} s (${gw} words/s, peak RSS $(( $(rss "$work/gensim.time") / 1024 )) MiB);" \
+    echo "run $run (seed $run): gensim ${gs} s (${gw} words/s, peak RSS $(( $(rss "$work/gensim.time") / 1024 )) MiB);" \
         "seqmodels ${ss} s (${sw} words/s, peak RSS $(( $(rss "$work/seqmodels.time") / 1024 )) MiB);" \
         "gensim / seqmodels time = $(awk -v a="$gs" -v b="$ss" 'BEGIN {printf "%.2f", a / b}')"
 done
 
-pairs=("$data/embedding_eval/gensim/wordsim353.tsv" "$data/embedding_eval/gensim/simlex999.txt"
-       "$data/embedding_eval/faruqui_wordsim/EN-MEN-TR-3k.txt")
-analogies="$data/embedding_eval/gensim/questions-words.txt"
 echo
-echo "quality, as gensim evaluates both files (analogies restrict_vocab 30000):"
-for tool in gensim seqmodels; do
-    echo "$tool: $(py scripts/bench/word2vec_gensim.py eval "$work/$tool.bin" --analogies "$analogies" --pairs "${pairs[@]}")"
+echo "quality, as gensim evaluates each run's files (analogies restrict_vocab 30000):"
+for run in $(seq "$runs"); do
+    for tool in gensim seqmodels; do
+        py scripts/bench/word2vec_gensim.py eval "$work/$tool-$run.bin" --analogies "$analogies" \
+            --pairs "${pairs[@]}" > "$work/$tool-$run.json"
+        echo "run $run $tool: $(cat "$work/$tool-$run.json")"
+    done
 done
+py - "$work" "$runs" <<'PY'
+import json, statistics, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+def figures(tool, run):
+    d = json.load(open(f"{work}/{tool}-{run}.json"))
+    f = {"analogies %": 100 * d["analogy"]["accuracy"]}
+    for name, key in [("wordsim353.tsv", "WordSim-353"), ("simlex999.txt", "SimLex-999"), ("EN-MEN-TR-3k.txt", "MEN")]:
+        f[key + " rho"] = d[name]["spearman"]
+    return f
+rows = {t: [figures(t, r) for r in range(1, runs + 1)] for t in ("gensim", "seqmodels")}
+print(f"\nmean (min-max) over {runs} seed(s):")
+for key in rows["gensim"][0]:
+    cells = []
+    for t in ("gensim", "seqmodels"):
+        v = [r[key] for r in rows[t]]
+        cells.append(f"{t} {statistics.mean(v):.3f} ({min(v):.3f}-{max(v):.3f})")
+    gap = statistics.mean(r[key] for r in rows["seqmodels"]) - statistics.mean(r[key] for r in rows["gensim"])
+    print(f"  {key:16} " + "; ".join(cells) + f"; seqmodels - gensim {gap:+.3f}")
+PY
 echo
-echo "the same seqmodels file through seqmodels embed eval:"
-"$bin" embed eval --vectors "$work/seqmodels.bin" --analogies "$analogies" --restrict-vocab 30000 --pairs "${pairs[@]}" \
+echo "the last seqmodels file through seqmodels embed eval:"
+"$bin" embed eval --vectors "$work/seqmodels-$runs.bin" --analogies "$analogies" --restrict-vocab 30000 --pairs "${pairs[@]}" \
     | grep -E "^(total|Total|word pairs|wordsim|simlex|EN-MEN)" || true

@@ -129,6 +129,10 @@ pub struct TrainArgs {
     /// Pairs per batch of the GPU trainer.
     #[arg(long, default_value_t = word2vec::BATCH_PAIRS)]
     pub batch_pairs: usize,
+    /// GPU trainer: a word updated n times in one batch moves by the sum of its updates divided
+    /// by max(1, n / CAP) (1: their mean; very large: their sum).
+    #[arg(long, value_name = "CAP", default_value_t = word2vec::ROW_CAP)]
+    pub row_cap: f64,
 }
 
 #[derive(Debug, Args)]
@@ -417,7 +421,10 @@ fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Re
             &args.corpus,
             &config,
             device,
-            args.batch_pairs,
+            word2vec::Batch {
+                pairs: args.batch_pairs,
+                row_cap: args.row_cap,
+            },
             progress,
             after_epoch,
         )?
@@ -426,11 +433,12 @@ fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Re
     let seconds: f64 = report.epochs.iter().map(|e| e.seconds).sum();
     let words: u64 = report.epochs.iter().map(|e| e.words).sum();
     println!(
-        "trained {} words x {} dims on {} corpus words, {} epochs in {:.1} s ({:.0} words/s); wrote {}",
+        "trained {} words x {} dims on {} corpus words, {} epochs on {} in {:.1} s ({:.0} words/s); wrote {}",
         report.vocab_size,
         config.dim,
         report.corpus_words,
         report.epochs.len(),
+        seqmodels::device::device_name(device),
         seconds,
         words as f64 / seconds.max(1e-9),
         args.out.display()

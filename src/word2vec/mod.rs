@@ -54,7 +54,7 @@ mod sampling;
 mod torch;
 mod train;
 mod vocab;
-pub use torch::{train_torch_with, BATCH_PAIRS};
+pub use torch::{train_torch_with, Batch, BATCH_PAIRS, ROW_CAP};
 
 #[cfg(test)]
 mod tests;

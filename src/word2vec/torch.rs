@@ -12,7 +12,8 @@
 //!
 //! with gathers (`index_select`), a batched dot (`bmm`) and scattered adds (`index_add_`). All
 //! rows are read before any is written, so pairs in one batch do not see each other's updates,
-//! and a row that several pairs update gets the mean of their updates (see `add_row_means`).
+//! and a row that many pairs update gets at most `row_cap` times their mean (see
+//! `add_row_updates`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -30,20 +31,50 @@ use crate::progress::{Progress, ProgressEvent};
 /// Pairs updated together by default: large enough to keep a GPU busy.
 pub const BATCH_PAIRS: usize = 16_384;
 
+/// The default cap, in steps, on how far one batch moves a row (see [`Batch::row_cap`]).
+pub const ROW_CAP: f64 = 64.0;
+
+/// How the batched trainer groups its updates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Batch {
+    /// Pairs updated together.
+    pub pairs: usize,
+    /// A row updated n times in one batch moves by the sum of its updates divided by
+    /// `max(1, n / row_cap)`: the plain sum up to `row_cap` updates, then `row_cap` times their
+    /// mean. 1 is the mean; a very large cap is the plain sum, which diverges on real corpora.
+    pub row_cap: f64,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            pairs: BATCH_PAIRS,
+            row_cap: ROW_CAP,
+        }
+    }
+}
+
 /// Trains skip-gram vectors like [`super::train_with`], with the batched update of
-/// `batch_pairs` pairs at a time on `device` (a GPU, or the CPU for tests).
+/// `batch.pairs` pairs at a time on `device` (a GPU, or the CPU for tests).
 pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     corpus: &Path,
     config: &SkipGramConfig,
     device: Device,
-    batch_pairs: usize,
+    batch: Batch,
     progress: &dyn Progress,
     mut after_epoch: F,
 ) -> Result<(Embeddings, TrainReport)> {
+    let batch_pairs = batch.pairs;
     if batch_pairs == 0 {
         return Err(Error::Config(
             "the batch must hold at least one pair".into(),
         ));
+    }
+    if batch.row_cap.is_nan() || batch.row_cap < 1.0 {
+        return Err(Error::Config(format!(
+            "the row cap must be at least 1, got {}",
+            batch.row_cap
+        )));
     }
     let vocab = Vocabulary::build(corpus, config)?;
     let (words, dim) = (vocab.len() as i64, config.dim as i64);
@@ -64,12 +95,13 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
         device,
         sentence: Vec::new(),
         batch_pairs,
+        row_cap: batch.row_cap,
         inputs: Vec::with_capacity(batch_pairs + 1024),
         outputs: Vec::with_capacity(batch_pairs + 1024),
         negatives: Vec::with_capacity((batch_pairs + 1024) * config.negative),
         done: 0,
         epoch_done: 0,
-        loss: 0.0,
+        loss: Tensor::zeros([], (Kind::Double, device)),
         pairs: 0,
         progress,
         failed: None,
@@ -83,19 +115,24 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     for epoch in 1..=config.epochs {
         let label = begin_epoch(progress, config, vocab.total_words(), epoch);
         let start = Instant::now();
-        (sink.epoch_done, sink.loss, sink.pairs) = (0, 0.0, 0);
+        (sink.epoch_done, sink.pairs) = (0, 0);
+        let _ = sink.loss.zero_();
         corpus::stream(corpus, config.lowercase, config.lossy, &mut sink)?;
         sink.flush();
         if let Some(e) = sink.failed.take() {
             return Err(e);
         }
+        let loss = sink
+            .loss
+            .f_double_value(&[])
+            .map_err(|e| Error::torch("reading the loss", e))?;
         let seconds = start.elapsed().as_secs_f64();
         let stats = EpochStats {
             epoch,
             words: sink.epoch_done,
             seconds,
             words_per_sec: sink.epoch_done as f64 / seconds.max(1e-9),
-            mean_loss: sink.loss / sink.pairs.max(1) as f64,
+            mean_loss: loss / sink.pairs.max(1) as f64,
             final_alpha: sink.schedule.at(sink.done),
         };
         let summary = format!(
@@ -128,13 +165,15 @@ struct Batcher<'a> {
     device: Device,
     sentence: Vec<u32>,
     batch_pairs: usize,
+    row_cap: f64,
     inputs: Vec<i64>,
     outputs: Vec<i64>,
     negatives: Vec<i64>,
     /// In-vocabulary words read in the run (before subsampling, as word2vec.c counts them).
     done: u64,
     epoch_done: u64,
-    loss: f64,
+    /// The epoch's summed loss, kept on the device so that batches need no synchronisation.
+    loss: Tensor,
     pairs: u64,
     progress: &'a dyn Progress,
     failed: Option<Error>,
@@ -202,7 +241,7 @@ impl Batcher<'_> {
         self.negatives.clear();
     }
 
-    fn update(&mut self, alpha: f64) -> std::result::Result<(f64, u64), tch::TchError> {
+    fn update(&mut self, alpha: f64) -> std::result::Result<(Tensor, u64), tch::TchError> {
         let n = self.inputs.len() as i64;
         let k = self.negative as i64;
         let d = self.w_in.size()[1];
@@ -226,12 +265,12 @@ impl Batcher<'_> {
         let neg_rows = (g_neg.f_unsqueeze(2)? * u.f_unsqueeze(1)?).f_view([n * k, d])?;
         let out_rows = Tensor::f_cat(&[&centre, &negs], 0)?;
         let out_updates = Tensor::f_cat(&[pos_rows, neg_rows], 0)?;
-        add_row_means(&mut self.w_out, &out_rows, &out_updates)?;
-        add_row_means(&mut self.w_in, &context, &grad_in)?;
+        add_row_updates(&mut self.w_out, &out_rows, &out_updates, self.row_cap)?;
+        add_row_updates(&mut self.w_in, &context, &grad_in, self.row_cap)?;
         // Loss of the pairs before the update: −log σ(u·v) − Σ_k log σ(−u·n_k).
         let loss = pos.f_log_sigmoid()?.f_neg()?.f_sum(Kind::Double)?
             - (neg.f_neg()?.f_log_sigmoid()? * &valid).f_sum(Kind::Double)?;
-        Ok((loss.f_double_value(&[])?, n as u64))
+        Ok((loss, n as u64))
     }
 
     fn embeddings(&self) -> Result<Embeddings> {
@@ -245,15 +284,18 @@ impl Batcher<'_> {
     }
 }
 
-/// `target[r] += mean of the updates aimed at row r in this batch`.
+/// `target[r] += (sum of the n updates aimed at row r in this batch) / max(1, n / row_cap)`.
 ///
-/// Summing them instead would multiply the learning rate of a frequent word by its count in the
-/// batch (hundreds of pairs for "the" in 16k), which diverges; averaging keeps each row's step
-/// the size of one SGD step, and is exact for the many rows that occur once.
-fn add_row_means(
+/// Sequential SGD would apply the n updates one after the other. Their plain sum is the same to
+/// first order and exact for the many rows that occur once, but for a frequent word (hundreds of
+/// times in 16k pairs, mostly as a negative) it multiplies the step by n and diverges; their mean
+/// (`row_cap` 1) keeps it stable but moves frequent words by one step per batch, far too slowly.
+/// Capping the sum at `row_cap` steps sits between the two.
+fn add_row_updates(
     target: &mut Tensor,
     rows: &Tensor,
     updates: &Tensor,
+    row_cap: f64,
 ) -> std::result::Result<(), tch::TchError> {
     let (unique, inverse, counts) = rows.f_internal_unique2(false, true, true)?;
     let summed = Tensor::f_zeros(
@@ -261,14 +303,56 @@ fn add_row_means(
         (Kind::Float, updates.device()),
     )?
     .f_index_add(0, &inverse, updates)?;
-    let means = summed / counts.f_to_kind(Kind::Float)?.f_unsqueeze(1)?;
-    let _ = target.f_index_add_(0, &unique, &means)?;
+    // sum / max(1, count / cap): the sum up to `cap` updates, then `cap` times their mean.
+    let scale = (counts.f_to_kind(Kind::Float)? / row_cap).f_clamp_min(1.0)?;
+    let capped = summed / scale.f_unsqueeze(1)?;
+    let _ = target.f_index_add_(0, &unique, &capped)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_moves_by_the_sum_of_its_updates_capped_at_row_cap_steps() {
+        let rows = Tensor::from_slice(&[0i64, 0, 0, 0, 1, 2, 2]);
+        let updates = Tensor::from_slice(&[1f32, 1., 1., 1., 5., 2., 4.]).view([7, 1]);
+        let applied = |cap: f64| {
+            let mut target = Tensor::zeros([3, 1], (Kind::Float, Device::Cpu));
+            add_row_updates(&mut target, &rows, &updates, cap).unwrap();
+            Vec::<f32>::try_from(target.flatten(0, -1)).unwrap()
+        };
+        // Cap 2: row 0 (4 updates) moves by 4 / 2, row 2 (2 updates) by their sum.
+        assert_eq!(applied(2.0), vec![2.0, 5.0, 6.0]);
+        assert_eq!(applied(1.0), vec![1.0, 5.0, 3.0]);
+        assert_eq!(applied(1e9), vec![4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn a_row_cap_below_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.txt");
+        std::fs::write(&path, "a b c\n").unwrap();
+        let config = SkipGramConfig {
+            min_count: 1,
+            ..SkipGramConfig::default()
+        };
+        let batch = Batch {
+            row_cap: 0.5,
+            ..Batch::default()
+        };
+        let err = train_torch_with(
+            &path,
+            &config,
+            Device::Cpu,
+            batch,
+            &crate::progress::Silent,
+            |_, _| Ok(()),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("row cap"), "{err}");
+    }
 
     #[test]
     fn batched_training_separates_two_topics_on_the_cpu() {
@@ -299,7 +383,10 @@ mod tests {
             &path,
             &config,
             Device::Cpu,
-            256,
+            Batch {
+                pairs: 256,
+                ..Batch::default()
+            },
             &crate::progress::Silent,
             |_, _| Ok(()),
         )

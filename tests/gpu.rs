@@ -1,0 +1,204 @@
+//! Checks that need a CUDA GPU. They are ignored by default (CI has no GPU); on a GPU machine run
+//! `cargo test --release --test gpu -- --ignored`. Each one fails where no GPU is available.
+//!
+//! `SEQMODELS_BIN` names the seqmodels binary to run when the test binary was built elsewhere.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn bin() -> String {
+    std::env::var("SEQMODELS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_seqmodels").to_owned())
+}
+
+fn run(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the seqmodels binary runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), s(&out.stdout), s(&out.stderr))
+}
+
+fn ok(args: &[&str]) -> String {
+    let (ok, stdout, stderr) = run(args, b"");
+    assert!(ok, "seqmodels {args:?} failed:\n{stdout}{stderr}");
+    stdout
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU: cargo test --release --test gpu -- --ignored"]
+fn doctor_checks_the_gpu() {
+    let stdout = ok(&["doctor", "--device", "cuda"]);
+    let check = stdout
+        .lines()
+        .find(|l| l.starts_with("check cuda:0"))
+        .unwrap_or_else(|| panic!("no cuda:0 check in\n{stdout}"));
+    assert!(check.contains(" ok: "), "{stdout}");
+    assert!(!stdout.contains("GPUs      0"), "{stdout}");
+}
+
+/// The built-in date model decodes the same on the GPU as on the CPU, greedy and with a beam.
+#[test]
+#[ignore = "needs a CUDA GPU: cargo test --release --test gpu -- --ignored"]
+fn translate_on_the_gpu_matches_the_cpu() {
+    let pairs = ok(&[
+        "dates",
+        "generate",
+        "-n",
+        "3000",
+        "--seed",
+        "4242",
+        "--formats",
+        "wide",
+    ]);
+    let (inputs, refs): (Vec<&str>, Vec<&str>) =
+        pairs.lines().map(|l| l.split_once('\t').unwrap()).unzip();
+    let stdin = inputs.join("\n") + "\n";
+    for beam in ["1", "5"] {
+        let decode = |device: &str| {
+            let args = ["translate", "--device", device, "--beam-width", beam];
+            let (ok, stdout, stderr) = run(&args, stdin.as_bytes());
+            assert!(ok, "{stderr}");
+            stdout.lines().map(str::to_owned).collect::<Vec<_>>()
+        };
+        let gpu = decode("cuda");
+        let cpu = decode("cpu");
+        assert_eq!(gpu.len(), inputs.len());
+        let differ = gpu.iter().zip(&cpu).filter(|(g, c)| g != c).count();
+        assert_eq!(differ, 0, "beam {beam}: {differ} outputs differ");
+        let right = gpu.iter().zip(&refs).filter(|(g, r)| g == r).count();
+        assert!(
+            right as f64 >= 0.99 * refs.len() as f64,
+            "beam {beam}: {right}/{}",
+            refs.len()
+        );
+    }
+}
+
+/// A date model trained on the GPU saves a checkpoint that evaluates on the CPU and on the GPU
+/// with the same figure, and it has learnt something.
+#[test]
+#[ignore = "needs a CUDA GPU: cargo test --release --test gpu -- --ignored"]
+fn seq2seq_trains_on_the_gpu_and_loads_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    let model = model.to_str().unwrap();
+    ok(&[
+        "-q",
+        "seq2seq",
+        "train",
+        "--generate",
+        "20000",
+        "--epochs",
+        "6",
+        "--seed",
+        "5",
+        "--device",
+        "cuda",
+        "--out",
+        model,
+    ]);
+    let pairs = dir.path().join("test.tsv");
+    std::fs::write(
+        &pairs,
+        ok(&["dates", "generate", "-n", "2000", "--seed", "99"]),
+    )
+    .unwrap();
+    let eval = |device: &str| {
+        let p = pairs.to_str().unwrap();
+        let stdout = ok(&[
+            "-q", "seq2seq", "eval", "--model", model, "--pairs", p, "--device", device,
+        ]);
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("exact match"))
+            .unwrap_or_else(|| panic!("no exact match in\n{stdout}"))
+            .to_owned();
+        line
+    };
+    let on_gpu = eval("cuda");
+    let on_cpu = eval("cpu");
+    let percent = |line: &str| -> f64 {
+        let at = line.find('%').unwrap();
+        let start = line[..at].rfind(' ').unwrap() + 1;
+        line[start..at].parse().unwrap()
+    };
+    assert_eq!(percent(&on_gpu), percent(&on_cpu), "{on_gpu} / {on_cpu}");
+    assert!(percent(&on_cpu) > 50.0, "{on_cpu}");
+}
+
+/// Two topics that never share a sentence, as in tests/embed_cli.rs.
+fn write_corpus(path: &Path) {
+    let mut state = 12345u64;
+    let mut text = String::new();
+    for _ in 0..6000 {
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        let topic = if next() % 2 == 0 { 'a' } else { 'b' };
+        let words: Vec<String> = (0..8).map(|_| format!("{topic}{}", next() % 10)).collect();
+        text.push_str(&words.join(" "));
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// `embed train --device cuda` runs the batched libtorch trainer and learns the topics.
+#[test]
+#[ignore = "needs a CUDA GPU: cargo test --release --test gpu -- --ignored"]
+fn word2vec_trains_on_the_gpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    write_corpus(&corpus);
+    let vectors = dir.path().join("v.bin");
+    let v = vectors.to_str().unwrap();
+    let stdout = ok(&[
+        "-q",
+        "embed",
+        "train",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--out",
+        v,
+        "--dim",
+        "16",
+        "--min-count",
+        "1",
+        "--sample",
+        "0",
+        "--epochs",
+        "4",
+        "--alpha",
+        "0.05",
+        "--seed",
+        "3",
+        "--device",
+        "cuda",
+    ]);
+    assert!(stdout.contains("cuda"), "{stdout}");
+    let stdout = ok(&["embed", "similar", "a3", "-k", "5", "--vectors", v]);
+    let neighbours: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(neighbours.len(), 5);
+    assert!(neighbours.iter().all(|w| w.starts_with('a')), "{stdout}");
+    let sim = |a: &str, b: &str| -> f64 {
+        ok(&["embed", "similarity", a, b, "--vectors", v])
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let within = (sim("a1", "a2") + sim("b3", "b4")) / 2.0;
+    let across = (sim("a1", "b2") + sim("a3", "b4")) / 2.0;
+    assert!(within > across + 0.3, "within {within}, across {across}");
+}
