@@ -94,6 +94,22 @@ pub fn save<C: Serialize, V: Serialize>(
     vocab: &V,
     vs: &VarStore,
 ) -> Result<()> {
+    save_with(dir, meta, config, vocab, vs, &[])
+}
+
+/// Named tensors written to an extra safetensors file of a model directory (optimiser state).
+pub type ExtraTensors<'a> = (&'a str, Vec<(String, Tensor)>);
+
+/// [`save`], plus extra safetensors files (file name, named tensors) in the same directory,
+/// written in the same atomic step.
+pub fn save_with<C: Serialize, V: Serialize>(
+    dir: &Path,
+    meta: &Meta,
+    config: &C,
+    vocab: &V,
+    vs: &VarStore,
+    extra: &[ExtraTensors<'_>],
+) -> Result<()> {
     if dir.exists() && !is_replaceable(dir) {
         return Err(Error::checkpoint(
             dir,
@@ -107,8 +123,11 @@ pub fn save<C: Serialize, V: Serialize>(
     fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
     let tmp = sibling(dir, "tmp");
     fs::create_dir(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-    let written =
-        write_all(&tmp, meta, config, vocab, vs).and_then(|()| swap_into_place(&tmp, dir));
+    let written = extra
+        .iter()
+        .try_for_each(|(name, tensors)| write_tensors(&tmp.join(name), tensors))
+        .and_then(|()| write_all(&tmp, meta, config, vocab, vs))
+        .and_then(|()| swap_into_place(&tmp, dir));
     if written.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
@@ -143,18 +162,39 @@ fn write_all<C: Serialize, V: Serialize>(
 ) -> Result<()> {
     write_json(&tmp.join(CONFIG_FILE), config)?;
     write_json(&tmp.join(VOCAB_FILE), vocab)?;
-    let weights = tmp.join(WEIGHTS_FILE);
-    let mut named: Vec<(String, Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(name, t)| (name, t.detach().to_device(tch::Device::Cpu).contiguous()))
-        .collect();
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    Tensor::write_safetensors(&named, &weights)
-        .map_err(|e| Error::torch(format!("writing {}", weights.display()), e))?;
-    sync_file(&weights)?;
+    let variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    write_tensors(&tmp.join(WEIGHTS_FILE), &variables)?;
     // meta.json last: its presence marks a complete directory.
     write_json(&tmp.join(META_FILE), meta)
+}
+
+/// Writes named tensors (moved to the CPU, sorted by name) as safetensors, synced to disk.
+fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    let mut named: Vec<(String, Tensor)> = tensors
+        .iter()
+        .map(|(name, t)| {
+            let t = t.detach().to_device(tch::Device::Cpu).contiguous();
+            (name.clone(), t)
+        })
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Tensor::write_safetensors(&named, path)
+        .map_err(|e| Error::torch(format!("writing {}", path.display()), e))?;
+    sync_file(path)
+}
+
+/// Reads an extra safetensors file written by [`save_with`]: every tensor, by name.
+pub fn load_tensors(dir: &Path, file: &str) -> Result<Vec<(String, Tensor)>> {
+    let path = dir.join(file);
+    if !path.is_file() {
+        return Err(Error::checkpoint(dir, format!("has no {file}")));
+    }
+    Tensor::read_safetensors(&path).map_err(|e| {
+        Error::checkpoint(
+            &path,
+            format!("cannot be read (truncated or corrupt?): {e}"),
+        )
+    })
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {

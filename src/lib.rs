@@ -40,6 +40,7 @@
 //! }
 //! ```
 
+pub mod charlm;
 pub mod checkpoint;
 pub mod device;
 pub mod doctor;

@@ -74,10 +74,10 @@ fn a_bad_device_string_is_rejected() {
 
 #[test]
 fn a_planned_command_says_so_and_fails() {
-    let out = seqmodels(&["charlm", "train", "--data", "x"]);
+    let out = seqmodels(&["classify", "train", "--data", "x"]);
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("`seqmodels charlm` is planned"),
+        text(&out.stderr).contains("`seqmodels classify` is planned"),
         "{}",
         text(&out.stderr)
     );

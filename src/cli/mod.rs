@@ -1,6 +1,7 @@
 //! Command-line interface: one file per command group, each converting its arguments into the
 //! library's types.
 
+mod charlm;
 mod dates;
 mod doctor;
 mod embed;
@@ -49,8 +50,8 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// [planned] Sentence classifiers: emoji and sentiment, averaging baseline and LSTM.
     Classify(Planned),
-    /// [planned] Character-level language models: train, sample, evaluate.
-    Charlm(Planned),
+    /// Character-level language models: train on names or text, sample, evaluate.
+    Charlm(charlm::CharlmArgs),
     /// Train and evaluate attention seq2seq translators.
     Seq2seq(seq2seq::Seq2seqArgs),
     /// Translate dates (built-in model) or text with a trained model, with beam search.
@@ -74,7 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor(args) => doctor::run(args, &progress),
         Command::Embed(args) => embed::run(args, cli.threads, &progress),
         Command::Classify(_) => planned("classify"),
-        Command::Charlm(_) => planned("charlm"),
+        Command::Charlm(args) => charlm::run(args, &progress),
         Command::Seq2seq(args) => seq2seq::run(args, &progress),
         Command::Translate(args) => translate::run(args),
         Command::Dates(args) => dates::run(args),

@@ -1,0 +1,242 @@
+//! Reading the data, the character vocabulary, encoding, the held-out split and batches.
+
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::vocab::Vocab;
+
+/// The start and end marker of a sequence in line mode (id 0): a line never contains it.
+pub const BOUNDARY: &str = "\n";
+
+/// How a file is cut into sequences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Each non-blank line is one sequence, with start and end markers.
+    Line,
+    /// One continuous text, cut into windows with the state carried across them.
+    Text,
+}
+
+/// A file read for training or evaluation: its lines (line mode) or its whole text.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// The unit it was read with.
+    pub unit: Unit,
+    /// Line mode: the non-blank lines, with their 1-based line numbers. Text mode: one item,
+    /// the whole text (lines joined with `\n`, a final `\n` included), numbered 1.
+    pub items: Vec<(usize, String)>,
+}
+
+impl Dataset {
+    /// Reads `path` (UTF-8; `.gz` accepted). Blank lines are not sequences in line mode (they
+    /// are kept as newlines in text mode). An empty file, or one of blank lines only, is an error.
+    pub fn load(path: &Path, unit: Unit) -> Result<Dataset> {
+        let reader = crate::text::open_maybe_gz(path)?;
+        let mut items = Vec::new();
+        let mut text = String::new();
+        for line in crate::text::lines(reader, path) {
+            let (number, line) = line?;
+            match unit {
+                Unit::Line if !line.trim().is_empty() => items.push((number, line)),
+                Unit::Line => {}
+                Unit::Text => {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        }
+        if unit == Unit::Text && !text.trim().is_empty() {
+            items.push((1, text));
+        }
+        if items.is_empty() {
+            return Err(Error::InvalidInput {
+                input: path.display().to_string(),
+                reason: "has no text (empty, or blank lines only)".into(),
+            });
+        }
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            unit,
+            items,
+        })
+    }
+
+    /// A dataset from strings (tests, the library).
+    pub fn from_items(unit: Unit, items: Vec<String>) -> Dataset {
+        Dataset {
+            path: PathBuf::from("<memory>"),
+            unit,
+            items: items
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (i + 1, s))
+                .collect(),
+        }
+    }
+
+    /// Number of characters (line mode: plus one end marker per line).
+    pub fn targets(&self) -> usize {
+        self.items
+            .iter()
+            .map(|(_, s)| {
+                s.chars().count()
+                    + match self.unit {
+                        Unit::Line => 1,
+                        Unit::Text => 0,
+                    }
+            })
+            .sum()
+    }
+
+    /// The vocabulary of this data: `"\n"` first in line mode, then the characters by count
+    /// (descending) and character.
+    pub fn vocab(&self) -> Vocab {
+        let specials: &[&str] = match self.unit {
+            Unit::Line => &[BOUNDARY],
+            Unit::Text => &[],
+        };
+        Vocab::of_chars(self.items.iter().map(|(_, s)| s.as_str()), specials)
+    }
+
+    /// Splits off a held-out part. Line mode: `valid` lines chosen by a seeded shuffle. Text
+    /// mode: the last `valid_fraction` of the text (as nanoGPT). Returns (train, valid).
+    pub fn split(&self, valid_count: usize, seed: u64) -> Result<(Dataset, Dataset)> {
+        let part = |items: Vec<(usize, String)>| Dataset {
+            path: self.path.clone(),
+            unit: self.unit,
+            items,
+        };
+        match self.unit {
+            Unit::Line => {
+                if valid_count >= self.items.len() {
+                    return Err(Error::Config(format!(
+                        "cannot hold out {valid_count} of {} sequences",
+                        self.items.len()
+                    )));
+                }
+                let mut order: Vec<usize> = (0..self.items.len()).collect();
+                order.shuffle(&mut crate::device::rng_from_seed(seed));
+                let (valid, train) = order.split_at(valid_count);
+                let pick = |idx: &[usize]| {
+                    let mut idx = idx.to_vec();
+                    idx.sort_unstable();
+                    idx.iter().map(|&i| self.items[i].clone()).collect()
+                };
+                Ok((part(pick(train)), part(pick(valid))))
+            }
+            Unit::Text => {
+                let chars: Vec<char> = self.items[0].1.chars().collect();
+                if valid_count >= chars.len() {
+                    return Err(Error::Config(format!(
+                        "cannot hold out {valid_count} of {} characters",
+                        chars.len()
+                    )));
+                }
+                let cut = chars.len() - valid_count;
+                let text = |c: &[char]| vec![(1, c.iter().collect::<String>())];
+                Ok((part(text(&chars[..cut])), part(text(&chars[cut..]))))
+            }
+        }
+    }
+
+    /// The ids of every item; a character outside `vocab` is an error naming it, the file and
+    /// the line.
+    pub fn encode(&self, vocab: &Vocab) -> Result<Vec<Vec<i64>>> {
+        let mut buf = [0u8; 4];
+        self.items
+            .iter()
+            .map(|(line, s)| {
+                let mut line = *line;
+                s.chars()
+                    .map(|c| {
+                        let id = vocab.id(c.encode_utf8(&mut buf)).map(|i| i as i64);
+                        let found = id.ok_or_else(|| Error::BadLine {
+                            path: self.path.clone(),
+                            line,
+                            reason: format!(
+                                "character {c:?} is not in the model's vocabulary of {} characters",
+                                vocab.len()
+                            ),
+                        });
+                        if c == '\n' && self.unit == Unit::Text {
+                            line += 1;
+                        }
+                        found
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A batch: inputs and targets `[batch, steps]`, targets padded with [`IGNORE`].
+pub(crate) struct Batch {
+    pub inputs: Vec<i64>,
+    pub targets: Vec<i64>,
+    pub rows: usize,
+    pub steps: usize,
+    /// Targets counted (not padding).
+    pub counted: usize,
+}
+
+/// The target value that the loss ignores (padding).
+pub(crate) const IGNORE: i64 = -100;
+
+/// Line mode: `[0, c1..cn]` -> `[c1..cn, 0]` for each sequence of `seqs`, padded to the longest.
+pub(crate) fn line_batch(seqs: &[&[i64]]) -> Batch {
+    let steps = seqs.iter().map(|s| s.len() + 1).max().unwrap_or(1);
+    let mut inputs = vec![0i64; seqs.len() * steps];
+    let mut targets = vec![IGNORE; seqs.len() * steps];
+    let mut counted = 0;
+    for (r, s) in seqs.iter().enumerate() {
+        let row = r * steps;
+        inputs[row + 1..row + 1 + s.len()].copy_from_slice(s);
+        targets[row..row + s.len()].copy_from_slice(s);
+        targets[row + s.len()] = 0;
+        counted += s.len() + 1;
+    }
+    Batch {
+        inputs,
+        targets,
+        rows: seqs.len(),
+        steps,
+        counted,
+    }
+}
+
+/// Text mode: the stream cut into `rows` contiguous parts, each stepped through in windows of
+/// `seq_len`. Returns the windows in order; row r of window w continues row r of window w - 1.
+pub(crate) fn text_windows(stream: &[i64], rows: usize, seq_len: usize) -> Vec<Batch> {
+    let rows = rows.max(1);
+    let part = (stream.len().saturating_sub(1)) / rows;
+    if part == 0 {
+        return Vec::new();
+    }
+    let mut windows = Vec::new();
+    let mut start = 0;
+    while start < part {
+        let steps = seq_len.min(part - start);
+        let mut inputs = Vec::with_capacity(rows * steps);
+        let mut targets = Vec::with_capacity(rows * steps);
+        for r in 0..rows {
+            let at = r * part + start;
+            inputs.extend_from_slice(&stream[at..at + steps]);
+            targets.extend_from_slice(&stream[at + 1..at + 1 + steps]);
+        }
+        windows.push(Batch {
+            inputs,
+            targets,
+            rows,
+            steps,
+            counted: rows * steps,
+        });
+        start += steps;
+    }
+    windows
+}

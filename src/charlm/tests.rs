@@ -1,0 +1,358 @@
+use std::path::Path;
+
+use tch::Device;
+
+use super::data::{line_batch, text_windows, IGNORE};
+use super::*;
+use crate::error::Error;
+use crate::progress::Silent;
+
+/// A tiny names list with structure: every name is one of a few stems plus an ending.
+fn names() -> Vec<String> {
+    let stems = ["ana", "bel", "cor", "dan", "eli", "fer"];
+    let ends = ["a", "o", "is", "ina", "el"];
+    let mut out = Vec::new();
+    for s in stems {
+        for e in ends {
+            out.push(format!("{s}{e}"));
+        }
+    }
+    out
+}
+
+fn small(unit: Unit) -> TrainOptions {
+    TrainOptions {
+        model: ModelConfig {
+            unit,
+            cell: Cell::Lstm,
+            embed: 16,
+            hidden: 48,
+            layers: 1,
+            dropout: 0.0,
+        },
+        seq_len: 16,
+        batch_size: 8,
+        lr: 1e-2,
+        lr_min: None,
+        epochs: 30,
+        valid_fraction: 0.0,
+        valid_count: Some(4),
+        seed: 5,
+        ..TrainOptions::for_unit(unit)
+    }
+}
+
+fn weights(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("model.safetensors")).unwrap()
+}
+
+#[test]
+fn vocabulary_is_over_characters_by_count_then_character() {
+    let data = Dataset::from_items(Unit::Line, vec!["bába".into(), "ab".into()]);
+    let vocab = data.vocab();
+    // "\n" first, then b (3), a (2), á (1): Unicode characters, not bytes.
+    assert_eq!(vocab.tokens(), &["\n", "b", "a", "á"]);
+    let text = Dataset::from_items(Unit::Text, vec!["ba\nab\n".into()]);
+    assert_eq!(text.vocab().tokens(), &["\n", "a", "b"]);
+    assert_eq!(data.targets(), 4 + 1 + 2 + 1);
+}
+
+#[test]
+fn line_batches_shift_by_one_with_markers_and_padding() {
+    let b = line_batch(&[&[5, 6], &[7]]);
+    assert_eq!((b.rows, b.steps, b.counted), (2, 3, 5));
+    assert_eq!(b.inputs, vec![0, 5, 6, 0, 7, 0]);
+    assert_eq!(b.targets, vec![5, 6, 0, 7, 0, IGNORE]);
+}
+
+#[test]
+fn text_windows_continue_each_stream() {
+    let stream: Vec<i64> = (0..21).collect();
+    // Two streams of 10 (the last character is only a target), windows of 4: 4, 4, 2.
+    let w = text_windows(&stream, 2, 4);
+    assert_eq!(w.len(), 3);
+    assert_eq!(w[0].inputs, vec![0, 1, 2, 3, 10, 11, 12, 13]);
+    assert_eq!(w[0].targets, vec![1, 2, 3, 4, 11, 12, 13, 14]);
+    assert_eq!(w[1].inputs, vec![4, 5, 6, 7, 14, 15, 16, 17]);
+    assert_eq!(w[2].inputs, vec![8, 9, 18, 19]);
+    assert_eq!(w[2].targets, vec![9, 10, 19, 20]);
+    assert!(text_windows(&[1], 2, 4).is_empty());
+}
+
+#[test]
+fn split_is_seeded_and_disjoint() {
+    let data = Dataset::from_items(Unit::Line, names());
+    let (t1, v1) = data.split(5, 1).unwrap();
+    let (_, v2) = data.split(5, 1).unwrap();
+    let (_, v3) = data.split(5, 2).unwrap();
+    assert_eq!(v1.items, v2.items);
+    assert_ne!(v1.items, v3.items);
+    assert_eq!(t1.items.len() + v1.items.len(), data.items.len());
+    assert!(v1.items.iter().all(|v| !t1.items.contains(v)));
+    assert!(data.split(30, 1).is_err());
+    let text = Dataset::from_items(Unit::Text, vec!["abcdefghij".into()]);
+    let (t, v) = text.split(3, 0).unwrap();
+    assert_eq!(
+        (t.items[0].1.as_str(), v.items[0].1.as_str()),
+        ("abcdefg", "hij")
+    );
+}
+
+#[test]
+fn bad_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let blank = dir.path().join("blank.txt");
+    std::fs::write(&blank, "\n  \n\n").unwrap();
+    for path in [&empty, &blank] {
+        let err = Dataset::load(path, Unit::Line).unwrap_err().to_string();
+        assert!(err.contains("has no text"), "{err}");
+        assert!(err.contains(path.to_str().unwrap()), "{err}");
+    }
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, b"anna\nb\xffb\n").unwrap();
+    let err = Dataset::load(&bad, Unit::Line).unwrap_err().to_string();
+    assert!(err.contains("bad.txt:2"), "{err}");
+    let err = Dataset::load(&dir.path().join("missing.txt"), Unit::Line).unwrap_err();
+    assert!(err.to_string().contains("missing.txt"), "{err}");
+}
+
+#[test]
+fn learns_a_tiny_names_list_and_samples_reproducibly() {
+    let _lock = crate::device::torch_rng_lock();
+    crate::device::set_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let data = Dataset::from_items(Unit::Line, names());
+    let report = train(&data, &small(Unit::Line), Device::Cpu, &out, &Silent).unwrap();
+    let first = report.epochs[0].valid_nats;
+    // ln(vocabulary of 16) = 2.77 for a uniform guess; the structure allows far less.
+    assert!(first > 2.0, "first epoch {first}");
+    assert!(
+        report.best_valid_nats < 1.2,
+        "best {}",
+        report.best_valid_nats
+    );
+
+    let model = CharLm::load(&out, Device::Cpu).unwrap();
+    let (nats, count) = model.evaluate(&data).unwrap();
+    assert_eq!(count, data.targets());
+    assert!(nats < 1.2, "{nats}");
+    let options = SampleOptions {
+        count: 20,
+        seed: 3,
+        ..SampleOptions::default()
+    };
+    let a = model.sample(&options).unwrap();
+    let b = model.sample(&options).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(
+        a,
+        model
+            .sample(&SampleOptions {
+                seed: 4,
+                ..options.clone()
+            })
+            .unwrap()
+    );
+    // Most samples are names of the list's shape.
+    let known = names();
+    let hits = a.iter().filter(|s| known.contains(s)).count();
+    assert!(hits >= 10, "{a:?}");
+    // Top-k 1 is greedy: the same whatever the seed or temperature.
+    let greedy = |seed, temperature| {
+        model
+            .sample(&SampleOptions {
+                count: 3,
+                top_k: Some(1),
+                seed,
+                temperature,
+                prefix: "co".into(),
+                ..SampleOptions::default()
+            })
+            .unwrap()
+    };
+    let g = greedy(1, 1.0);
+    assert_eq!(g, greedy(9, 0.3));
+    assert!(g.iter().all(|s| s.starts_with("co") && s == &g[0]), "{g:?}");
+}
+
+#[test]
+fn sampling_and_eval_refuse_bad_requests() {
+    let _lock = crate::device::torch_rng_lock();
+    let vocab = Dataset::from_items(Unit::Line, names()).vocab();
+    let model = CharLm::new(small(Unit::Line).model, vocab, Device::Cpu).unwrap();
+    let bad = |o: SampleOptions| model.sample(&o).unwrap_err().to_string();
+    assert!(bad(SampleOptions {
+        temperature: 0.0,
+        ..Default::default()
+    })
+    .contains("temperature"));
+    assert!(bad(SampleOptions {
+        temperature: -1.0,
+        ..Default::default()
+    })
+    .contains("temperature"));
+    assert!(bad(SampleOptions {
+        top_k: Some(0),
+        ..Default::default()
+    })
+    .contains("top-k"));
+    let err = bad(SampleOptions {
+        prefix: "aZ".into(),
+        ..Default::default()
+    });
+    assert!(err.contains("'Z'"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.txt");
+    std::fs::write(&path, "anna\nzoë\n").unwrap();
+    let data = Dataset::load(&path, Unit::Line).unwrap();
+    let err = model.evaluate(&data).unwrap_err();
+    assert!(matches!(err, Error::BadLine { line: 2, .. }), "{err}");
+    assert!(err.to_string().contains("'z'"), "{err}");
+}
+
+#[test]
+fn resume_continues_exactly_where_training_stopped() {
+    let _lock = crate::device::torch_rng_lock();
+    crate::device::set_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let data = Dataset::from_items(Unit::Line, names());
+    let options = TrainOptions {
+        epochs: 2,
+        ..small(Unit::Line)
+    };
+    let whole = dir.path().join("whole");
+    let report = train(&data, &options, Device::Cpu, &whole, &Silent).unwrap();
+    assert!(report.epochs.iter().all(|e| e.saved), "{report:?}");
+    let half = dir.path().join("half");
+    train(
+        &data,
+        &TrainOptions {
+            epochs: 1,
+            ..options.clone()
+        },
+        Device::Cpu,
+        &half,
+        &Silent,
+    )
+    .unwrap();
+    let resumed = dir.path().join("resumed");
+    let report = resume(&half, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap();
+    assert_eq!(report.epochs[0].epoch, 2);
+    assert_eq!(report.steps, 2 * 4);
+    // Same weights as two epochs straight through: the optimiser state was restored.
+    assert_eq!(weights(&whole), weights(&resumed));
+
+    // A model without its optimiser state cannot be resumed.
+    std::fs::remove_file(half.join("optimizer.safetensors")).unwrap();
+    let err = resume(&half, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap_err();
+    assert!(err.to_string().contains("optimizer.safetensors"), "{err}");
+}
+
+#[test]
+fn text_mode_trains_and_carries_state() {
+    let _lock = crate::device::torch_rng_lock();
+    crate::device::set_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let text = "the cat sat on the mat. ".repeat(40);
+    let data = Dataset::from_items(Unit::Text, vec![text]);
+    let options = TrainOptions {
+        valid_count: Some(96),
+        epochs: 25,
+        batch_size: 4,
+        ..small(Unit::Text)
+    };
+    let report = train(&data, &options, Device::Cpu, &dir.path().join("t"), &Silent).unwrap();
+    assert!(report.best_valid_nats < 0.5, "{report:?}");
+    let model = CharLm::load(&dir.path().join("t"), Device::Cpu).unwrap();
+    let s = model
+        .sample(&SampleOptions {
+            count: 1,
+            top_k: Some(1),
+            prefix: "the c".into(),
+            max_len: 18,
+            ..SampleOptions::default()
+        })
+        .unwrap();
+    assert_eq!(s[0], "the cat sat on the mat.");
+}
+
+#[test]
+fn every_cell_and_the_dinosaur_preset_train() {
+    let _lock = crate::device::torch_rng_lock();
+    crate::device::set_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let data = Dataset::from_items(Unit::Line, names());
+    for cell in [Cell::Rnn, Cell::Gru] {
+        let mut o = small(Unit::Line);
+        o.model.cell = cell;
+        o.model.layers = 2;
+        o.model.dropout = 0.1;
+        o.epochs = 3;
+        let r = train(
+            &data,
+            &o,
+            Device::Cpu,
+            &dir.path().join(format!("{cell:?}")),
+            &Silent,
+        );
+        let r = r.unwrap();
+        assert!(
+            r.epochs[2].train_nats < r.epochs[0].train_nats,
+            "{cell:?}: {r:?}"
+        );
+    }
+    let o = TrainOptions {
+        epochs: 2,
+        valid_count: Some(3),
+        ..TrainOptions::dinosaur()
+    };
+    let r = train(&data, &o, Device::Cpu, &dir.path().join("dino"), &Silent).unwrap();
+    // SGD one name at a time: as many steps as names per epoch.
+    assert_eq!(r.steps, 2 * 27);
+    let model = CharLm::load(&dir.path().join("dino"), Device::Cpu).unwrap();
+    assert_eq!(model.config().embed, 0);
+    assert_eq!(model.config().hidden, 50);
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let data = Dataset::from_items(Unit::Line, names());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let try_with = |o: TrainOptions| train(&data, &o, Device::Cpu, &out, &Silent).unwrap_err();
+    let base = small(Unit::Line);
+    assert!(matches!(
+        try_with(TrainOptions {
+            lr: 0.0,
+            ..base.clone()
+        }),
+        Error::Config(_)
+    ));
+    assert!(matches!(
+        try_with(TrainOptions {
+            batch_size: 0,
+            ..base.clone()
+        }),
+        Error::Config(_)
+    ));
+    assert!(matches!(
+        try_with(TrainOptions {
+            clip: Clip::Value(-1.0),
+            ..base.clone()
+        }),
+        Error::Config(_)
+    ));
+    assert!(matches!(
+        try_with(TrainOptions {
+            valid_count: Some(30),
+            ..base.clone()
+        }),
+        Error::Config(_)
+    ));
+    let text = Dataset::from_items(Unit::Text, vec!["abc".into()]);
+    assert!(train(&text, &base, Device::Cpu, &out, &Silent).is_err());
+    assert!(!out.exists());
+}

@@ -1,0 +1,415 @@
+//! `seqmodels charlm`: train, sample from and evaluate character-level language models.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use seqmodels::charlm::{
+    self, Cell, CharLm, Clip, Dataset, Optimizer, SampleOptions, SampleStats, TrainOptions, Unit,
+};
+use seqmodels::Progress;
+
+use super::DeviceArgs;
+
+#[derive(Debug, Args)]
+pub struct CharlmArgs {
+    #[command(subcommand)]
+    pub command: CharlmCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CharlmCommand {
+    /// Train a model on a names list (--unit line) or any text (--unit text); the best epoch
+    /// (held-out nats per character) is saved, with its optimiser state.
+    Train(Box<TrainArgs>),
+    /// Sample from a trained model.
+    Sample(SampleArgs),
+    /// Held-out loss of a model on a file: nats per character and perplexity.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnitArg {
+    /// Each line is one sequence, with start and end markers (names, words).
+    Line,
+    /// One continuous text, cut into windows with the state carried across (char-rnn).
+    Text,
+}
+
+impl From<UnitArg> for Unit {
+    fn from(u: UnitArg) -> Unit {
+        match u {
+            UnitArg::Line => Unit::Line,
+            UnitArg::Text => Unit::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CellArg {
+    Rnn,
+    Gru,
+    Lstm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PresetArg {
+    /// The course's Dinosaur Island model: vanilla RNN, 50 hidden units, one-hot input, SGD 0.01
+    /// one name at a time, gradients clipped element-wise at 5, 14 epochs.
+    Dinosaur,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    Adam,
+    Sgd,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data (UTF-8, `.gz` accepted); the held-out part is split off it.
+    #[arg(long, required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
+    /// Model directory to write (default: the --resume directory).
+    #[arg(long, required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue training this model (weights and optimiser state) on the same data and split,
+    /// for --epochs more epochs or --time-budget.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Lines or continuous text.
+    #[arg(long, value_enum, default_value_t = UnitArg::Line)]
+    pub unit: UnitArg,
+    /// Start from a preset (options given explicitly override it).
+    #[arg(long, value_enum)]
+    pub preset: Option<PresetArg>,
+    /// Recurrent cell [default: lstm].
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
+    /// Hidden units per layer [default: 512].
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Stacked layers [default: 1 for lines, 2 for text].
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Embedding size; 0 feeds one-hot characters [default: 64].
+    #[arg(long)]
+    pub embed: Option<usize>,
+    /// Dropout between layers and before the output [default: 0.1 for lines, 0.2 for text].
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Text mode: characters per training window [default: 128].
+    #[arg(long)]
+    pub seq_len: Option<usize>,
+    /// Sequences (lines) or parallel streams (text) per batch [default: 64 lines, 32 text].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// adam or sgd [default: adam].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Learning rate [default: 2e-3].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Final learning rate of a linear decay over the run [default: 2e-4]; equal to --lr for a
+    /// constant rate.
+    #[arg(long)]
+    pub lr_min: Option<f64>,
+    /// Clip gradients to this global L2 norm [default: 1].
+    #[arg(long, conflicts_with = "clip_value")]
+    pub clip_norm: Option<f64>,
+    /// Clip each gradient value into [-C, C] instead.
+    #[arg(long, value_name = "C")]
+    pub clip_value: Option<f64>,
+    /// Passes over the training data [default: 10; no limit with --time-budget].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Stop after this much training time, e.g. 90s, 10m, 1h (then evaluate and save).
+    #[arg(long, value_parser = parse_duration)]
+    pub time_budget: Option<Duration>,
+    /// Share held out [default: 0.1].
+    #[arg(long, conflicts_with = "valid_count")]
+    pub valid_fraction: Option<f64>,
+    /// Hold out this many lines (line mode) or characters (text mode) instead.
+    #[arg(long, conflicts_with = "valid")]
+    pub valid_count: Option<usize>,
+    /// Score on this file instead (then all of --data is for training).
+    #[arg(long, conflicts_with = "valid_fraction")]
+    pub valid: Option<PathBuf>,
+    /// Seeds the split, shuffles, initial weights and dropout.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Model directory.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// Number of samples.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    pub count: usize,
+    /// Below 1: safer; above 1: wilder. Must be > 0.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Sample among the K most likely characters only (1: greedy).
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<usize>,
+    /// Every sample starts with this.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Characters generated at most [default: 64 for lines, 500 for text].
+    #[arg(long, default_value_t = 0)]
+    pub max_len: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Also print the share of unique samples and, with the training file (--data, or the one
+    /// the model was trained on if it is still there), of samples not in it.
+    #[arg(long)]
+    pub stats: bool,
+    /// The training file, for --stats.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Model directory.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// File to score, read as the model's unit.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// `90`, `90s`, `10m`, `1.5h`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a duration such as 90s, 10m or 1h, got {s:?}"))?;
+    let seconds = match unit {
+        "s" | "sec" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}: use s, m or h")),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!("the duration must be > 0, got {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+pub fn run(args: CharlmArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    match args.command {
+        CharlmCommand::Train(a) => train(*a, progress),
+        CharlmCommand::Sample(a) => sample(a),
+        CharlmCommand::Eval(a) => eval(a),
+    }
+}
+
+fn options(args: &TrainArgs) -> TrainOptions {
+    let unit: Unit = args.unit.into();
+    let mut o = match args.preset {
+        Some(PresetArg::Dinosaur) => TrainOptions::dinosaur(),
+        None => TrainOptions::for_unit(unit),
+    };
+    o.model.unit = unit;
+    if let Some(c) = args.cell {
+        o.model.cell = match c {
+            CellArg::Rnn => Cell::Rnn,
+            CellArg::Gru => Cell::Gru,
+            CellArg::Lstm => Cell::Lstm,
+        };
+    }
+    let set = |slot: &mut usize, v: Option<usize>| {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    };
+    set(&mut o.model.hidden, args.hidden);
+    set(&mut o.model.layers, args.layers);
+    set(&mut o.model.embed, args.embed);
+    set(&mut o.seq_len, args.seq_len);
+    set(&mut o.batch_size, args.batch_size);
+    if let Some(d) = args.dropout {
+        o.model.dropout = d;
+    }
+    if let Some(opt) = args.optimizer {
+        o.optimizer = match opt {
+            OptimizerArg::Adam => Optimizer::Adam,
+            OptimizerArg::Sgd => Optimizer::Sgd,
+        };
+    }
+    if let Some(lr) = args.lr {
+        o.lr = lr;
+        // A learning rate given alone is constant unless --lr-min says otherwise.
+        o.lr_min = None;
+    }
+    if let Some(min) = args.lr_min {
+        o.lr_min = Some(min);
+    }
+    if let Some(c) = args.clip_norm {
+        o.clip = Clip::Norm(c);
+    }
+    if let Some(c) = args.clip_value {
+        o.clip = Clip::Value(c);
+    }
+    o.time_budget = args.time_budget;
+    o.epochs = match (args.epochs, args.time_budget) {
+        (Some(e), _) => e,
+        (None, Some(_)) => usize::MAX / 2,
+        (None, None) => o.epochs,
+    };
+    if let Some(f) = args.valid_fraction {
+        o.valid_fraction = f;
+    }
+    o.valid_count = args.valid_count;
+    o.valid_file = args.valid.clone();
+    o.seed = args.seed;
+    o
+}
+
+fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    let device = args.device.device.resolve()?;
+    let report = if let Some(dir) = &args.resume {
+        let saved: TrainOptions = serde_json::from_value(
+            CharLm::meta(dir)?
+                .training
+                .get("train_options")
+                .cloned()
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: not a charlm model with training options",
+                        dir.display()
+                    )
+                })?,
+        )?;
+        let data_path = match &args.data {
+            Some(p) => p.clone(),
+            None => anyhow::bail!("--resume needs --data: the file the model was trained on"),
+        };
+        let data = Dataset::load(&data_path, saved.model.unit)?;
+        let out = args.out.clone().unwrap_or_else(|| dir.clone());
+        let epochs = args.epochs.unwrap_or(if args.time_budget.is_some() {
+            usize::MAX / 4
+        } else {
+            10
+        });
+        charlm::resume(dir, &data, epochs, args.time_budget, device, &out, progress)?
+    } else {
+        let data_path = args.data.clone().expect("clap requires --data");
+        let out = args.out.clone().expect("clap requires --out");
+        let o = options(&args);
+        let data = Dataset::load(&data_path, o.model.unit)?;
+        charlm::train(&data, &o, device, &out, progress)?
+    };
+    let out = args
+        .out
+        .as_ref()
+        .or(args.resume.as_ref())
+        .expect("an output directory");
+    let seconds: f64 = report.epochs.iter().map(|e| e.seconds).sum();
+    let chars: f64 = report
+        .epochs
+        .iter()
+        .map(|e| e.seconds * e.chars_per_sec)
+        .sum();
+    println!(
+        "trained {} epoch(s) ({} steps in all) of a {}-parameter model on {} training and {} held-out characters in {:.1} s ({:.0} chars/s); best held-out {:.4} nats/char (perplexity {:.3}); saved to {}",
+        report.epochs.len(),
+        report.steps,
+        report.parameters,
+        report.train_items,
+        report.valid_items,
+        seconds,
+        chars / seconds.max(1e-9),
+        report.best_valid_nats,
+        report.best_valid_nats.exp(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn sample(args: SampleArgs) -> anyhow::Result<()> {
+    let device = args.device.device.resolve()?;
+    let model = CharLm::load(&args.model, device)?;
+    let options = SampleOptions {
+        count: args.count,
+        temperature: args.temperature,
+        top_k: args.top_k,
+        prefix: args.prefix.clone(),
+        max_len: args.max_len,
+        seed: args.seed,
+    };
+    let samples = model.sample(&options)?;
+    for s in &samples {
+        println!("{s}");
+    }
+    if args.stats {
+        let data = match &args.data {
+            Some(p) => Some(Dataset::load(p, model.config().unit)?),
+            None => None,
+        };
+        let stats = SampleStats::of(&samples, data.as_ref());
+        eprintln!(
+            "{} samples: {:.1}% unique{}",
+            samples.len(),
+            100.0 * stats.unique,
+            match stats.novel {
+                Some(n) => format!(
+                    ", {:.1}% not in {}",
+                    100.0 * n,
+                    args.data.as_ref().unwrap().display()
+                ),
+                None => " (give --data TRAINING_FILE for novelty)".to_owned(),
+            }
+        );
+    }
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let device = args.device.device.resolve()?;
+    let model = CharLm::load(&args.model, device)?;
+    let data = Dataset::load(&args.data, model.config().unit)?;
+    let (nats, count) = model.evaluate(&data)?;
+    println!(
+        "{}: {nats:.4} nats/char ({:.4} bits/char), perplexity {:.3}, over {count} characters{}",
+        args.data.display(),
+        nats / std::f64::consts::LN_2,
+        nats.exp(),
+        if model.config().unit == Unit::Line {
+            " (end markers included)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! `seqmodels charlm` through the built binary, on a tiny names list written by the test.
+
+use std::process::Command;
+
+fn seqmodels(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
+        .args(args)
+        .output()
+        .expect("the seqmodels binary runs");
+    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), s(&out.stdout), s(&out.stderr))
+}
+
+#[test]
+fn train_sample_eval_resume_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = ["mar", "lin", "tor", "vel"]
+        .iter()
+        .flat_map(|s| {
+            ["a", "o", "ina", "us"]
+                .iter()
+                .map(move |e| format!("{s}{e}"))
+        })
+        .collect();
+    let data = dir.path().join("names.txt");
+    std::fs::write(&data, names.join("\n") + "\n").unwrap();
+    let (d, model) = (data.to_str().unwrap(), dir.path().join("m"));
+    let m = model.to_str().unwrap();
+    let small = [
+        "--hidden",
+        "32",
+        "--embed",
+        "8",
+        "--batch-size",
+        "4",
+        "--lr",
+        "0.01",
+        "--valid-count",
+        "2",
+        "--seed",
+        "3",
+    ];
+    let mut args = vec![
+        "-q",
+        "--threads",
+        "1",
+        "charlm",
+        "train",
+        "--data",
+        d,
+        "--out",
+        m,
+    ];
+    args.extend(small);
+    args.extend(["--epochs", "20"]);
+    let (ok, stdout, stderr) = seqmodels(&args);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("best held-out"), "{stdout}");
+
+    let (ok, a, stderr) = seqmodels(&["charlm", "sample", "-m", m, "-n", "8", "--seed", "5"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(a.lines().count(), 8);
+    let (_, b, _) = seqmodels(&["charlm", "sample", "-m", m, "-n", "8", "--seed", "5"]);
+    assert_eq!(a, b, "same seed, same samples");
+    let (ok, _, stats) = seqmodels(&[
+        "charlm", "sample", "-m", m, "-n", "20", "--stats", "--data", d, "--prefix", "ma",
+    ]);
+    assert!(
+        ok && stats.contains("unique") && stats.contains("not in"),
+        "{stats}"
+    );
+
+    let (ok, stdout, stderr) = seqmodels(&["charlm", "eval", "-m", m, "--data", d]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("nats/char") && stdout.contains("perplexity"),
+        "{stdout}"
+    );
+
+    let (ok, stdout, stderr) = seqmodels(&[
+        "-q",
+        "--threads",
+        "1",
+        "charlm",
+        "train",
+        "--resume",
+        m,
+        "--data",
+        d,
+        "--epochs",
+        "2",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("trained 2 epoch(s)"), "{stdout}");
+
+    // Bad input: each a one-line error naming the problem, never a panic.
+    let bad = |args: &[&str], needle: &str| {
+        let (ok, _, stderr) = seqmodels(args);
+        assert!(!ok, "{args:?} succeeded");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    bad(
+        &["charlm", "sample", "-m", m, "--temperature", "0"],
+        "temperature",
+    );
+    bad(&["charlm", "sample", "-m", m, "--top-k", "0"], "top-k");
+    bad(&["charlm", "sample", "-m", m, "--prefix", "mQ"], "'Q'");
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "mara\nxeno\n").unwrap();
+    bad(
+        &["charlm", "eval", "-m", m, "--data", other.to_str().unwrap()],
+        "other.txt:2",
+    );
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let e = empty.to_str().unwrap();
+    let out2 = dir.path().join("m2");
+    bad(
+        &[
+            "charlm",
+            "train",
+            "--data",
+            e,
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+        "has no text",
+    );
+    bad(&["charlm", "sample", "-m", e], "empty.txt");
+    bad(
+        &[
+            "charlm",
+            "train",
+            "--data",
+            d,
+            "--out",
+            m,
+            "--time-budget",
+            "soon",
+        ],
+        "duration",
+    );
+}
