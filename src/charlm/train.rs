@@ -354,7 +354,11 @@ impl Run {
         for epoch in self.first_epoch..=o.epochs {
             tch::manual_seed((o.seed ^ 0x5eed_0000) as i64 + epoch as i64);
             let batches = self.batches(&train_ids, epoch);
-            let label = format!("epoch {epoch}/{}", o.epochs);
+            let label = if o.time_budget.is_some() && o.epochs >= usize::MAX / 8 {
+                format!("epoch {epoch}")
+            } else {
+                format!("epoch {epoch}/{}", o.epochs)
+            };
             progress.event(&ProgressEvent::Begin {
                 label: &label,
                 total: Some(batches.len() as u64),

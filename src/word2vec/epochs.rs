@@ -208,10 +208,10 @@ pub(crate) fn run(
         .checked_mul(dim)
         .filter(|&n| n <= isize::MAX as usize / 4)
         .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))?;
-    // word2vec.c: syn0 uniform in [-0.5 / dim, 0.5 / dim), syn1neg zero.
+    // gensim 4: syn0 uniform in [-1 / dim, 1 / dim) (word2vec.c: half that), syn1neg zero.
     let mut rng = Rng::new(config.seed);
     let mut syn0: Vec<f32> = (0..size)
-        .map(|_| (rng.unit_f32() - 0.5) / dim as f32)
+        .map(|_| (rng.unit_f32() - 0.5) * 2.0 / dim as f32)
         .collect();
     let mut syn1neg = vec![0.0f32; size];
     let keep = keep_thresholds(vocab.counts(), vocab.total_words(), config.sample);

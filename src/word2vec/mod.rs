@@ -16,6 +16,10 @@
 //!    step of stochastic gradient ascent on `log σ(v_c·u_w) + Σ_k log σ(-v_c·u_k)`, with a
 //!    learning rate falling linearly over the whole run.
 //!
+//! Where the two references differ, we follow gensim: input vectors start uniform in
+//! `[-1/dim, 1/dim)` (word2vec.c: `[-0.5/dim, 0.5/dim)`), and a pair whose score is beyond
+//! `±6` is not updated (word2vec.c pushes a saturated wrong answer by a full step).
+//!
 //! The file formats, formulas and constants are documented where they are coded, in the private
 //! modules `corpus` (reading), `vocab`, `sampling` (subsampling, window, negatives), `train`
 //! (the update), `kernels` (its vector arithmetic) and `epochs` (schedule and threads).

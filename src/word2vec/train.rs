@@ -10,7 +10,7 @@ use super::sampling::{reduced_window, NegativeSampler, Rng, KEEP_ALWAYS};
 /// (once per job, i.e. every ~10,000 words per thread, as word2vec.c does) cost nothing.
 pub(crate) const JOB_WORDS: usize = 10_000;
 
-/// `σ(x)` is taken as exactly 0 or 1 beyond `±MAX_EXP` (word2vec.c's `MAX_EXP`).
+/// Pairs scoring beyond `±MAX_EXP` (word2vec.c's and gensim's `MAX_EXP`) are not updated.
 const MAX_EXP: f32 = 6.0;
 /// Entries of the sigmoid table over `[-MAX_EXP, MAX_EXP]` (word2vec.c's `EXP_TABLE_SIZE`).
 const EXP_TABLE_SIZE: usize = 1000;
@@ -58,16 +58,16 @@ impl SigmoidTable {
     }
 
     /// For a pair with score `f = v_c·u_t`: the gradient factor `g = (label - σ(f)) * alpha`
-    /// and the pair's loss. As in word2vec.c, `σ` is 1 above `MAX_EXP` (so
-    /// `g = (label - 1) * alpha`) and 0 below `-MAX_EXP` (`g = label * alpha`), and a table
-    /// value in between. The loss is the table's inside the range and exact outside it, where
-    /// the table would say nothing.
+    /// and the pair's loss, `σ` from the table. Beyond `±MAX_EXP` the pair is skipped (`g = 0`)
+    /// as gensim does; word2vec.c would instead push a saturated wrong answer by a full
+    /// `alpha`. gensim's rule gave about 0.4 points more analogy accuracy on `english_mix`
+    /// (3 seeds each). The loss is the table's inside the range and exact outside it.
     #[inline(always)]
     fn positive(&self, f: f32, alpha: f32) -> (f32, f32) {
         if f > MAX_EXP {
             (0.0, softplus(-f64::from(f)) as f32)
         } else if f < -MAX_EXP {
-            (alpha, softplus(-f64::from(f)) as f32)
+            (0.0, softplus(-f64::from(f)) as f32)
         } else {
             // NaN (diverged weights) casts to index 0: no panic.
             let i = ((f + MAX_EXP) * EXP_SCALE) as usize;
@@ -81,7 +81,7 @@ impl SigmoidTable {
     #[inline(always)]
     fn negative(&self, f: f32, alpha: f32) -> (f32, f32) {
         if f > MAX_EXP {
-            (-alpha, softplus(f64::from(f)) as f32)
+            (0.0, softplus(f64::from(f)) as f32)
         } else if f < -MAX_EXP {
             (0.0, softplus(f64::from(f)) as f32)
         } else {
@@ -454,7 +454,7 @@ mod tests {
     }
 
     #[test]
-    fn sigmoid_table_is_close_and_clips_like_c() {
+    fn sigmoid_table_is_close_and_skips_saturated_pairs_like_gensim() {
         let t = SigmoidTable::new();
         for i in -600..=600 {
             let x = i as f32 / 100.0;
@@ -467,8 +467,8 @@ mod tests {
             assert!((l - (-(1.0 - exact).ln())).abs() < 0.02, "{x}");
         }
         assert_eq!(t.positive(7.0, 0.5).0, 0.0);
-        assert_eq!(t.positive(-7.0, 0.5).0, 0.5);
-        assert_eq!(t.negative(7.0, 0.5).0, -0.5);
+        assert_eq!(t.positive(-7.0, 0.5).0, 0.0);
+        assert_eq!(t.negative(7.0, 0.5).0, 0.0);
         assert_eq!(t.negative(-7.0, 0.5).0, 0.0);
         assert!((t.negative(7.0, 1.0).1 - 7.000_911).abs() < 1e-4);
         assert!(t.positive(6.0, 1.0).0.is_finite());
