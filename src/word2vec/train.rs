@@ -64,9 +64,7 @@ impl SigmoidTable {
     /// (3 seeds each). The loss is the table's inside the range and exact outside it.
     #[inline(always)]
     fn positive(&self, f: f32, alpha: f32) -> (f32, f32) {
-        if f > MAX_EXP {
-            (0.0, softplus(-f64::from(f)) as f32)
-        } else if f < -MAX_EXP {
+        if f.abs() > MAX_EXP {
             (0.0, softplus(-f64::from(f)) as f32)
         } else {
             // NaN (diverged weights) casts to index 0: no panic.
@@ -80,9 +78,7 @@ impl SigmoidTable {
     /// [`SigmoidTable::positive`] for a negative word (label 0).
     #[inline(always)]
     fn negative(&self, f: f32, alpha: f32) -> (f32, f32) {
-        if f > MAX_EXP {
-            (0.0, softplus(f64::from(f)) as f32)
-        } else if f < -MAX_EXP {
+        if f.abs() > MAX_EXP {
             (0.0, softplus(f64::from(f)) as f32)
         } else {
             let i = ((f + MAX_EXP) * EXP_SCALE) as usize;
