@@ -202,3 +202,73 @@ fn word2vec_trains_on_the_gpu() {
     let across = (sim("a1", "b2") + sim("a3", "b4")) / 2.0;
     assert!(within > across + 0.3, "within {within}, across {across}");
 }
+
+/// A character model trained on the GPU loads on the CPU: the same held-out loss (to rounding)
+/// and the same greedy samples on both devices.
+#[test]
+#[ignore = "needs a CUDA GPU: cargo test --release --test gpu -- --ignored"]
+fn charlm_trains_on_the_gpu_and_matches_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = ["mar", "lin", "tor", "vel", "sab", "nor"]
+        .iter()
+        .flat_map(|s| {
+            ["a", "o", "ina", "us", "el"]
+                .iter()
+                .map(move |e| format!("{s}{e}"))
+        })
+        .collect();
+    let data = dir.path().join("names.txt");
+    std::fs::write(&data, names.join("\n") + "\n").unwrap();
+    let (d, model) = (data.to_str().unwrap(), dir.path().join("m"));
+    let m = model.to_str().unwrap();
+    let stdout = ok(&[
+        "-q",
+        "charlm",
+        "train",
+        "--data",
+        d,
+        "--out",
+        m,
+        "--hidden",
+        "64",
+        "--embed",
+        "16",
+        "--batch-size",
+        "8",
+        "--lr",
+        "0.01",
+        "--valid-count",
+        "3",
+        "--epochs",
+        "30",
+        "--device",
+        "cuda",
+    ]);
+    let best: f64 = stdout
+        .split("best held-out ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no held-out figure in {stdout}"));
+    assert!(best < 1.5, "{stdout}");
+    let nats = |device: &str| -> f64 {
+        let out = ok(&["charlm", "eval", "-m", m, "--data", d, "--device", device]);
+        out.split(": ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (gpu, cpu) = (nats("cuda"), nats("cpu"));
+    assert!((gpu - cpu).abs() < 1e-3, "gpu {gpu}, cpu {cpu}");
+    let greedy = |device: &str| {
+        ok(&[
+            "charlm", "sample", "-m", m, "-n", "3", "--top-k", "1", "--prefix", "to", "--device",
+            device,
+        ])
+    };
+    assert_eq!(greedy("cuda"), greedy("cpu"));
+}

@@ -67,6 +67,14 @@ impl Dataset {
         })
     }
 
+    /// The same data, lower-cased (Unicode lower case, as Rust's `str::to_lowercase`).
+    pub fn lowercased(mut self) -> Dataset {
+        for (_, s) in &mut self.items {
+            *s = s.to_lowercase();
+        }
+        self
+    }
+
     /// A dataset from strings (tests, the library).
     pub fn from_items(unit: Unit, items: Vec<String>) -> Dataset {
         Dataset {

@@ -53,6 +53,9 @@ pub struct ModelConfig {
     pub layers: usize,
     /// Dropout between layers and before the head (training only).
     pub dropout: f64,
+    /// The data was lower-cased before training; evaluation and prefixes are lower-cased too.
+    #[serde(default)]
+    pub lowercase: bool,
 }
 
 impl ModelConfig {

@@ -82,7 +82,12 @@ impl CharLm {
             return Err(Error::Config("top-k must be at least 1".into()));
         }
         let unit = self.config.unit;
-        let prefix = self.encode_prefix(&options.prefix)?;
+        let given = if self.config.lowercase {
+            options.prefix.to_lowercase()
+        } else {
+            options.prefix.clone()
+        };
+        let prefix = self.encode_prefix(&given)?;
         let max_len = match (options.max_len, unit) {
             (0, Unit::Line) => 64,
             (0, Unit::Text) => 500,
@@ -155,7 +160,7 @@ impl CharLm {
                 if generated_prefix {
                     body
                 } else {
-                    format!("{}{body}", options.prefix)
+                    format!("{given}{body}")
                 }
             })
             .collect())
@@ -170,7 +175,11 @@ impl CharLm {
                 self.config.unit
             )));
         }
-        let ids = data.encode(&self.vocab)?;
+        let ids = if self.config.lowercase {
+            data.clone().lowercased().encode(&self.vocab)?
+        } else {
+            data.encode(&self.vocab)?
+        };
         let (sum, count) = super::train::evaluate_ids(self, &ids, 256)?;
         Ok((sum / count.max(1) as f64, count))
     }

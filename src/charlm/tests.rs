@@ -29,6 +29,7 @@ fn small(unit: Unit) -> TrainOptions {
             hidden: 48,
             layers: 1,
             dropout: 0.0,
+            lowercase: false,
         },
         seq_len: 16,
         batch_size: 8,
@@ -309,12 +310,32 @@ fn every_cell_and_the_dinosaur_preset_train() {
         valid_count: Some(3),
         ..TrainOptions::dinosaur()
     };
+    // Capitalised names, as in the course's dinos.txt: the preset lower-cases them.
+    let capitalised: Vec<String> = names()
+        .iter()
+        .map(|n| n[..1].to_uppercase() + &n[1..])
+        .collect();
+    let data = Dataset::from_items(Unit::Line, capitalised);
     let r = train(&data, &o, Device::Cpu, &dir.path().join("dino"), &Silent).unwrap();
     // SGD one name at a time: as many steps as names per epoch.
     assert_eq!(r.steps, 2 * 27);
     let model = CharLm::load(&dir.path().join("dino"), Device::Cpu).unwrap();
     assert_eq!(model.config().embed, 0);
     assert_eq!(model.config().hidden, 50);
+    assert!(model
+        .vocab()
+        .tokens()
+        .iter()
+        .all(|t| t.to_lowercase() == *t));
+    assert_eq!(model.evaluate(&data).unwrap().1, data.targets());
+    let s = model
+        .sample(&SampleOptions {
+            count: 2,
+            prefix: "Co".into(),
+            ..SampleOptions::default()
+        })
+        .unwrap();
+    assert!(s.iter().all(|s| s.starts_with("co")), "{s:?}");
 }
 
 #[test]

@@ -98,6 +98,10 @@ pub struct TrainArgs {
     /// Dropout between layers and before the output [default: 0.1 for lines, 0.2 for text].
     #[arg(long)]
     pub dropout: Option<f64>,
+    /// Lower-case the data (and later prefixes and evaluation files) [default: on for the
+    /// dinosaur preset].
+    #[arg(long)]
+    pub lowercase: bool,
     /// Text mode: characters per training window [default: 128].
     #[arg(long)]
     pub seq_len: Option<usize>,
@@ -245,6 +249,7 @@ fn options(args: &TrainArgs) -> TrainOptions {
     if let Some(d) = args.dropout {
         o.model.dropout = d;
     }
+    o.model.lowercase |= args.lowercase;
     if let Some(opt) = args.optimizer {
         o.optimizer = match opt {
             OptimizerArg::Adam => Optimizer::Adam,

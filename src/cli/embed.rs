@@ -415,7 +415,11 @@ fn train(args: TrainArgs, threads: usize, progress: &dyn Progress) -> anyhow::Re
         Ok(())
     };
     let (emb, report) = if device == tch::Device::Cpu {
-        word2vec::train_with(&args.corpus, &config, progress, after_epoch)?
+        // Without --eval-analogies no callback: each call copies the vectors.
+        match analogies {
+            Some(_) => word2vec::train_with(&args.corpus, &config, progress, after_epoch)?,
+            None => word2vec::train(&args.corpus, &config, progress)?,
+        }
     } else {
         word2vec::train_torch_with(
             &args.corpus,

@@ -11,13 +11,22 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 
 /// Word vectors in one row-major block, with their unit-length copies for cosine queries.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Embeddings {
     words: Vec<String>,
     index: HashMap<String, usize>,
     dim: usize,
     vectors: Vec<f32>,
-    unit: Vec<f32>,
+    /// The unit-length copy, made on the first query: training and conversion never need it,
+    /// and it is as large as the vectors.
+    unit: std::sync::OnceLock<Vec<f32>>,
+}
+
+/// Two stores are equal when they hold the same words and vectors, in the same order.
+impl PartialEq for Embeddings {
+    fn eq(&self, other: &Self) -> bool {
+        self.dim == other.dim && self.words == other.words && self.vectors == other.vectors
+    }
 }
 
 impl Embeddings {
@@ -51,24 +60,12 @@ impl Embeddings {
                 });
             }
         }
-        let mut unit = vectors.clone();
-        for row in unit.chunks_mut(dim) {
-            let norm = row
-                .iter()
-                .map(|&x| f64::from(x) * f64::from(x))
-                .sum::<f64>()
-                .sqrt();
-            if norm > 0.0 {
-                row.iter_mut()
-                    .for_each(|x| *x = (f64::from(*x) / norm) as f32);
-            }
-        }
         Ok(Embeddings {
             words,
             index,
             dim,
             vectors,
-            unit,
+            unit: std::sync::OnceLock::new(),
         })
     }
 
@@ -110,7 +107,7 @@ impl Embeddings {
 
     /// The unit-length vector of row `id` (all zeros for a zero vector).
     pub fn unit(&self, id: usize) -> &[f32] {
-        &self.unit[id * self.dim..(id + 1) * self.dim]
+        &self.unit_vectors()[id * self.dim..(id + 1) * self.dim]
     }
 
     /// All stored vectors, row-major.
@@ -118,9 +115,23 @@ impl Embeddings {
         &self.vectors
     }
 
-    /// All unit vectors, row-major.
+    /// All unit vectors, row-major (computed on the first call).
     pub fn unit_vectors(&self) -> &[f32] {
-        &self.unit
+        self.unit.get_or_init(|| {
+            let mut unit = self.vectors.clone();
+            for row in unit.chunks_mut(self.dim) {
+                let norm = row
+                    .iter()
+                    .map(|&x| f64::from(x) * f64::from(x))
+                    .sum::<f64>()
+                    .sqrt();
+                if norm > 0.0 {
+                    row.iter_mut()
+                        .for_each(|x| *x = (f64::from(*x) / norm) as f32);
+                }
+            }
+            unit
+        })
     }
 
     /// The rows of `words`, or an error naming every word that is missing.
