@@ -69,6 +69,9 @@ fn train_sample_eval_resume_and_bad_input() {
         ok && stats.contains("unique") && stats.contains("not in"),
         "{stats}"
     );
+    // Without --data, novelty is measured against the file the model was trained on.
+    let (ok, _, stats) = seqmodels(&["charlm", "sample", "-m", m, "-n", "5", "--stats"]);
+    assert!(ok && stats.contains("names.txt"), "{stats}");
 
     let (ok, stdout, stderr) = seqmodels(&["charlm", "eval", "-m", m, "--data", d]);
     assert!(ok, "{stderr}");

@@ -255,6 +255,7 @@ pub fn train(
         options: options.clone(),
         first_epoch: 1,
         best: f64::INFINITY,
+        data_path: absolute(&data.path),
     }
     .go(&train_set, &valid_set, out, progress)
 }
@@ -325,6 +326,7 @@ pub fn resume(
         options,
         first_epoch: done as usize + 1,
         best,
+        data_path: absolute(&data.path),
     }
     .go(&train_set, &valid_set, out, progress)
 }
@@ -335,6 +337,8 @@ struct Run {
     options: TrainOptions,
     first_epoch: usize,
     best: f64,
+    /// The training file, recorded in `meta.json` for `sample --stats`.
+    data_path: std::path::PathBuf,
 }
 
 impl Run {
@@ -539,10 +543,15 @@ impl Run {
             .with_figure("epoch", epoch as u64)
             .with_figure("steps", self.optim.steps())
             .with_figure("valid_nats_per_char", valid_nats)
-            .with_figure("train_options", options);
+            .with_figure("train_options", options)
+            .with_figure("train_data", self.data_path.display().to_string());
         self.model
             .save_with(out, &meta, &[(OPTIMIZER_FILE, self.optim.state())])
     }
+}
+
+fn absolute(path: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn batch_tensors(

@@ -362,8 +362,22 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
         println!("{s}");
     }
     if args.stats {
-        let data = match &args.data {
-            Some(p) => Some(Dataset::load(p, model.config().unit)?),
+        // Without --data, the file the model was trained on, if it is still there.
+        let recorded = CharLm::meta(&args.model)?
+            .training
+            .get("train_data")
+            .and_then(|v| v.as_str().map(PathBuf::from))
+            .filter(|p| p.is_file());
+        let data_path = args.data.clone().or(recorded);
+        let data = match &data_path {
+            Some(p) => {
+                let data = Dataset::load(p, model.config().unit)?;
+                Some(if model.config().lowercase {
+                    data.lowercased()
+                } else {
+                    data
+                })
+            }
             None => None,
         };
         let stats = SampleStats::of(&samples, data.as_ref());
@@ -375,7 +389,10 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
                 Some(n) => format!(
                     ", {:.1}% not in {}",
                     100.0 * n,
-                    args.data.as_ref().unwrap().display()
+                    data_path
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
                 ),
                 None => " (give --data TRAINING_FILE for novelty)".to_owned(),
             }
