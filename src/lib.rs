@@ -42,6 +42,7 @@
 
 pub mod charlm;
 pub mod checkpoint;
+pub mod classify;
 pub mod device;
 pub mod doctor;
 pub mod embeddings;
