@@ -3,6 +3,7 @@
 
 use tch::{Kind, Tensor};
 
+use super::train::Clip;
 use crate::error::{Error, Result};
 
 /// File of the optimiser state in a model directory.
@@ -58,18 +59,18 @@ impl Optim {
     }
 
     /// Clips the gradients: by global L2 norm, or each value into `[-c, c]`.
-    pub(crate) fn clip(&mut self, norm: Option<f64>, value: Option<f64>) -> Result<()> {
+    pub(crate) fn clip(&mut self, clip: Clip) -> Result<()> {
         let err = |e| Error::torch("clipping gradients", e);
         tch::no_grad(|| {
             let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).collect();
-            if let Some(c) = value {
+            if let Clip::Value(c) = clip {
                 for g in &grads {
                     if g.defined() {
                         let _ = g.shallow_clone().f_clamp_(-c, c).map_err(err)?;
                     }
                 }
             }
-            if let Some(c) = norm {
+            if let Clip::Norm(c) = clip {
                 let mut total = Tensor::zeros([], (Kind::Float, grads[0].device()));
                 for g in grads.iter().filter(|g| g.defined()) {
                     total += g.f_square().map_err(err)?.f_sum(Kind::Float).map_err(err)?;

@@ -1,12 +1,13 @@
 //! The network: embedding or one-hot input, a stacked recurrent layer, a linear head.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};
 
-use super::data::{Unit, BOUNDARY};
+use super::data::{Dataset, Unit, BOUNDARY};
 use crate::checkpoint::{self, Meta};
 use crate::error::{Error, Result};
 use crate::vocab::Vocab;
@@ -73,6 +74,15 @@ impl ModelConfig {
             )));
         }
         Ok(())
+    }
+
+    /// `data` as this model reads it: lower-cased when the model was trained lower-cased.
+    pub fn prepared<'a>(&self, data: &'a Dataset) -> Cow<'a, Dataset> {
+        if self.lowercase {
+            Cow::Owned(data.clone().lowercased())
+        } else {
+            Cow::Borrowed(data)
+        }
     }
 }
 

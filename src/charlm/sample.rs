@@ -175,11 +175,7 @@ impl CharLm {
                 self.config.unit
             )));
         }
-        let ids = if self.config.lowercase {
-            data.clone().lowercased().encode(&self.vocab)?
-        } else {
-            data.encode(&self.vocab)?
-        };
+        let ids = self.config.prepared(data).encode(&self.vocab)?;
         let (sum, count) = super::train::evaluate_ids(self, &ids, 256)?;
         Ok((sum / count.max(1) as f64, count))
     }

@@ -162,12 +162,27 @@ impl TrainOptions {
         Ok(())
     }
 
-    /// The training and held-out parts of `data`.
+    /// The training and held-out parts of `data`, prepared as the model reads them
+    /// ([`ModelConfig::prepared`]: lower-cased before the split when the model is).
     fn split(&self, data: &Dataset) -> Result<(Dataset, Dataset)> {
+        let data = self.model.prepared(data);
         match &self.valid_file {
-            Some(path) => Ok((data.clone(), Dataset::load(path, data.unit)?)),
-            None => data.split(self.held_out(data), self.seed),
+            Some(path) => {
+                let valid = Dataset::load(path, data.unit)?;
+                Ok((data.into_owned(), self.model.prepared(&valid).into_owned()))
+            }
+            None => data.split(self.held_out(&data), self.seed),
         }
+    }
+
+    /// The options a model was trained with, from its `meta.json`.
+    pub fn saved(dir: &Path) -> Result<TrainOptions> {
+        CharLm::meta(dir)?
+            .training
+            .get("train_options")
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| Error::checkpoint(dir, "has no training options in meta.json"))
     }
 
     fn held_out(&self, data: &Dataset) -> usize {
@@ -233,19 +248,7 @@ pub fn train(
             data.unit, options.model.unit
         )));
     }
-    let lowered;
-    let data = if options.model.lowercase {
-        lowered = data.clone().lowercased();
-        &lowered
-    } else {
-        data
-    };
     let (train_set, valid_set) = options.split(data)?;
-    let (train_set, valid_set) = if options.model.lowercase {
-        (train_set, valid_set.lowercased())
-    } else {
-        (train_set, valid_set)
-    };
     crate::device::seed_everything(options.seed);
     let model = CharLm::new(options.model.clone(), train_set.vocab(), device)?;
     let optim = Optim::new(&model.vs, options.optimizer == Optimizer::Adam);
@@ -272,12 +275,7 @@ pub fn resume(
     progress: &dyn Progress,
 ) -> Result<TrainReport> {
     let meta = CharLm::meta(dir)?;
-    let saved: TrainOptions = meta
-        .training
-        .get("train_options")
-        .cloned()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .ok_or_else(|| Error::checkpoint(dir, "has no training options in meta.json"))?;
+    let saved = TrainOptions::saved(dir)?;
     let done = meta
         .training
         .get("epoch")
@@ -297,17 +295,7 @@ pub fn resume(
             saved.model.unit
         )));
     }
-    let data = if saved.model.lowercase {
-        data.clone().lowercased()
-    } else {
-        data.clone()
-    };
-    let (train_set, valid_set) = saved.split(&data)?;
-    let valid_set = if saved.model.lowercase {
-        valid_set.lowercased()
-    } else {
-        valid_set
-    };
+    let (train_set, valid_set) = saved.split(data)?;
     // The same data must give the same vocabulary; anything else is another data set.
     if train_set.vocab() != model.vocab {
         return Err(Error::Config(format!(
@@ -507,28 +495,11 @@ impl Run {
         lr: f64,
     ) -> Result<(Tensor, Option<State>)> {
         let err = |e| Error::torch("training step", e);
-        let (inputs, targets) = batch_tensors(batch, self.model.device()).map_err(err)?;
-        let (logits, next) = self.model.forward(&inputs, state, true).map_err(err)?;
-        let v = self.model.vocab.len() as i64;
-        let loss = logits
-            .f_view([-1, v])
-            .and_then(|l| {
-                l.f_cross_entropy_loss::<Tensor>(
-                    &targets.view([-1]),
-                    None,
-                    Reduction::Mean,
-                    IGNORE,
-                    0.0,
-                )
-            })
-            .map_err(err)?;
+        let (loss, next) =
+            batch_loss(&self.model, batch, state, true, Reduction::Mean).map_err(err)?;
         self.optim.zero_grad();
         loss.f_backward().map_err(err)?;
-        match self.options.clip {
-            super::Clip::Norm(c) => self.optim.clip(Some(c), None)?,
-            super::Clip::Value(c) => self.optim.clip(None, Some(c))?,
-            super::Clip::Off => {}
-        }
+        self.optim.clip(self.options.clip)?;
         self.optim.step(lr)?;
         let carried = match self.options.model.unit {
             Unit::Text => Some(next.iter().map(Tensor::detach).collect()),
@@ -554,18 +525,28 @@ fn absolute(path: &Path) -> std::path::PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn batch_tensors(
+/// The cross-entropy of one batch (padding ignored), reduced by `reduction`, and the state after
+/// it: the one computation of training and evaluation.
+fn batch_loss(
+    model: &CharLm,
     batch: &Batch,
-    device: Device,
-) -> std::result::Result<(Tensor, Tensor), tch::TchError> {
+    state: Option<&State>,
+    train: bool,
+    reduction: Reduction,
+) -> std::result::Result<(Tensor, State), tch::TchError> {
     let shape = [batch.rows as i64, batch.steps as i64];
+    let device = model.device();
     let inputs = Tensor::from_slice(&batch.inputs)
         .f_view(shape)?
         .f_to_device(device)?;
     let targets = Tensor::from_slice(&batch.targets)
         .f_view(shape)?
         .f_to_device(device)?;
-    Ok((inputs, targets))
+    let (logits, next) = model.forward(&inputs, state, train)?;
+    let loss = logits
+        .f_view([-1, model.vocab.len() as i64])?
+        .f_cross_entropy_loss::<Tensor>(&targets.f_view([-1])?, None, reduction, IGNORE, 0.0)?;
+    Ok((loss, next))
 }
 
 /// Summed loss (nats) and counted targets over encoded items, without dropout or gradients.
@@ -575,7 +556,6 @@ pub(crate) fn evaluate_ids(
     batch_size: usize,
 ) -> Result<(f64, usize)> {
     let err = |e| Error::torch("evaluating", e);
-    let v = model.vocab.len() as i64;
     let batches: Vec<Batch> = match model.config.unit {
         Unit::Line => {
             // Sorted by length so that batches carry little padding.
@@ -597,20 +577,8 @@ pub(crate) fn evaluate_ids(
         let mut counted = 0;
         let mut state: Option<State> = None;
         for batch in &batches {
-            let (inputs, targets) = batch_tensors(batch, model.device()).map_err(err)?;
-            let (logits, next) = model.forward(&inputs, state.as_ref(), false).map_err(err)?;
-            let loss = logits
-                .f_view([-1, v])
-                .and_then(|l| {
-                    l.f_cross_entropy_loss::<Tensor>(
-                        &targets.view([-1]),
-                        None,
-                        Reduction::Sum,
-                        IGNORE,
-                        0.0,
-                    )
-                })
-                .map_err(err)?;
+            let (loss, next) =
+                batch_loss(model, batch, state.as_ref(), false, Reduction::Sum).map_err(err)?;
             total += loss.to_kind(Kind::Double);
             counted += batch.counted;
             if model.config.unit == Unit::Text {

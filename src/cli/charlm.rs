@@ -288,18 +288,7 @@ fn options(args: &TrainArgs) -> TrainOptions {
 fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     let device = args.device.device.resolve()?;
     let report = if let Some(dir) = &args.resume {
-        let saved: TrainOptions = serde_json::from_value(
-            CharLm::meta(dir)?
-                .training
-                .get("train_options")
-                .cloned()
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "{}: not a charlm model with training options",
-                        dir.display()
-                    )
-                })?,
-        )?;
+        let saved = TrainOptions::saved(dir)?;
         let data_path = match &args.data {
             Some(p) => p.clone(),
             None => anyhow::bail!("--resume needs --data: the file the model was trained on"),
@@ -370,17 +359,11 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
             .filter(|p| p.is_file());
         let data_path = args.data.clone().or(recorded);
         let data = match &data_path {
-            Some(p) => {
-                let data = Dataset::load(p, model.config().unit)?;
-                Some(if model.config().lowercase {
-                    data.lowercased()
-                } else {
-                    data
-                })
-            }
+            Some(p) => Some(Dataset::load(p, model.config().unit)?),
             None => None,
         };
-        let stats = SampleStats::of(&samples, data.as_ref());
+        let prepared = data.as_ref().map(|d| model.config().prepared(d));
+        let stats = SampleStats::of(&samples, prepared.as_deref());
         eprintln!(
             "{} samples: {:.1}% unique{}",
             samples.len(),
