@@ -71,14 +71,3 @@ fn a_bad_device_string_is_rejected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected auto, cpu, cuda or cuda:N"));
 }
-
-#[test]
-fn a_planned_command_says_so_and_fails() {
-    let out = seqmodels(&["classify", "train", "--data", "x"]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("`seqmodels classify` is planned"),
-        "{}",
-        text(&out.stderr)
-    );
-}

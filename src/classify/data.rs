@@ -248,6 +248,11 @@ impl Labels {
         Ok(Labels { names })
     }
 
+    /// Labels in a given order (a trained model's).
+    pub fn from_names(names: Vec<String>) -> Labels {
+        Labels { names }
+    }
+
     /// The labels, by class id.
     pub fn names(&self) -> &[String] {
         &self.names

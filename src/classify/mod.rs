@@ -1,9 +1,41 @@
-//! Sentence classifiers (emoji, sentiment): so far, reading labelled sentences from CSV/TSV
-//! tables, MR's positive/negative files and SST's `label sentence` lines, and fixing the classes.
-//! The models and the `seqmodels classify` commands are still to come.
+//! Sentence classifiers: the course's Emojify (five emoji classes) and sentiment (SST, MR), on
+//! any labelled CSV/TSV, MR's positive/negative files or SST's `label sentence` lines.
+//!
+//! Two models over one embedding layer (pretrained word vectors, frozen or fine-tuned, or
+//! trained from scratch): the averaging baseline (Emojify V1) and a stacked, optionally
+//! bidirectional LSTM (Emojify V2) whose padding is exact (packed sequences). Training is seeded,
+//! chooses the epoch on a dev set with early stopping, and keeps the best weights; evaluation
+//! gives accuracy, per-class precision/recall/F1, macro F1 and the confusion matrix; k-fold
+//! cross-validation serves data without a test split.
+//!
+//! ```no_run
+//! use seqmodels::classify::{self, ClassifierConfig, Dataset, TableOptions, TrainOptions};
+//! # fn main() -> seqmodels::Result<()> {
+//! let path = std::path::Path::new("corpora/emoji/train.csv");
+//! let data = Dataset { path: path.into(), examples: classify::read_table(path, &TableOptions::default())? };
+//! let (model, report) = classify::train(ClassifierConfig::default(), &data, None, None,
+//!     &TrainOptions::default(), tch::Device::Cpu, &seqmodels::Silent)?;
+//! println!("dev accuracy {:?}", report.best_valid_accuracy);
+//! let probs = model.probabilities(&["I love you"], 1)?;
+//! # Ok(()) }
+//! ```
 
 mod data;
+pub mod metrics;
+mod model;
+mod plot;
+#[cfg(test)]
+mod tests;
+mod tokenize;
+mod train;
 
 pub use data::{
     read_labelled_lines, read_pos_neg, read_table, Column, Example, Labels, TableOptions,
+};
+pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, KIND};
+pub use plot::confusion_png;
+pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
+pub use train::{
+    cross_validate, evaluate, predict, split, train, vocabulary, CrossValidation, Dataset,
+    EpochFigures, TrainOptions, TrainReport,
 };

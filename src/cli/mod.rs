@@ -2,6 +2,7 @@
 //! library's types.
 
 mod charlm;
+mod classify;
 mod dates;
 mod doctor;
 mod embed;
@@ -48,8 +49,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Word embeddings: train skip-gram from a corpus, convert, query, evaluate, debias.
     Embed(embed::EmbedArgs),
-    /// [planned] Sentence classifiers: emoji and sentiment, averaging baseline and LSTM.
-    Classify(Planned),
+    /// Sentence classifiers (emoji, sentiment): averaging baseline and LSTM over word vectors.
+    Classify(classify::ClassifyArgs),
     /// Character-level language models: train on names or text, sample, evaluate.
     Charlm(charlm::CharlmArgs),
     /// Train and evaluate attention seq2seq translators.
@@ -60,13 +61,6 @@ pub enum Command {
     Dates(dates::DatesArgs),
 }
 
-/// A command group reserved for a capability that this version does not have yet.
-#[derive(Debug, Args)]
-pub struct Planned {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
-}
-
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     seqmodels::device::set_threads(cli.threads);
@@ -74,17 +68,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Doctor(args) => doctor::run(args, &progress),
         Command::Embed(args) => embed::run(args, cli.threads, &progress),
-        Command::Classify(_) => planned("classify"),
+        Command::Classify(args) => classify::run(args, &progress),
         Command::Charlm(args) => charlm::run(args, &progress),
         Command::Seq2seq(args) => seq2seq::run(args, &progress),
         Command::Translate(args) => translate::run(args),
         Command::Dates(args) => dates::run(args),
     }
-}
-
-fn planned(name: &str) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "`seqmodels {name}` is planned but not in seqmodels {} yet; `seqmodels --help` lists what works",
-        env!("CARGO_PKG_VERSION")
-    )
 }

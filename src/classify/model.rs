@@ -1,0 +1,479 @@
+//! The two classifiers of the course's Emojify assignment, over one embedding layer:
+//!
+//! - **average** (Emojify V1): `softmax(W · mean(e_w for known words w) + b)`. `<pad>` and
+//!   `<unk>` are left out of the mean; a sentence of unknown words scores the bias alone.
+//! - **lstm** (Emojify V2): embeddings → stacked (optionally bidirectional) LSTM with dropout
+//!   between layers → dropout → linear on the last layer's final state (both directions
+//!   concatenated).
+//!
+//! Padding is exact, not approximate: the LSTM runs on a packed batch
+//! (`pack_padded_sequence` + `lstm_data`, as PyTorch's `nn.LSTM` on a `PackedSequence`), so each
+//! sentence's final state is taken after its own last word, and a padded batch gives the
+//! logits of the sentences one at a time.
+//!
+//! The embedding layer starts from pretrained vectors (frozen unless `fine_tune`) or, without
+//! them, from N(0, 1) and is trained. Parameter names read like PyTorch's
+//! (`embed.weight`, `lstm.weight_ih_l0_reverse`, `head.weight`).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{Init, VarStore};
+use tch::{Device, Kind, Tensor};
+
+use super::tokenize::{Tokenizer, PAD_ID, UNK_ID};
+use crate::checkpoint::{self, Meta};
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+use crate::vocab::Vocab;
+
+/// The `kind` in a classifier's `meta.json`.
+pub const KIND: &str = "classifier";
+/// Bumped when the saved layout changes.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// Which network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// Mean of the word vectors, then softmax (Emojify V1).
+    Average,
+    /// Stacked LSTM over the word vectors (Emojify V2).
+    Lstm,
+}
+
+/// What a classifier is, saved as `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// The network.
+    pub architecture: Architecture,
+    /// Size of the word vectors (taken from the pretrained file when there is one).
+    pub embed_dim: usize,
+    /// LSTM units per layer and direction.
+    pub hidden: usize,
+    /// Stacked LSTM layers.
+    pub layers: usize,
+    /// Run each LSTM layer both ways.
+    pub bidirectional: bool,
+    /// Dropout between LSTM layers and before the head (training only).
+    pub dropout: f64,
+    /// Train the embedding layer (always, when there were no pretrained vectors).
+    pub train_embeddings: bool,
+    /// Lower-case text before splitting it.
+    pub lowercase: bool,
+    /// The class labels as written in the training data, by class id.
+    pub labels: Vec<String>,
+    /// What to print for each class (`--label-names`), by class id; the labels when empty.
+    #[serde(default)]
+    pub display: Vec<String>,
+}
+
+impl Default for ClassifierConfig {
+    /// Emojify V2's sizes: two LSTM layers of 128 units, dropout 0.5.
+    fn default() -> Self {
+        ClassifierConfig {
+            architecture: Architecture::Lstm,
+            embed_dim: 100,
+            hidden: 128,
+            layers: 2,
+            bidirectional: false,
+            dropout: 0.5,
+            train_embeddings: false,
+            lowercase: true,
+            labels: Vec::new(),
+            display: Vec::new(),
+        }
+    }
+}
+
+impl ClassifierConfig {
+    /// Checks sizes and labels.
+    pub fn validate(&self) -> Result<()> {
+        if self.embed_dim == 0 {
+            return Err(Error::Config(
+                "the embedding size must be at least 1".into(),
+            ));
+        }
+        if self.architecture == Architecture::Lstm && (self.hidden == 0 || self.layers == 0) {
+            return Err(Error::Config(
+                "an LSTM needs at least 1 hidden unit and 1 layer".into(),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::Config(format!(
+                "dropout {} is not in [0, 1)",
+                self.dropout
+            )));
+        }
+        if self.labels.len() < 2 {
+            return Err(Error::Config(
+                "a classifier needs at least two classes".into(),
+            ));
+        }
+        if !self.display.is_empty() && self.display.len() != self.labels.len() {
+            return Err(Error::Config(format!(
+                "{} label names for {} classes ({})",
+                self.display.len(),
+                self.labels.len(),
+                self.labels.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// The printed name of class `id`.
+    pub fn display_name(&self, id: usize) -> &str {
+        self.display
+            .get(id)
+            .or_else(|| self.labels.get(id))
+            .map_or("?", String::as_str)
+    }
+
+    fn directions(&self) -> i64 {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// Where the vocabulary's vectors come from.
+pub enum EmbeddingInit<'a> {
+    /// Pretrained vectors, looked up by word; missing words start at N(0, 1) when the layer is
+    /// trained and at zero when it is frozen.
+    Pretrained(&'a Embeddings),
+    /// N(0, 1) for every word.
+    Random,
+}
+
+/// A sentence classifier with its vocabulary.
+#[derive(Debug)]
+pub struct Classifier {
+    config: ClassifierConfig,
+    vocab: Vocab,
+    vs: VarStore,
+    embed: Tensor,
+    lstm: Vec<Tensor>,
+    head_w: Tensor,
+    head_b: Tensor,
+}
+
+/// A right-padded batch of token ids.
+#[derive(Debug)]
+pub struct Batch {
+    /// `[batch, steps]` int64 ids, `<pad>` after each sentence.
+    pub ids: Tensor,
+    /// Words in each sentence (at least 1).
+    pub lengths: Vec<i64>,
+}
+
+impl Batch {
+    /// Pads `sentences` (each non-empty) to the longest, on `device`.
+    pub fn new(sentences: &[&[i64]], device: Device) -> Batch {
+        let steps = sentences.iter().map(|s| s.len()).max().unwrap_or(1).max(1);
+        let mut flat = vec![PAD_ID; sentences.len() * steps];
+        for (row, s) in flat.chunks_mut(steps).zip(sentences) {
+            row[..s.len()].copy_from_slice(s);
+        }
+        Batch {
+            ids: Tensor::from_slice(&flat)
+                .view([sentences.len() as i64, steps as i64])
+                .to_device(device),
+            lengths: sentences.iter().map(|s| s.len().max(1) as i64).collect(),
+        }
+    }
+}
+
+impl Classifier {
+    /// A freshly initialised classifier (PyTorch's initialisation: LSTM and head uniform in
+    /// ±1/sqrt(fan)), seeded by the caller through libtorch's generator. With pretrained
+    /// vectors, `config.embed_dim` must equal their dimension.
+    pub fn new(
+        config: ClassifierConfig,
+        vocab: Vocab,
+        init: EmbeddingInit<'_>,
+        device: Device,
+    ) -> Result<Classifier> {
+        config.validate()?;
+        if vocab.id(crate::vocab::PAD) != Some(PAD_ID as usize)
+            || vocab.id(crate::vocab::UNK) != Some(UNK_ID as usize)
+        {
+            return Err(Error::Config(
+                "a classifier vocabulary starts with <pad> and <unk>".into(),
+            ));
+        }
+        if let EmbeddingInit::Pretrained(e) = init {
+            if e.dim() != config.embed_dim {
+                return Err(Error::Config(format!(
+                    "the vectors have {} dimensions but the model expects {}",
+                    e.dim(),
+                    config.embed_dim
+                )));
+            }
+        }
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let (v, d) = (vocab.len() as i64, config.embed_dim as i64);
+        let embed = {
+            let p = &root / "embed";
+            if config.train_embeddings {
+                p.var(
+                    "weight",
+                    &[v, d],
+                    Init::Randn {
+                        mean: 0.0,
+                        stdev: 1.0,
+                    },
+                )
+            } else {
+                p.zeros_no_train("weight", &[v, d])
+            }
+        };
+        tch::no_grad(|| -> Result<()> {
+            let mut table = Tensor::zeros([v, d], (Kind::Float, Device::Cpu));
+            if config.train_embeddings {
+                table = table.randn_like();
+            }
+            if let EmbeddingInit::Pretrained(e) = init {
+                let mut rows = Vec::new();
+                let mut ids = Vec::new();
+                for (i, word) in vocab.tokens().iter().enumerate() {
+                    if let Some(j) = e.id(word) {
+                        ids.push(i as i64);
+                        rows.extend_from_slice(e.vector(j));
+                    }
+                }
+                if !ids.is_empty() {
+                    let rows = Tensor::from_slice(&rows).view([ids.len() as i64, d]);
+                    table = table.index_copy(0, &Tensor::from_slice(&ids), &rows);
+                }
+            }
+            // `<pad>` is always zero; so is `<unk>` in a frozen table.
+            let _ = table.get(PAD_ID).zero_();
+            if !config.train_embeddings {
+                let _ = table.get(UNK_ID).zero_();
+            }
+            let mut embed = embed.shallow_clone();
+            embed
+                .f_copy_(&table.to_device(device))
+                .map_err(|e| Error::torch("initialising the embeddings", e))
+        })?;
+        let classes = config.labels.len() as i64;
+        let mut lstm = Vec::new();
+        let features = match config.architecture {
+            Architecture::Average => d,
+            Architecture::Lstm => {
+                let h = config.hidden as i64;
+                let bound = 1.0 / (h as f64).sqrt();
+                let uniform = Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                };
+                let p = &root / "lstm";
+                for l in 0..config.layers {
+                    let input = if l == 0 { d } else { h * config.directions() };
+                    for suffix in ["", "_reverse"].iter().take(config.directions() as usize) {
+                        lstm.push(p.var(
+                            &format!("weight_ih_l{l}{suffix}"),
+                            &[4 * h, input],
+                            uniform,
+                        ));
+                        lstm.push(p.var(&format!("weight_hh_l{l}{suffix}"), &[4 * h, h], uniform));
+                        lstm.push(p.var(&format!("bias_ih_l{l}{suffix}"), &[4 * h], uniform));
+                        lstm.push(p.var(&format!("bias_hh_l{l}{suffix}"), &[4 * h], uniform));
+                    }
+                }
+                h * config.directions()
+            }
+        };
+        let bound = 1.0 / (features as f64).sqrt();
+        let uniform = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        let head = &root / "head";
+        let head_w = head.var("weight", &[classes, features], uniform);
+        let head_b = head.var("bias", &[classes], uniform);
+        Ok(Classifier {
+            config,
+            vocab,
+            vs,
+            embed,
+            lstm,
+            head_w,
+            head_b,
+        })
+    }
+
+    /// What this classifier is.
+    pub fn config(&self) -> &ClassifierConfig {
+        &self.config
+    }
+
+    /// Its words, by id.
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// Where the weights live.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    pub(crate) fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+
+    /// Number of trained values.
+    pub fn trainable_parameters(&self) -> i64 {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(Tensor::numel)
+            .sum::<usize>() as i64
+    }
+
+    /// The tokenizer this model was trained with.
+    pub fn tokenizer(&self) -> Tokenizer {
+        Tokenizer::new(self.config.lowercase)
+    }
+
+    /// The ids of `text`.
+    pub fn encode(&self, text: &str) -> Result<Vec<i64>> {
+        self.tokenizer().ids(text, &self.vocab)
+    }
+
+    /// Logits `[batch, classes]` of a padded batch.
+    pub fn forward_t(&self, batch: &Batch, train: bool) -> Result<Tensor> {
+        self.try_forward(batch, train)
+            .map_err(|e| Error::torch("running the classifier", e))
+    }
+
+    fn try_forward(
+        &self,
+        batch: &Batch,
+        train: bool,
+    ) -> std::result::Result<Tensor, tch::TchError> {
+        let x = Tensor::f_embedding(&self.embed, &batch.ids, PAD_ID, false, false)?;
+        let features = match self.config.architecture {
+            Architecture::Average => {
+                // Known words only: ids above <unk>.
+                let mask = batch
+                    .ids
+                    .f_gt(UNK_ID)?
+                    .f_to_kind(Kind::Float)?
+                    .f_unsqueeze(-1)?;
+                let sum = x.f_mul(&mask)?.f_sum_dim_intlist(1, false, Kind::Float)?;
+                let count = mask
+                    .f_sum_dim_intlist(1, false, Kind::Float)?
+                    .f_clamp_min(1.0)?;
+                sum.f_div(&count)?
+            }
+            Architecture::Lstm => self.lstm_features(&x, &batch.lengths, train)?,
+        };
+        let features = features.f_dropout(self.config.dropout, train)?;
+        features.f_linear(&self.head_w, Some(&self.head_b))
+    }
+
+    /// The final state of the last layer, `[batch, hidden * directions]`, of a packed run.
+    fn lstm_features(
+        &self,
+        x: &Tensor,
+        lengths: &[i64],
+        train: bool,
+    ) -> std::result::Result<Tensor, tch::TchError> {
+        let device = x.device();
+        // Packing wants the longest sentence first; sort, run, and put the rows back.
+        let mut order: Vec<usize> = (0..lengths.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
+        let sorted_lengths: Vec<i64> = order.iter().map(|&i| lengths[i]).collect();
+        let perm = Tensor::from_slice(&order.iter().map(|&i| i as i64).collect::<Vec<_>>())
+            .to_device(device);
+        let mut inverse = vec![0i64; order.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            inverse[i] = pos as i64;
+        }
+        let inverse = Tensor::from_slice(&inverse).to_device(device);
+        let sorted = x.f_index_select(0, &perm)?;
+        let (data, batch_sizes) = Tensor::f_internal_pack_padded_sequence(
+            &sorted,
+            &Tensor::from_slice(&sorted_lengths),
+            true,
+        )?;
+        let (layers, dirs) = (self.config.layers as i64, self.config.directions());
+        let zeros = Tensor::f_zeros(
+            [
+                layers * dirs,
+                lengths.len() as i64,
+                self.config.hidden as i64,
+            ],
+            (Kind::Float, device),
+        )?;
+        let dropout = if layers > 1 { self.config.dropout } else { 0.0 };
+        let (_, h, _) = Tensor::f_lstm_data(
+            &data,
+            &batch_sizes,
+            &[zeros.shallow_clone(), zeros],
+            &self.lstm,
+            true,
+            layers,
+            dropout,
+            train,
+            dirs == 2,
+        )?;
+        // h: [layers * dirs, batch, hidden]; the last layer's directions are the last rows.
+        let last = h.f_narrow(0, (layers - 1) * dirs, dirs)?;
+        let features = last
+            .f_permute([1, 0, 2])?
+            .f_reshape([lengths.len() as i64, -1])?;
+        features.f_index_select(0, &inverse)
+    }
+
+    /// Class probabilities `[n, classes]` of `texts`, in batches of `batch_size`.
+    pub fn probabilities(&self, texts: &[&str], batch_size: usize) -> Result<Vec<Vec<f32>>> {
+        let ids = texts
+            .iter()
+            .map(|t| self.encode(t))
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
+        self.probabilities_of_ids(&refs, batch_size)
+    }
+
+    /// [`Classifier::probabilities`] of encoded sentences.
+    pub fn probabilities_of_ids(
+        &self,
+        sentences: &[&[i64]],
+        batch_size: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(sentences.len());
+        tch::no_grad(|| -> Result<()> {
+            for chunk in sentences.chunks(batch_size.max(1)) {
+                let batch = Batch::new(chunk, self.device());
+                let probs = self
+                    .forward_t(&batch, false)?
+                    .softmax(-1, Kind::Float)
+                    .to_device(Device::Cpu);
+                let flat = Vec::<f32>::try_from(probs.reshape([-1]))
+                    .map_err(|e| Error::torch("reading the probabilities", e))?;
+                out.extend(flat.chunks(self.config.labels.len()).map(<[f32]>::to_vec));
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Saves to `dir` atomically.
+    pub fn save(&self, dir: &Path, meta: &Meta) -> Result<()> {
+        checkpoint::save(dir, meta, &self.config, &self.vocab, &self.vs)
+    }
+
+    /// Loads a model saved by `seqmodels classify train`.
+    pub fn load(dir: &Path, device: Device) -> Result<Classifier> {
+        let loaded = checkpoint::load::<ClassifierConfig, Vocab>(dir, KIND, FORMAT_VERSION)?;
+        let mut model = Classifier::new(loaded.config, loaded.vocab, EmbeddingInit::Random, device)
+            .map_err(|e| Error::checkpoint(dir, e.to_string()))?;
+        checkpoint::load_weights(dir, &mut model.vs)?;
+        Ok(model)
+    }
+}

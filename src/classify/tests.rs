@@ -1,0 +1,403 @@
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Tensor};
+
+use super::train as classify_train;
+use super::*;
+use crate::embeddings::Embeddings;
+use crate::error::Error;
+use crate::progress::Silent;
+use crate::vocab::Vocab;
+
+fn example(text: &str, label: &str, line: usize) -> Example {
+    Example {
+        text: text.to_owned(),
+        label: label.to_owned(),
+        line,
+    }
+}
+
+/// Four classes that a word decides: the class word sits among shared filler words.
+fn separable() -> Dataset {
+    let cues = [
+        ("sunny", "0"),
+        ("rainy", "1"),
+        ("snowy", "2"),
+        ("windy", "3"),
+    ];
+    let fillers = [
+        "today",
+        "the day is",
+        "it was very",
+        "tomorrow",
+        "so",
+        "a",
+        "here",
+        "again",
+    ];
+    let mut examples = Vec::new();
+    for (i, filler) in fillers.iter().enumerate() {
+        for (cue, label) in cues {
+            let text = if i % 2 == 0 {
+                format!("{filler} {cue}")
+            } else {
+                format!("{cue} {filler} !")
+            };
+            examples.push(example(&text, label, examples.len() + 1));
+        }
+    }
+    Dataset {
+        path: PathBuf::from("separable.csv"),
+        examples,
+    }
+}
+
+fn config(architecture: Architecture) -> ClassifierConfig {
+    ClassifierConfig {
+        architecture,
+        embed_dim: 8,
+        hidden: 12,
+        layers: 2,
+        bidirectional: true,
+        dropout: 0.0,
+        train_embeddings: true,
+        labels: Vec::new(),
+        ..ClassifierConfig::default()
+    }
+}
+
+fn options(epochs: usize) -> TrainOptions {
+    TrainOptions {
+        epochs,
+        batch_size: 4,
+        learning_rate: 0.02,
+        patience: 0,
+        valid_fraction: 0.0,
+        seed: 7,
+        ..TrainOptions::default()
+    }
+}
+
+fn untrained(architecture: Architecture) -> Classifier {
+    let mut config = config(architecture);
+    config.labels = vec!["a".into(), "b".into(), "c".into()];
+    let vocab = Vocab::try_from(
+        ["<pad>", "<unk>", "w1", "w2", "w3", "w4"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .unwrap();
+    tch::manual_seed(3);
+    Classifier::new(config, vocab, EmbeddingInit::Random, Device::Cpu).unwrap()
+}
+
+fn logits(model: &Classifier, sentences: &[&[i64]]) -> Tensor {
+    tch::no_grad(|| {
+        model
+            .forward_t(&Batch::new(sentences, Device::Cpu), false)
+            .unwrap()
+    })
+}
+
+#[test]
+fn padding_gives_the_logits_of_each_sentence_alone() {
+    let sentences: [&[i64]; 4] = [&[2, 3], &[4, 5, 2, 3, 1], &[5], &[3, 1, 4]];
+    for architecture in [Architecture::Lstm, Architecture::Average] {
+        let model = untrained(architecture);
+        let batch = logits(&model, &sentences);
+        for (i, s) in sentences.iter().enumerate() {
+            let alone = logits(&model, &[s]);
+            let diff = f64::try_from((batch.get(i as i64) - alone.get(0)).abs().max()).unwrap();
+            assert!(diff < 1e-5, "{architecture:?} sentence {i}: {diff}");
+        }
+    }
+}
+
+#[test]
+fn the_average_ignores_unknown_words() {
+    let model = untrained(Architecture::Average);
+    let with_unk = logits(&model, &[&[2, 1, 3, 1]]);
+    let without = logits(&model, &[&[2, 3]]);
+    assert!(f64::try_from((with_unk - without).abs().max()).unwrap() < 1e-6);
+}
+
+#[test]
+fn parameter_names_read_like_pytorch() {
+    let model = untrained(Architecture::Lstm);
+    let mut names: Vec<String> = model.var_store().variables().into_keys().collect();
+    names.sort();
+    for name in [
+        "embed.weight",
+        "head.bias",
+        "head.weight",
+        "lstm.weight_hh_l1_reverse",
+        "lstm.weight_ih_l0",
+        "lstm.bias_ih_l1",
+    ] {
+        assert!(names.contains(&name.to_owned()), "{name} not in {names:?}");
+    }
+    let head = model.var_store().variables()["head.weight"].size();
+    assert_eq!(head, [3, 24]); // two directions of 12 units
+}
+
+#[test]
+fn a_seeded_run_learns_a_separable_set_and_repeats_exactly() {
+    let data = separable();
+    for architecture in [Architecture::Lstm, Architecture::Average] {
+        let train = || {
+            classify_train(
+                config(architecture),
+                &data,
+                None,
+                None,
+                &options(40),
+                Device::Cpu,
+                &Silent,
+            )
+            .unwrap()
+        };
+        let (model, report) = train();
+        let eval = evaluate(&model, &data).unwrap();
+        assert_eq!(eval.accuracy, 1.0, "{architecture:?}: {report:?}");
+        let (again, _) = train();
+        let texts = ["sunny today", "it was very windy", "snowy"];
+        assert_eq!(
+            model.probabilities(&texts, 8).unwrap(),
+            again.probabilities(&texts, 8).unwrap(),
+            "{architecture:?}: same seed, same model"
+        );
+        assert_eq!(report.epochs.len(), 40);
+        assert_eq!(report.best_epoch, 40);
+    }
+}
+
+#[test]
+fn dev_split_early_stopping_and_best_epoch() {
+    let mut data = separable();
+    // Twice the data, so that a 25% dev set still covers every class.
+    let more: Vec<Example> = data.examples.clone();
+    data.examples.extend(more);
+    let opts = TrainOptions {
+        valid_fraction: 0.25,
+        patience: 3,
+        ..options(60)
+    };
+    let (_, report) = classify_train(
+        config(Architecture::Lstm),
+        &data,
+        None,
+        None,
+        &opts,
+        Device::Cpu,
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(report.valid_size, 16);
+    assert_eq!(report.train_size, 48);
+    assert_eq!(report.best_valid_accuracy, Some(1.0));
+    // It stops `patience` epochs after the best one (or runs out of epochs).
+    let last = report.epochs.last().unwrap().epoch;
+    assert!(last == 60 || last == report.best_epoch + 3, "{report:?}");
+    assert!(report.epochs[report.best_epoch - 1].best);
+}
+
+#[test]
+fn checkpoint_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = separable();
+    let mut cfg = config(Architecture::Lstm);
+    cfg.display = ["☀", "☔", "❄", "🌬"].map(String::from).to_vec();
+    let (model, report) =
+        classify_train(cfg, &data, None, None, &options(5), Device::Cpu, &Silent).unwrap();
+    let out = dir.path().join("model");
+    model.save(&out, &report.meta(7)).unwrap();
+    let loaded = Classifier::load(&out, Device::Cpu).unwrap();
+    assert_eq!(loaded.config(), model.config());
+    assert_eq!(loaded.vocab(), model.vocab());
+    assert_eq!(loaded.config().display_name(3), "🌬");
+    let texts = ["sunny today", "rainy so !", "never seen words"];
+    assert_eq!(
+        loaded.probabilities(&texts, 2).unwrap(),
+        model.probabilities(&texts, 2).unwrap()
+    );
+    // Another kind of model directory is refused with its name.
+    std::fs::write(
+        out.join("meta.json"),
+        std::fs::read_to_string(out.join("meta.json"))
+            .unwrap()
+            .replace("\"classifier\"", "\"charlm\""),
+    )
+    .unwrap();
+    let err = Classifier::load(&out, Device::Cpu).unwrap_err().to_string();
+    assert!(err.contains("charlm"), "{err}");
+}
+
+fn vectors(dim: usize) -> Embeddings {
+    let words: Vec<String> = ["sunny", "rainy", "snowy", "windy", "today", "cloudy"]
+        .map(String::from)
+        .to_vec();
+    let values = (0..words.len() * dim)
+        .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.5)
+        .collect();
+    Embeddings::new(words, dim, values).unwrap()
+}
+
+#[test]
+fn pretrained_vectors_fill_the_vocabulary_and_stay_frozen() {
+    let data = separable();
+    let e = vectors(8);
+    let mut cfg = config(Architecture::Average);
+    cfg.train_embeddings = false;
+    let (model, report) = classify_train(
+        cfg,
+        &data,
+        None,
+        Some(&e),
+        &options(60),
+        Device::Cpu,
+        &Silent,
+    )
+    .unwrap();
+    // Every pretrained word is in the vocabulary, even one training never saw ("cloudy");
+    // training words without a vector are not (they would be frozen zeros).
+    assert!(model.vocab().id("cloudy").is_some());
+    assert!(model.vocab().id("tomorrow").is_none());
+    assert_eq!(model.vocab().len(), 2 + 6);
+    let table = &model.var_store().variables()["embed.weight"];
+    let sunny = model.vocab().id("sunny").unwrap() as i64;
+    let expected = Tensor::from_slice(e.vector(e.id("sunny").unwrap()));
+    assert!(f64::try_from((table.get(sunny) - expected).abs().max()).unwrap() < 1e-7);
+    assert_eq!(model.trainable_parameters(), 4 * 8 + 4);
+    assert!(report.pretrained_coverage > 0.3 && report.pretrained_coverage < 0.7);
+    assert_eq!(evaluate(&model, &data).unwrap().accuracy, 1.0);
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let data = separable();
+    // Vectors of another dimension than the model's.
+    let mut cfg = config(Architecture::Lstm);
+    cfg.train_embeddings = false;
+    let err = classify_train(
+        cfg,
+        &data,
+        None,
+        Some(&vectors(5)),
+        &options(1),
+        Device::Cpu,
+        &Silent,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("5 dimensions") && err.contains("expects 8"),
+        "{err}"
+    );
+    // One class only.
+    let one = Dataset {
+        path: PathBuf::from("one.csv"),
+        examples: vec![example("a b", "x", 1), example("c", "x", 2)],
+    };
+    let err = classify_train(
+        config(Architecture::Average),
+        &one,
+        None,
+        None,
+        &options(1),
+        Device::Cpu,
+        &Silent,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("one.csv") && err.contains("at least two"),
+        "{err}"
+    );
+    // A label at test time that training never had.
+    let (model, _) = classify_train(
+        config(Architecture::Average),
+        &data,
+        None,
+        None,
+        &options(1),
+        Device::Cpu,
+        &Silent,
+    )
+    .unwrap();
+    let test = Dataset {
+        path: PathBuf::from("test.csv"),
+        examples: vec![example("sunny", "0", 1), example("foggy", "9", 2)],
+    };
+    let err = evaluate(&model, &test).unwrap_err();
+    assert!(matches!(err, Error::BadLine { line: 2, .. }), "{err}");
+    assert!(err.to_string().contains("\"9\""), "{err}");
+    // Too few sentences for a dev split; bad option ranges.
+    let single = Dataset {
+        path: PathBuf::from("single.csv"),
+        examples: vec![example("a", "x", 1)],
+    };
+    let err = split(&single, 0.1, 1).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("single.csv"), "{err}");
+    let (t, v) = split(&one, 0.5, 1).unwrap();
+    assert_eq!((t.examples.len(), v.examples.len()), (1, 1));
+    let bad = TrainOptions {
+        batch_size: 0,
+        ..options(1)
+    };
+    assert!(classify_train(
+        config(Architecture::Lstm),
+        &data,
+        None,
+        None,
+        &bad,
+        Device::Cpu,
+        &Silent
+    )
+    .is_err());
+    let mut cfg = config(Architecture::Lstm);
+    cfg.display = vec!["only one".into()];
+    let err = classify_train(cfg, &data, None, None, &options(1), Device::Cpu, &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("1 label names for 4 classes"), "{err}");
+}
+
+#[test]
+fn cross_validation_scores_every_fold() {
+    let data = separable();
+    let cv = cross_validate(
+        &config(Architecture::Average),
+        &data,
+        4,
+        None,
+        &options(60),
+        Device::Cpu,
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(cv.accuracies.len(), 4);
+    assert!(cv.accuracies.iter().all(|a| (0.0..=1.0).contains(a)));
+    let mean = cv.accuracies.iter().sum::<f64>() / 4.0;
+    assert!((cv.mean - mean).abs() < 1e-12);
+    // The cue words are in every fold's training part, so most held-out sentences are easy.
+    assert!(cv.mean >= 0.75, "{cv:?}"); // chance is 0.25
+    assert!(cross_validate(
+        &config(Architecture::Average),
+        &data,
+        1,
+        None,
+        &options(1),
+        Device::Cpu,
+        &Silent
+    )
+    .is_err());
+}
+
+#[test]
+fn the_shipped_emoji_corpus_reads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/emoji");
+    let train = read_table(&root.join("train.csv"), &TableOptions::default()).unwrap();
+    let labels = Labels::of(&train, &root.join("train.csv")).unwrap();
+    assert_eq!(labels.names(), ["0", "1", "2", "3", "4"]);
+    assert_eq!(train.len(), 200);
+}

@@ -1,0 +1,107 @@
+//! Sentence → words, through the tokenizers crate: Unicode NFKC, lower-casing (as `embed train
+//! --lowercase` and the shipped corpora), then BERT's pre-tokeniser, which splits on whitespace
+//! and isolates every punctuation character (`"don't!"` → `don ' t !`). The english_mix corpus
+//! writes `century's` as `century s`, so splitting at the apostrophe finds its words.
+//!
+//! Words map to ids through a [`Vocab`] whose first two entries are `<pad>` (0) and `<unk>` (1);
+//! a word the vocabulary lacks becomes `<unk>`, never an error.
+
+use tokenizers::normalizers::{Lowercase, Sequence, NFKC};
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::{
+    NormalizedString, Normalizer, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer,
+};
+
+use crate::error::{Error, Result};
+use crate::vocab::{Vocab, PAD, UNK};
+
+/// Id of `<pad>`.
+pub const PAD_ID: i64 = 0;
+/// Id of `<unk>`.
+pub const UNK_ID: i64 = 1;
+
+/// The classifiers' word splitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tokenizer {
+    lowercase: bool,
+}
+
+impl Tokenizer {
+    /// A tokenizer that lower-cases (`true`, the default of `classify train`) or keeps case.
+    pub fn new(lowercase: bool) -> Self {
+        Tokenizer { lowercase }
+    }
+
+    /// The words of `text`, in order.
+    pub fn words(&self, text: &str) -> Result<Vec<String>> {
+        let fail = |e: tokenizers::Error| Error::InvalidInput {
+            input: text.to_owned(),
+            reason: format!("cannot be tokenised: {e}"),
+        };
+        let mut normalized = NormalizedString::from(text);
+        if self.lowercase {
+            Sequence::new(vec![NFKC.into(), Lowercase.into()])
+                .normalize(&mut normalized)
+                .map_err(fail)?;
+        } else {
+            NFKC.normalize(&mut normalized).map_err(fail)?;
+        }
+        let mut pre = PreTokenizedString::from(normalized);
+        BertPreTokenizer.pre_tokenize(&mut pre).map_err(fail)?;
+        Ok(pre
+            .get_splits(OffsetReferential::Normalized, OffsetType::Char)
+            .into_iter()
+            .map(|(word, _, _)| word.to_owned())
+            .collect())
+    }
+
+    /// The ids of `text`'s words in `vocab` (`<unk>` for missing words); at least one id, so an
+    /// all-whitespace text is one `<unk>`.
+    pub fn ids(&self, text: &str, vocab: &Vocab) -> Result<Vec<i64>> {
+        let mut ids: Vec<i64> = self
+            .words(text)?
+            .iter()
+            .map(|w| vocab.id(w).map_or(UNK_ID, |i| i as i64))
+            .collect();
+        if ids.is_empty() {
+            ids.push(UNK_ID);
+        }
+        Ok(ids)
+    }
+}
+
+/// The specials every classifier vocabulary starts with.
+pub(crate) const SPECIALS: [&str; 2] = [PAD, UNK];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowercases_and_splits_punctuation() {
+        let t = Tokenizer::new(true);
+        assert_eq!(
+            t.words("I LOVE you, Mum!  It's the 21st century ❤️")
+                .unwrap(),
+            [
+                "i", "love", "you", ",", "mum", "!", "it", "'", "s", "the", "21st", "century", "❤️"
+            ]
+        );
+        assert_eq!(
+            Tokenizer::new(false).words("Hi there").unwrap(),
+            ["Hi", "there"]
+        );
+        // NFKC folds the ligature and the full-width letters.
+        assert_eq!(t.words("ﬁne ＡＢ").unwrap(), ["fine", "ab"]);
+        assert!(t.words("  \t ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_words_become_unk() {
+        let vocab =
+            Vocab::try_from(["<pad>", "<unk>", "love", "you"].map(String::from).to_vec()).unwrap();
+        let t = Tokenizer::new(true);
+        assert_eq!(t.ids("I love YOU", &vocab).unwrap(), [UNK_ID, 2, 3]);
+        assert_eq!(t.ids("   ", &vocab).unwrap(), [UNK_ID]);
+    }
+}

@@ -1,0 +1,460 @@
+//! `seqmodels classify`: train, apply and evaluate sentence classifiers.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use seqmodels::classify::{
+    self, Architecture, Classifier, ClassifierConfig, Column, Dataset, TableOptions, TrainOptions,
+};
+use seqmodels::embeddings::formats;
+use seqmodels::Progress;
+
+use super::DeviceArgs;
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    #[command(subcommand)]
+    pub command: ClassifyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassifyCommand {
+    /// Train a classifier on labelled sentences (or cross-validate one with --cv); the epoch
+    /// with the best dev accuracy is saved.
+    Train(Box<TrainArgs>),
+    /// Label sentences given as arguments, or one per line on stdin.
+    Predict(PredictArgs),
+    /// Accuracy, per-class precision/recall/F1, macro F1 and the confusion matrix on a file.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// From the extension: .csv is csv, .tsv/.tab is tsv, anything else is lines.
+    Auto,
+    /// Comma-separated, RFC 4180 quoting.
+    Csv,
+    /// Tab-separated.
+    Tsv,
+    /// `label sentence` lines (the SST files).
+    Lines,
+}
+
+/// How to read a labelled file.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// Layout of the labelled files.
+    #[arg(long = "input-format", value_enum, default_value_t = FileFormat::Auto)]
+    pub input_format: FileFormat,
+    /// CSV/TSV: the text column, a 0-based position or a header name.
+    #[arg(long, default_value = "0")]
+    pub text_column: String,
+    /// CSV/TSV: the label column, a 0-based position or a header name.
+    #[arg(long, default_value = "1")]
+    pub label_column: String,
+    /// CSV/TSV: the first row names the columns.
+    #[arg(long)]
+    pub header: bool,
+}
+
+impl ReadArgs {
+    fn read(&self, path: &Path) -> anyhow::Result<Dataset> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let format = match self.input_format {
+            FileFormat::Auto => match ext.as_str() {
+                "csv" => FileFormat::Csv,
+                "tsv" | "tab" => FileFormat::Tsv,
+                _ => FileFormat::Lines,
+            },
+            f => f,
+        };
+        let examples = match format {
+            FileFormat::Lines => classify::read_labelled_lines(path)?,
+            f => classify::read_table(
+                path,
+                &TableOptions {
+                    text: self.text_column.parse::<Column>()?,
+                    label: self.label_column.parse::<Column>()?,
+                    header: self.header,
+                    delimiter: Some(if f == FileFormat::Tsv { b'\t' } else { b',' }),
+                },
+            )?,
+        };
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            examples,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Mean of the word vectors, then softmax (the course's Emojify V1).
+    Average,
+    /// Stacked LSTM over the word vectors (Emojify V2).
+    Lstm,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled sentences to train on (CSV, TSV or `label sentence` lines).
+    #[arg(long, required_unless_present = "pos", conflicts_with = "pos")]
+    pub train: Option<PathBuf>,
+    /// One positive sentence per line (MR's rt-polarity.pos); labels become pos/neg.
+    #[arg(long, requires = "neg")]
+    pub pos: Option<PathBuf>,
+    /// One negative sentence per line (MR's rt-polarity.neg).
+    #[arg(long, requires = "pos")]
+    pub neg: Option<PathBuf>,
+    /// Dev set to choose the epoch on (default: --valid-fraction of the training file).
+    #[arg(long)]
+    pub valid: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Model directory to write (not needed with --cv).
+    #[arg(long, required_unless_present = "cv")]
+    pub out: Option<PathBuf>,
+    /// Instead of saving a model: k-fold cross-validation, printing each fold's test accuracy
+    /// and the mean.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// The network.
+    #[arg(long, value_enum, default_value_t = ModelArg::Lstm)]
+    pub model: ModelArg,
+    /// Pretrained word vectors (word2vec text/binary or GloVe, e.g. from `embed train`); without
+    /// them the embedding layer is trained from scratch.
+    #[arg(long)]
+    pub embeddings: Option<PathBuf>,
+    /// Train the pretrained vectors too (they are frozen otherwise).
+    #[arg(long, requires = "embeddings")]
+    pub fine_tune: bool,
+    /// Embedding size [default: the pretrained vectors' size, or 100 without them].
+    #[arg(long)]
+    pub embed_dim: Option<usize>,
+    /// LSTM units per layer and direction.
+    #[arg(long, default_value_t = 128)]
+    pub hidden: usize,
+    /// Stacked LSTM layers.
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Bidirectional LSTM layers.
+    #[arg(long)]
+    pub bidirectional: bool,
+    /// Dropout between LSTM layers and before the output layer.
+    #[arg(long, default_value_t = 0.5)]
+    pub dropout: f64,
+    /// Keep letter case (text is lower-cased by default, like the embeddings).
+    #[arg(long)]
+    pub keep_case: bool,
+    /// What to print for each class, comma-separated in class order (numeric labels sort
+    /// numerically), or `emojify` for ❤️,⚾,😄,😞,🍴.
+    #[arg(long)]
+    pub label_names: Option<String>,
+    /// Most passes over the training data.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Stop after this many epochs without a better dev accuracy (0: never).
+    #[arg(long, default_value_t = 10)]
+    pub patience: usize,
+    /// Sentences per update.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Share of the training data held out as the dev set when there is no --valid; 0 trains
+    /// on everything and keeps the last epoch.
+    #[arg(long, default_value_t = 0.1)]
+    pub valid_fraction: f64,
+    /// Seeds the split, initialisation, batches and dropout.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line (predict) or one object (eval).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Model directory written by `classify train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Sentences; without any, reads one per line from stdin.
+    pub text: Vec<String>,
+    /// Print the k most likely labels.
+    #[arg(long, short = 'k', default_value_t = 1)]
+    pub top_k: usize,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Model directory written by `classify train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Labelled sentences to score.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Also draw the confusion matrix into this PNG.
+    #[arg(long, value_name = "PNG")]
+    pub confusion: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+pub fn run(args: ClassifyArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    match args.command {
+        ClassifyCommand::Train(args) => train(*args, progress),
+        ClassifyCommand::Predict(args) => predict(args),
+        ClassifyCommand::Eval(args) => eval(args),
+    }
+}
+
+/// The Emojify classes 0-4.
+const EMOJIFY: [&str; 5] = ["❤️", "⚾", "😄", "😞", "🍴"];
+
+fn label_names(spec: Option<&str>) -> Vec<String> {
+    match spec {
+        None => Vec::new(),
+        Some(s) if s.eq_ignore_ascii_case("emojify") => {
+            EMOJIFY.iter().map(|s| (*s).to_owned()).collect()
+        }
+        Some(s) => s.split(',').map(|n| n.trim().to_owned()).collect(),
+    }
+}
+
+fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    let device = args.device.device.resolve()?;
+    let data = match (&args.train, &args.pos, &args.neg) {
+        (Some(path), _, _) => args.read.read(path)?,
+        (None, Some(pos), Some(neg)) => Dataset {
+            path: pos.clone(),
+            examples: classify::read_pos_neg(pos, neg)?,
+        },
+        _ => anyhow::bail!("give --train FILE or --pos FILE --neg FILE"),
+    };
+    let valid = args
+        .valid
+        .as_deref()
+        .map(|p| args.read.read(p))
+        .transpose()?;
+    let vectors = match &args.embeddings {
+        Some(path) => Some(formats::read(path, None, None)?),
+        None => None,
+    };
+    let config = ClassifierConfig {
+        architecture: match args.model {
+            ModelArg::Average => Architecture::Average,
+            ModelArg::Lstm => Architecture::Lstm,
+        },
+        embed_dim: args
+            .embed_dim
+            .or(vectors.as_ref().map(|v| v.dim()))
+            .unwrap_or(100),
+        hidden: args.hidden,
+        layers: args.layers,
+        bidirectional: args.bidirectional,
+        dropout: args.dropout,
+        train_embeddings: args.fine_tune || vectors.is_none(),
+        lowercase: !args.keep_case,
+        labels: Vec::new(),
+        display: label_names(args.label_names.as_deref()),
+    };
+    let options = TrainOptions {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        patience: args.patience,
+        valid_fraction: args.valid_fraction,
+        clip_norm: TrainOptions::default().clip_norm,
+        seed: args.seed,
+    };
+    if let Some(k) = args.cv {
+        let cv = classify::cross_validate(
+            &config,
+            &data,
+            k,
+            vectors.as_ref(),
+            &options,
+            device,
+            progress,
+        )?;
+        for (f, (acc, epoch)) in cv.accuracies.iter().zip(&cv.best_epochs).enumerate() {
+            println!(
+                "fold {}: accuracy {:.2}% (epoch {epoch})",
+                f + 1,
+                100.0 * acc
+            );
+        }
+        println!(
+            "{k}-fold cross-validation on {} sentences: accuracy {:.2}% ± {:.2} (mean ± sd)",
+            data.examples.len(),
+            100.0 * cv.mean,
+            100.0 * cv.sd
+        );
+        return Ok(());
+    }
+    let out = args.out.as_ref().expect("clap requires --out without --cv");
+    let (model, report) = classify::train(
+        config,
+        &data,
+        valid.as_ref(),
+        vectors.as_ref(),
+        &options,
+        device,
+        progress,
+    )?;
+    let mut meta = report
+        .meta(args.seed)
+        .with_figure("train_file", data.path.display().to_string());
+    if let Some(p) = &args.embeddings {
+        meta = meta
+            .with_figure("embeddings", p.display().to_string())
+            .with_figure("pretrained_coverage", report.pretrained_coverage);
+    }
+    model.save(out, &meta)?;
+    let dev = match report.best_valid_accuracy {
+        Some(a) => format!(
+            "best dev accuracy {:.2}% ({} sentences) at epoch {}",
+            100.0 * a,
+            report.valid_size,
+            report.best_epoch
+        ),
+        None => "no dev set; kept the last epoch".to_owned(),
+    };
+    let coverage = if args.embeddings.is_some() {
+        format!(
+            "; {:.1}% of the training words have pretrained vectors",
+            100.0 * report.pretrained_coverage
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "trained {} epoch(s) of a {}-parameter classifier on {} sentences in {:.1} s; {dev}{coverage}; saved to {}",
+        report.epochs.len(),
+        report.trainable_parameters,
+        report.train_size,
+        report.seconds,
+        out.display()
+    );
+    Ok(())
+}
+
+fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    if args.top_k == 0 {
+        anyhow::bail!("--top-k must be at least 1");
+    }
+    let device = args.device.device.resolve()?;
+    let model = Classifier::load(&args.model, device)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if !args.text.is_empty() {
+        let texts: Vec<&str> = args.text.iter().map(String::as_str).collect();
+        write_predictions(&model, &texts, &args, &mut out)?;
+    } else {
+        let stdin = std::io::stdin();
+        // Typed lines are answered at once; piped lines are labelled in batches.
+        let batch = if stdin.is_terminal() { 1 } else { 256 };
+        let mut lines: Vec<String> = Vec::new();
+        for line in seqmodels::text::lines(stdin.lock(), Path::new("<stdin>")) {
+            let (_, text) = line?;
+            lines.push(text);
+            if lines.len() >= batch {
+                let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+                write_predictions(&model, &texts, &args, &mut out)?;
+                out.flush()?;
+                lines.clear();
+            }
+        }
+        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+        write_predictions(&model, &texts, &args, &mut out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_predictions(
+    model: &Classifier,
+    texts: &[&str],
+    args: &PredictArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    if texts.is_empty() {
+        return Ok(());
+    }
+    let probs = model.probabilities(texts, 256)?;
+    let config = model.config();
+    for (text, p) in texts.iter().zip(probs) {
+        let mut ranked: Vec<(usize, f32)> = p.into_iter().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(args.top_k);
+        match args.format {
+            OutputFormat::Text => {
+                let cells: Vec<String> = ranked
+                    .iter()
+                    .map(|&(c, p)| format!("{} {p:.2}", config.display_name(c)))
+                    .collect();
+                writeln!(out, "{}", cells.join("  "))?;
+            }
+            OutputFormat::Json => {
+                let labels: Vec<serde_json::Value> = ranked
+                    .iter()
+                    .map(|&(c, p)| {
+                        serde_json::json!({
+                            "label": config.display_name(c),
+                            "class": config.labels[c],
+                            "probability": p,
+                        })
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"text": text, "labels": labels})
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let device = args.device.device.resolve()?;
+    let model = Classifier::load(&args.model, device)?;
+    let data = args.read.read(&args.data)?;
+    let evaluation = classify::evaluate(&model, &data)?;
+    let names: Vec<String> = (0..model.config().labels.len())
+        .map(|c| model.config().display_name(c).to_owned())
+        .collect();
+    if let Some(png) = &args.confusion {
+        classify::confusion_png(&evaluation, &names, png)?;
+    }
+    match args.format {
+        OutputFormat::Text => {
+            println!("{}: {} sentences", args.data.display(), data.examples.len());
+            print!("{}", evaluation.table(&names));
+        }
+        OutputFormat::Json => println!("{}", serde_json::to_string(&evaluation)?),
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! `seqmodels classify` through the built binary, on the emoji corpus the project ships
+//! (`corpora/emoji`, written by `scripts/make_emoji_corpus.py`).
+
+mod common;
+
+use common::{seqmodels, seqmodels_with_input};
+
+const TRAIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/emoji/train.csv");
+const TEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/emoji/test.csv");
+
+#[test]
+fn train_predict_eval_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("emo");
+    let m = model.to_str().unwrap();
+    let run = seqmodels(&[
+        "-q",
+        "--threads",
+        "1",
+        "classify",
+        "train",
+        "--train",
+        TRAIN,
+        "--out",
+        m,
+        "--label-names",
+        "emojify",
+        "--epochs",
+        "25",
+        "--hidden",
+        "32",
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.contains("best dev accuracy"), "{}", run.stdout);
+
+    // Arguments: the label and its probability.
+    let run = seqmodels(&[
+        "classify",
+        "predict",
+        "--model",
+        m,
+        "I love you",
+        "pizza for dinner",
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(lines[0].starts_with("❤️ 0."), "{}", run.stdout);
+    assert!(lines[1].starts_with("🍴 "), "{}", run.stdout);
+
+    // stdin, top 2, JSON: probabilities sorted and summing to at most 1.
+    let run = seqmodels_with_input(
+        &[
+            "classify", "predict", "--model", m, "--top-k", "2", "--format", "json",
+        ],
+        "we won the baseball match\nzzz unknown words only\n",
+    );
+    assert!(run.ok, "{}", run.stderr);
+    let rows: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["labels"][0]["label"], "⚾");
+    assert_eq!(rows[0]["labels"][0]["class"], "1");
+    let p = |r: &serde_json::Value, i: usize| r["labels"][i]["probability"].as_f64().unwrap();
+    assert!(p(&rows[0], 0) >= p(&rows[0], 1) && p(&rows[0], 0) + p(&rows[0], 1) <= 1.0 + 1e-6);
+    assert_eq!(rows[1]["labels"].as_array().unwrap().len(), 2);
+
+    // Evaluation on the held-out sentences, with a confusion matrix picture.
+    let png = dir.path().join("confusion.png");
+    let run = seqmodels(&[
+        "classify",
+        "eval",
+        "--model",
+        m,
+        "--data",
+        TEST,
+        "--confusion",
+        png.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    let eval: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(eval["accuracy"].as_f64().unwrap() >= 0.9, "{}", run.stdout);
+    assert_eq!(eval["confusion"].as_array().unwrap().len(), 5);
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let run = seqmodels(&["classify", "eval", "--model", m, "--data", TEST]);
+    assert!(
+        run.stdout.contains("macro F1") && run.stdout.contains("😞"),
+        "{}",
+        run.stdout
+    );
+
+    // Bad input: each a clear error naming the file, line or label.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "i love you,0\nthis label is new,7\n").unwrap();
+    let run = seqmodels(&[
+        "classify",
+        "eval",
+        "--model",
+        m,
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("bad.csv") && run.stderr.contains("\"7\""),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(&bad, "only text\n").unwrap();
+    let run = seqmodels(&[
+        "classify",
+        "eval",
+        "--model",
+        m,
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("bad.csv:1") && run.stderr.contains("missing"),
+        "{}",
+        run.stderr
+    );
+    let run = seqmodels(&[
+        "classify",
+        "predict",
+        "--model",
+        dir.path().to_str().unwrap(),
+        "hi",
+    ]);
+    assert!(
+        !run.ok && run.stderr.contains("meta.json"),
+        "{}",
+        run.stderr
+    );
+    let missing = dir.path().join("nope.csv");
+    let run = seqmodels(&[
+        "classify",
+        "train",
+        "--train",
+        missing.to_str().unwrap(),
+        "--out",
+        m,
+    ]);
+    assert!(!run.ok && run.stderr.contains("nope.csv"), "{}", run.stderr);
+    // The failed run left the trained model as it was.
+    assert!(seqmodels(&["classify", "predict", "--model", m, "hi"]).ok);
+}
+
+#[test]
+fn cross_validation_on_the_emoji_corpus() {
+    let run = seqmodels(&[
+        "-q",
+        "--threads",
+        "1",
+        "classify",
+        "train",
+        "--train",
+        TRAIN,
+        "--cv",
+        "3",
+        "--model",
+        "average",
+        "--epochs",
+        "40",
+        "--lr",
+        "0.01",
+        "--seed",
+        "2",
+        "--device",
+        "cpu",
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    let folds = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("fold "))
+        .count();
+    assert_eq!(folds, 3, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("3-fold cross-validation on 200 sentences"),
+        "{}",
+        run.stdout
+    );
+}
