@@ -5,7 +5,10 @@
 //!
 //! What works today: [`seq2seq`], the attention translator of the Sequence Models course
 //! (bidirectional-LSTM encoder, additive attention, LSTM decoder, batched beam search,
-//! calendar-valid decoding), with a trained dates model built in.
+//! calendar-valid decoding), with a trained dates model built in; [`word2vec`] and
+//! [`embeddings`] (skip-gram training, word2vec/GloVe files, queries, evaluation, debiasing);
+//! [`classify`] (averaging and LSTM sentence classifiers); [`charlm`] (character-level language
+//! models).
 //!
 //! ```
 //! use seqmodels::seq2seq::{DecodeOptions, Translator};

@@ -283,6 +283,54 @@ impl Labels {
     }
 }
 
+/// Labelled sentences and the file they came from (named in errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    /// Where the sentences were read from.
+    pub path: PathBuf,
+    /// The sentences.
+    pub examples: Vec<Example>,
+}
+
+impl Dataset {
+    /// The class ids of the examples under `labels`; an unseen label is an error naming its
+    /// file and line.
+    pub fn classes(&self, labels: &Labels) -> Result<Vec<usize>> {
+        labels.ids(&self.examples, &self.path)
+    }
+
+    /// A CSV or TSV file (see [`read_table`]).
+    pub fn table(path: &Path, options: &TableOptions) -> Result<Dataset> {
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            examples: read_table(path, options)?,
+        })
+    }
+
+    /// `label sentence` lines (see [`read_labelled_lines`]).
+    pub fn labelled_lines(path: &Path) -> Result<Dataset> {
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            examples: read_labelled_lines(path)?,
+        })
+    }
+
+    /// A positive and a negative file (see [`read_pos_neg`]); named after the positive one.
+    pub fn pos_neg(pos: &Path, neg: &Path) -> Result<Dataset> {
+        Ok(Dataset {
+            path: pos.to_path_buf(),
+            examples: read_pos_neg(pos, neg)?,
+        })
+    }
+
+    pub(crate) fn subset(&self, rows: &[usize]) -> Dataset {
+        Dataset {
+            path: self.path.clone(),
+            examples: rows.iter().map(|&i| self.examples[i].clone()).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

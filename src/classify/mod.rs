@@ -11,8 +11,7 @@
 //! ```no_run
 //! use seqmodels::classify::{self, ClassifierConfig, Dataset, TableOptions, TrainOptions};
 //! # fn main() -> seqmodels::Result<()> {
-//! let path = std::path::Path::new("corpora/emoji/train.csv");
-//! let data = Dataset { path: path.into(), examples: classify::read_table(path, &TableOptions::default())? };
+//! let data = Dataset::table("corpora/emoji/train.csv".as_ref(), &TableOptions::default())?;
 //! let (model, report) = classify::train(ClassifierConfig::default(), &data, None, None,
 //!     &TrainOptions::default(), tch::Device::Cpu, &seqmodels::Silent)?;
 //! println!("dev accuracy {:?}", report.best_valid_accuracy);
@@ -30,12 +29,12 @@ mod tokenize;
 mod train;
 
 pub use data::{
-    read_labelled_lines, read_pos_neg, read_table, Column, Example, Labels, TableOptions,
+    read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, TableOptions,
 };
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, KIND};
 pub use plot::confusion_png;
 pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
 pub use train::{
-    cross_validate, evaluate, predict, split, train, vocabulary, CrossValidation, Dataset,
-    EpochFigures, TrainOptions, TrainReport,
+    cross_validate, evaluate, predict, split, train, vocabulary, CrossValidation, EpochFigures,
+    TrainOptions, TrainReport,
 };

@@ -3,7 +3,6 @@
 //! for `patience` epochs, and the best epoch's weights kept (ties go to the lower dev loss).
 //! Also evaluation of a trained model and k-fold cross-validation.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
-use super::data::{Example, Labels};
+use super::data::{Dataset, Labels};
 use super::metrics::{k_folds, mean_sd, Evaluation};
 use super::model::{Batch, Classifier, ClassifierConfig, EmbeddingInit, FORMAT_VERSION, KIND};
 use super::tokenize::{Tokenizer, SPECIALS};
@@ -20,30 +19,6 @@ use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
 use crate::vocab::Vocab;
-
-/// Labelled sentences and the file they came from (named in errors).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dataset {
-    /// Where the sentences were read from.
-    pub path: PathBuf,
-    /// The sentences.
-    pub examples: Vec<Example>,
-}
-
-impl Dataset {
-    /// The class ids of the examples under `labels`; an unseen label is an error naming its
-    /// file and line.
-    pub fn classes(&self, labels: &Labels) -> Result<Vec<usize>> {
-        labels.ids(&self.examples, &self.path)
-    }
-
-    fn subset(&self, rows: &[usize]) -> Dataset {
-        Dataset {
-            path: self.path.clone(),
-            examples: rows.iter().map(|&i| self.examples[i].clone()).collect(),
-        }
-    }
-}
 
 /// How to train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -73,9 +73,9 @@ impl ReadArgs {
             },
             f => f,
         };
-        let examples = match format {
-            FileFormat::Lines => classify::read_labelled_lines(path)?,
-            f => classify::read_table(
+        Ok(match format {
+            FileFormat::Lines => Dataset::labelled_lines(path)?,
+            f => Dataset::table(
                 path,
                 &TableOptions {
                     text: self.text_column.parse::<Column>()?,
@@ -84,10 +84,6 @@ impl ReadArgs {
                     delimiter: Some(if f == FileFormat::Tsv { b'\t' } else { b',' }),
                 },
             )?,
-        };
-        Ok(Dataset {
-            path: path.to_path_buf(),
-            examples,
         })
     }
 }
@@ -246,10 +242,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     let device = args.device.device.resolve()?;
     let data = match (&args.train, &args.pos, &args.neg) {
         (Some(path), _, _) => args.read.read(path)?,
-        (None, Some(pos), Some(neg)) => Dataset {
-            path: pos.clone(),
-            examples: classify::read_pos_neg(pos, neg)?,
-        },
+        (None, Some(pos), Some(neg)) => Dataset::pos_neg(pos, neg)?,
         _ => anyhow::bail!("give --train FILE or --pos FILE --neg FILE"),
     };
     let valid = args
