@@ -1,14 +1,11 @@
 //! `seqmodels charlm` through the built binary, on a tiny names list written by the test.
 
-use std::process::Command;
+mod common;
 
+/// Success, stdout and stderr of `seqmodels ARGS`.
 fn seqmodels(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
-        .args(args)
-        .output()
-        .expect("the seqmodels binary runs");
-    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.success(), s(&out.stdout), s(&out.stderr))
+    let run = common::seqmodels(args);
+    (run.ok, run.stdout, run.stderr)
 }
 
 #[test]

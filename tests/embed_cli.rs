@@ -2,17 +2,15 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use seqmodels::embeddings::formats;
 
+mod common;
+
+/// Success, stdout and stderr of `seqmodels ARGS`.
 fn seqmodels(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
-        .args(args)
-        .output()
-        .expect("the seqmodels binary runs");
-    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.success(), s(&out.stdout), s(&out.stderr))
+    let run = common::seqmodels(args);
+    (run.ok, run.stdout, run.stderr)
 }
 
 /// Two topics that never share a sentence: `aN` words and `bN` words, plus `the` everywhere.

@@ -1,0 +1,185 @@
+"""The PyTorch peer of seqmodels' LSTM sentence classifier (`seqmodels classify train`).
+
+Mirrors src/classify: NFKC + lower-case + BERT's pre-tokeniser (whitespace split, every
+punctuation character its own token); vocabulary <pad>=0, <unk>=1, then the words of the
+pretrained word2vec binary file in file order; embedding (frozen unless --fine-tune) -> packed
+(bi)LSTM -> last layer's final hidden state(s) -> dropout -> linear. Adam, batch 32, gradient
+norm clipped at 5, dev accuracy after every epoch (best kept; ties go to the lower dev loss),
+early stopping with --patience, best weights restored for the test accuracy. Progress goes to
+stderr; one JSON line goes to stdout. Loading the vectors is not timed.
+
+usage: python classify_torch.py --train T --dev D --test E --vectors V.bin [--bidirectional]
+"""
+import argparse
+import copy
+import json
+import random
+import sys
+import time
+import unicodedata
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence
+
+
+def is_punct(c):
+    o = ord(c)
+    if 33 <= o <= 47 or 58 <= o <= 64 or 91 <= o <= 96 or 123 <= o <= 126:
+        return True
+    return unicodedata.category(c).startswith("P")
+
+
+def words(text):
+    out = []
+    for chunk in unicodedata.normalize("NFKC", text).lower().split():
+        cur = ""
+        for c in chunk:
+            if is_punct(c):
+                if cur:
+                    out.append(cur)
+                out.append(c)
+                cur = ""
+            else:
+                cur += c
+        if cur:
+            out.append(cur)
+    return out
+
+
+def read_sst(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.strip().split(None, 1)
+            if len(parts) == 2:
+                out.append((parts[0], parts[1].strip()))
+    return out
+
+
+class Classifier(nn.Module):
+    def __init__(self, vectors, hidden, layers, dropout, bidirectional, classes, fine_tune):
+        super().__init__()
+        v, d = vectors.shape
+        self.embed = nn.Embedding(v, d, padding_idx=0)
+        with torch.no_grad():
+            self.embed.weight.zero_()
+            self.embed.weight.copy_(vectors)
+        self.embed.weight.requires_grad_(fine_tune)
+        self.dirs = 2 if bidirectional else 1
+        self.lstm = nn.LSTM(d, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0,
+                            batch_first=True, bidirectional=bidirectional)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden * self.dirs, classes)
+
+    def forward(self, ids, lengths):
+        packed = pack_padded_sequence(self.embed(ids), lengths, batch_first=True,
+                                      enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)
+        feats = torch.cat(list(h[-self.dirs:]), dim=-1)  # [B, hidden * dirs]
+        return self.out(self.drop(feats))
+
+
+def batches(data, size):
+    for i in range(0, len(data), size):
+        rows = data[i:i + size]
+        lengths = torch.tensor([len(ids) for ids, _ in rows])
+        ids = torch.zeros(len(rows), int(lengths.max()), dtype=torch.long)
+        for r, (x, _) in enumerate(rows):
+            ids[r, :len(x)] = torch.tensor(x)
+        yield ids, lengths, torch.tensor([y for _, y in rows])
+
+
+def evaluate(model, data, size):
+    model.eval()
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for ids, lengths, y in batches(data, size):
+            logits = model(ids, lengths)
+            loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(-1) == y).sum().item()
+    return loss / len(data), correct / len(data)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for name in ("--train", "--dev", "--test", "--vectors"):
+        p.add_argument(name, required=True)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--fine-tune", action="store_true")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+
+    from gensim.models import KeyedVectors
+    kv = KeyedVectors.load_word2vec_format(a.vectors, binary=True)
+    keep = [i for i, w in enumerate(kv.index_to_key) if w not in ("<pad>", "<unk>")]
+    vocab = {kv.index_to_key[i]: 2 + j for j, i in enumerate(keep)}
+    vectors = torch.zeros(2 + len(keep), kv.vector_size)
+    vectors[2:] = torch.from_numpy(kv.vectors[keep]).float()
+
+    splits = {s: read_sst(getattr(a, s)) for s in ("train", "dev", "test")}
+    labels = sorted({l for rows in splits.values() for l, _ in rows}, key=float)
+    label_id = {l: i for i, l in enumerate(labels)}
+    enc = {s: [([vocab.get(w, 1) for w in words(t)] or [1], label_id[l]) for l, t in rows]
+           for s, rows in splits.items()}
+    train, dev, test = enc["train"], enc["dev"], enc["test"]
+    found = sum(i > 1 for x, _ in train for i in x) / max(1, sum(len(x) for x, _ in train))
+    print(f"vocab {len(vectors)}, dim {kv.vector_size}, labels {labels}, train/dev/test "
+          f"{len(train)}/{len(dev)}/{len(test)}, train token coverage {100 * found:.1f}%",
+          file=sys.stderr)
+
+    model = Classifier(vectors, a.hidden, a.layers, a.dropout, a.bidirectional, len(labels),
+                       a.fine_tune)
+    params = [q for q in model.parameters() if q.requires_grad]
+    opt = torch.optim.Adam(params, lr=a.lr)
+    rng = random.Random(a.seed)
+    best = None  # (epoch, dev acc, dev loss, state_dict copy)
+    epoch = 0
+    start = time.perf_counter()
+    for epoch in range(1, a.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        order = train[:]
+        rng.shuffle(order)
+        loss_sum, correct = 0.0, 0
+        for ids, lengths, y in batches(order, a.batch_size):
+            logits = model(ids, lengths)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(-1) == y).sum().item()
+        dev_loss, dev_acc = evaluate(model, dev, a.batch_size)
+        improved = best is None or dev_acc > best[1] or (dev_acc == best[1] and dev_loss < best[2])
+        if improved:
+            best = (epoch, dev_acc, dev_loss, copy.deepcopy(model.state_dict()))
+        print(f"epoch {epoch}: train loss {loss_sum / len(train):.3f} acc "
+              f"{100 * correct / len(train):.1f}%, dev acc {100 * dev_acc:.1f}%"
+              f"{' (best)' if improved else ''} ({time.perf_counter() - t0:.1f} s)",
+              file=sys.stderr, flush=True)
+        if a.patience > 0 and epoch - best[0] >= a.patience:
+            break
+    seconds = time.perf_counter() - start
+    model.load_state_dict(best[3])
+    _, test_acc = evaluate(model, test, a.batch_size)
+    print(json.dumps({"seconds": round(seconds, 3), "epochs": epoch, "best_epoch": best[0],
+                      "dev_accuracy": best[1], "test_accuracy": test_acc,
+                      "seconds_per_epoch": round(seconds / epoch, 3),
+                      "train_sentences": len(train)}))
+
+
+if __name__ == "__main__":
+    main()
