@@ -152,6 +152,44 @@ fn train_predict_eval_and_bad_input() {
         m,
     ]);
     assert!(!run.ok && run.stderr.contains("nope.csv"), "{}", run.stderr);
+    // Pretrained vectors: used when their size fits, an error naming the file when it does not.
+    let vectors = dir.path().join("v.txt");
+    std::fs::write(
+        &vectors,
+        "3 4\nlove 0.5 0.1 0 0\nbaseball 0 0.6 0.1 0\npizza 0 0 0.2 0.7\n",
+    )
+    .unwrap();
+    let v = vectors.to_str().unwrap();
+    let small = dir.path().join("small");
+    let args = [
+        "-q",
+        "classify",
+        "train",
+        "--train",
+        TRAIN,
+        "--embeddings",
+        v,
+        "--model",
+        "average",
+        "--epochs",
+        "2",
+        "--out",
+        small.to_str().unwrap(),
+    ];
+    let run = seqmodels(&args);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("have pretrained vectors"),
+        "{}",
+        run.stdout
+    );
+    let run = seqmodels(&[&args[..], &["--embed-dim", "8"]].concat());
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("v.txt") && run.stderr.contains("4 dimensions"),
+        "{}",
+        run.stderr
+    );
     // The failed run left the trained model as it was.
     assert!(seqmodels(&["classify", "predict", "--model", m, "hi"]).ok);
 }

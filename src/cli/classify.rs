@@ -254,6 +254,15 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         Some(path) => Some(formats::read(path, None, None)?),
         None => None,
     };
+    if let (Some(d), Some(v), Some(path)) = (args.embed_dim, &vectors, &args.embeddings) {
+        if v.dim() != d {
+            anyhow::bail!(
+                "{}: the vectors have {} dimensions but --embed-dim is {d}",
+                path.display(),
+                v.dim()
+            );
+        }
+    }
     let config = ClassifierConfig {
         architecture: match args.model {
             ModelArg::Average => Architecture::Average,

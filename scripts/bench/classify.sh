@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# seqmodels' sentence classifiers on the course's Emojify set, SST-2 and MR, over word vectors
+# trained by `seqmodels embed train` on the english_mix corpus (GloVe is not available here),
+# with SEEDS seeds each; and the SST-2 LSTM against the same model in PyTorch
+# (scripts/bench/classify_torch.py), alternating runs, for training time.
+#
+# usage: scripts/bench/classify.sh [VECTORS] [SEEDS=3] [PARTS="emojify sst mr"]
+#   VECTORS: a word2vec file; by default 300-dimensional vectors are trained once on english_mix
+#   (10 epochs, min-count 3) and kept in $SEQMODELS_HOME/bench/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+data=../shared/data
+vectors="${1:-}"
+seeds="${2:-3}"
+parts="${3:-emojify sst mr}"
+threads="${THREADS:-2}"
+./scripts/setup.sh
+cargo build --release --quiet
+bin=target/release/seqmodels
+home="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}"
+python="$home/torch-2.13.0/bin/python"
+"$python" -c "import gensim" 2>/dev/null || "$python" -m pip install --quiet "gensim==4.4.0"
+# The peer runs without this machine's OpenBLAS overrides. Both tools use the same libtorch and
+# OpenMP; run nothing else meanwhile (OpenMP threads spin while waiting, and stall when shared).
+py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$@"; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+if [ -z "$vectors" ]; then
+    vectors="$home/bench/english_mix-300d.bin"
+    if [ ! -f "$vectors" ]; then
+        mkdir -p "$home/bench"
+        echo "training 300-dimensional vectors on english_mix (once) ..."
+        gzip -dc "$data/corpora/english_mix/english_mix.txt.gz" > "$work/corpus.txt"
+        "$bin" -q --threads "$threads" embed train --corpus "$work/corpus.txt" --out "$vectors.tmp" \
+            --dim 300 --window 5 --negative 5 --min-count 3 --sample 1e-3 --epochs 10 --seed 1
+        mv "$vectors.tmp" "$vectors"
+        rm -f "$work/corpus.txt"
+    fi
+fi
+echo "vectors: $vectors; $seeds seed(s); $threads threads"
+accuracy() { py -c 'import json,sys; print(100 * json.load(sys.stdin)["accuracy"])'; }
+stats() { py -c 'import statistics as s,sys; v=[float(x) for x in sys.argv[1:]]; print(f"{s.mean(v):.2f}% (min {min(v):.2f}, max {max(v):.2f}, sd {s.stdev(v) if len(v) > 1 else 0:.2f}; {len(v)} seeds)")' "$@"; }
+train() { "$bin" -q --threads "$threads" classify train --embeddings "$vectors" --device cpu "$@"; }
+
+if [[ " $parts " == *" emojify "* ]]; then
+    E="$data/emojify"
+    echo
+    echo "== Emojify: 132 training sentences, test on the 56 of tesss.csv (no dev set, as the course)"
+    for model in average lstm; do
+        accs=()
+        for seed in $(seq "$seeds"); do
+            if [ "$model" = average ]; then
+                opts=(--model average --epochs 400 --lr 0.01)   # V1: 400 epochs
+            else
+                opts=(--model lstm --epochs 50)                 # V2: 50 epochs, batch 32, Adam
+            fi
+            train --train "$E/train_emoji.csv" "${opts[@]}" --valid-fraction 0 --label-names emojify \
+                --seed "$seed" --out "$work/emo-$model-$seed" > /dev/null
+            accs+=("$("$bin" classify eval --model "$work/emo-$model-$seed" --data "$E/tesss.csv" --format json | accuracy)")
+        done
+        echo "emojify $model: test accuracy $(stats "${accs[@]}")"
+    done
+fi
+
+if [[ " $parts " == *" sst "* ]]; then
+    S="$data/sentiment/sst"
+    epochs="${SST_EPOCHS:-15}"
+    echo
+    echo "== SST-2: 6,920 train / 872 dev / 1,821 test; LSTM 2x128, dropout 0.5, Adam 1e-3, batch 32,"
+    echo "   at most $epochs epochs, patience 4, best dev epoch kept, then test once; PyTorch alternating"
+    accs=(); taccs=()
+    for seed in $(seq "$seeds"); do
+        train --train "$S/stsa.binary.train" --valid "$S/stsa.binary.dev" --epochs "$epochs" --patience 4 \
+            --seed "$seed" --out "$work/sst-$seed" > "$work/sst-$seed.txt"
+        s=$(sed -n 's/.* in \([0-9.]*\) s;.*/\1/p' "$work/sst-$seed.txt")
+        n=$(sed -n 's/^trained \([0-9]*\) epoch.*/\1/p' "$work/sst-$seed.txt")
+        acc=$("$bin" classify eval --model "$work/sst-$seed" --data "$S/stsa.binary.test" --format json | accuracy)
+        accs+=("$acc")
+        py scripts/bench/classify_torch.py --train "$S/stsa.binary.train" --dev "$S/stsa.binary.dev" \
+            --test "$S/stsa.binary.test" --vectors "$vectors" --epochs "$epochs" --patience 4 \
+            --seed "$seed" --threads "$threads" 2> /dev/null > "$work/torch-$seed.json"
+        read -r ts tn tacc <<< "$(py -c "import json; d=json.load(open('$work/torch-$seed.json')); print(d['seconds'], d['epochs'], 100 * d['test_accuracy'])")"
+        taccs+=("$tacc")
+        echo "seed $seed: seqmodels $n epochs in $s s ($(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $acc%;" \
+            "PyTorch $tn epochs in $ts s ($(awk -v a="$ts" -v b="$tn" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $tacc%;" \
+            "PyTorch / seqmodels time per epoch = $(awk -v a="$ts" -v b="$tn" -v c="$s" -v d="$n" 'BEGIN {printf "%.2f", (a / b) / (c / d)}')"
+    done
+    echo "sst-2 lstm seqmodels: test accuracy $(stats "${accs[@]}")"
+    echo "sst-2 lstm PyTorch:   test accuracy $(stats "${taccs[@]}")"
+fi
+
+if [[ " $parts " == *" mr "* ]]; then
+    M="$data/sentiment/rt-polarity"
+    folds="${MR_FOLDS:-10}"
+    echo
+    echo "== MR: 10,662 sentences, $folds-fold cross-validation (a 10% dev split of each training part)"
+    for model in ${MR_MODELS:-average lstm}; do
+        accs=()
+        for seed in $(seq "$seeds"); do
+            if [ "$model" = average ]; then
+                opts=(--model average --epochs 60 --lr 0.01 --patience 5)
+            else
+                opts=(--model lstm --epochs "${MR_EPOCHS:-8}" --patience 3)
+            fi
+            train --pos "$M/rt-polarity.pos" --neg "$M/rt-polarity.neg" --cv "$folds" "${opts[@]}" \
+                --seed "$seed" > "$work/mr-$model-$seed.txt"
+            accs+=("$(sed -n 's/.*: accuracy \([0-9.]*\)% ± .*/\1/p' "$work/mr-$model-$seed.txt")")
+        done
+        echo "mr $model: $folds-fold accuracy $(stats "${accs[@]}")"
+    done
+fi
