@@ -17,6 +17,7 @@
 
 use rand::{seq::SliceRandom, SeedableRng};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::error::{Error, Result};
 
@@ -132,7 +133,7 @@ impl Evaluation {
 
         let name_w = names
             .iter()
-            .map(|n| n.chars().count())
+            .map(|n| n.width())
             .chain([5])
             .max()
             .unwrap_or(5);
@@ -158,10 +159,10 @@ impl Evaluation {
 
         out.push_str("confusion matrix (rows: true, columns: predicted)\n");
         let corner = "true\\pred";
-        let head_w = name_w.max(corner.chars().count());
+        let head_w = name_w.max(corner.width());
         let cell_w = names
             .iter()
-            .map(|n| n.chars().count())
+            .map(|n| n.width())
             .chain(self.confusion.iter().flatten().map(|c| c.to_string().len()))
             .max()
             .unwrap_or(1);
@@ -185,13 +186,13 @@ impl Evaluation {
 
 /// `s` followed by spaces up to `width` chars.
 fn pad_right(s: &str, width: usize) -> String {
-    let pad = width.saturating_sub(s.chars().count());
+    let pad = width.saturating_sub(s.width());
     format!("{s}{}", " ".repeat(pad))
 }
 
 /// Spaces up to `width` chars, then `s`.
 fn pad_left(s: &str, width: usize) -> String {
-    let pad = width.saturating_sub(s.chars().count());
+    let pad = width.saturating_sub(s.width());
     format!("{}{s}", " ".repeat(pad))
 }
 
@@ -358,7 +359,7 @@ mod tests {
             .lines()
             .skip(3)
             .take(3)
-            .map(|l| l.chars().count())
+            .map(|l| l.width())
             .collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "{widths:?}");
         // The confusion rows, e.g. "😄 2 0 2".
