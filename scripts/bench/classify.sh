@@ -39,7 +39,7 @@ if [ -z "$vectors" ]; then
     fi
 fi
 echo "vectors: $vectors; $seeds seed(s); $threads threads"
-accuracy() { py -c 'import json,sys; print(100 * json.load(sys.stdin)["accuracy"])'; }
+accuracy() { py -c 'import json,sys; print("%.2f" % (100 * json.load(sys.stdin)["accuracy"]))'; }
 stats() { py -c 'import statistics as s,sys; v=[float(x) for x in sys.argv[1:]]; print(f"{s.mean(v):.2f}% (min {min(v):.2f}, max {max(v):.2f}, sd {s.stdev(v) if len(v) > 1 else 0:.2f}; {len(v)} seeds)")' "$@"; }
 train() { "$bin" -q --threads "$threads" classify train --embeddings "$vectors" --device cpu "$@"; }
 
@@ -80,7 +80,7 @@ if [[ " $parts " == *" sst "* ]]; then
         py scripts/bench/classify_torch.py --train "$S/stsa.binary.train" --dev "$S/stsa.binary.dev" \
             --test "$S/stsa.binary.test" --vectors "$vectors" --epochs "$epochs" --patience 4 \
             --seed "$seed" --threads "$threads" 2> /dev/null > "$work/torch-$seed.json"
-        read -r ts tn tacc <<< "$(py -c "import json; d=json.load(open('$work/torch-$seed.json')); print(d['seconds'], d['epochs'], 100 * d['test_accuracy'])")"
+        read -r ts tn tacc <<< "$(py -c "import json; d=json.load(open('$work/torch-$seed.json')); print(d['seconds'], d['epochs'], f\"{100 * d['test_accuracy']:.2f}\")")"
         taccs+=("$tacc")
         echo "seed $seed: seqmodels $n epochs in $s s ($(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $acc%;" \
             "PyTorch $tn epochs in $ts s ($(awk -v a="$ts" -v b="$tn" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $tacc%;" \
@@ -93,18 +93,23 @@ fi
 if [[ " $parts " == *" mr "* ]]; then
     M="$data/sentiment/rt-polarity"
     folds="${MR_FOLDS:-10}"
+    lstm_seeds="${MR_LSTM_SEEDS:-1}"
     echo
-    echo "== MR: 10,662 sentences, $folds-fold cross-validation (a 10% dev split of each training part)"
-    for model in ${MR_MODELS:-average lstm}; do
+    echo "== MR: 10,662 sentences, $folds-fold cross-validation (each fold's model chooses its epoch on a"
+    echo "   10% dev split of its training part); average: $seeds seed(s), LSTM (at most 5 epochs): $lstm_seeds"
+    for model in average lstm; do
         accs=()
-        for seed in $(seq "$seeds"); do
+        n="$seeds"
+        [ "$model" = lstm ] && n="$lstm_seeds"
+        for seed in $(seq "$n"); do
             if [ "$model" = average ]; then
-                opts=(--model average --epochs 60 --lr 0.01 --patience 5)
+                opts=(--model average --epochs 30 --lr 0.01 --patience 5)
             else
-                opts=(--model lstm --epochs "${MR_EPOCHS:-8}" --patience 3)
+                opts=(--model lstm --epochs 5 --patience 2)
             fi
             train --pos "$M/rt-polarity.pos" --neg "$M/rt-polarity.neg" --cv "$folds" "${opts[@]}" \
                 --seed "$seed" > "$work/mr-$model-$seed.txt"
+            sed -n 's/^\(.*cross-validation.*\)/  seed '"$seed"': \1/p' "$work/mr-$model-$seed.txt"
             accs+=("$(sed -n 's/.*: accuracy \([0-9.]*\)% ± .*/\1/p' "$work/mr-$model-$seed.txt")")
         done
         echo "mr $model: $folds-fold accuracy $(stats "${accs[@]}")"
