@@ -355,12 +355,7 @@ mod tests {
         assert!(text.contains(&format!("{:.4}", 32.0 / 45.0)));
         assert!(text.contains("confusion matrix"));
         // Per-class rows are padded by chars, so all three are equally long.
-        let widths: Vec<usize> = text
-            .lines()
-            .skip(3)
-            .take(3)
-            .map(|l| l.width())
-            .collect();
+        let widths: Vec<usize> = text.lines().skip(3).take(3).map(|l| l.width()).collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "{widths:?}");
         // The confusion rows, e.g. "😄 2 0 2".
         assert!(text.lines().any(|l| l.starts_with("😄")

@@ -59,6 +59,12 @@ pub struct ClassifierConfig {
     pub dropout: f64,
     /// Train the embedding layer (always, when there were no pretrained vectors).
     pub train_embeddings: bool,
+    /// When training the embeddings, only the first this many rows of the vocabulary (the
+    /// specials and the training words) are trained; the rest (pretrained words that training
+    /// never saw, which would get no gradient) stay frozen in a separate table, so the
+    /// optimiser does not carry them. `None`: every row.
+    #[serde(default)]
+    pub trained_rows: Option<usize>,
     /// Lower-case text before splitting it.
     pub lowercase: bool,
     /// The class labels as written in the training data, by class id.
@@ -79,6 +85,7 @@ impl Default for ClassifierConfig {
             bidirectional: false,
             dropout: 0.5,
             train_embeddings: false,
+            trained_rows: None,
             lowercase: true,
             labels: Vec::new(),
             display: Vec::new(),
@@ -153,7 +160,10 @@ pub struct Classifier {
     config: ClassifierConfig,
     vocab: Vocab,
     vs: VarStore,
+    /// The embedding rows that are trained (all rows, unless `trained_rows` splits the table).
     embed: Tensor,
+    /// The frozen remainder of a split table: vocabulary rows `trained_rows..`.
+    frozen: Option<Tensor>,
     lstm: Vec<Tensor>,
     head_w: Tensor,
     head_b: Tensor,
@@ -215,20 +225,18 @@ impl Classifier {
         let vs = VarStore::new(device);
         let root = vs.root();
         let (v, d) = (vocab.len() as i64, config.embed_dim as i64);
-        let embed = {
-            let p = &root / "embed";
-            if config.train_embeddings {
-                p.var(
-                    "weight",
-                    &[v, d],
-                    Init::Randn {
-                        mean: 0.0,
-                        stdev: 1.0,
-                    },
-                )
-            } else {
-                p.zeros_no_train("weight", &[v, d])
-            }
+        let split = match config.trained_rows {
+            Some(n) if config.train_embeddings && (n as i64) < v => Some((n as i64).max(2)),
+            _ => None,
+        };
+        let p = &root / "embed";
+        let (embed, frozen) = match split {
+            Some(n) => (
+                p.var("weight", &[n, d], Init::Const(0.0)),
+                Some(p.zeros_no_train("frozen", &[v - n, d])),
+            ),
+            None if config.train_embeddings => (p.var("weight", &[v, d], Init::Const(0.0)), None),
+            None => (p.zeros_no_train("weight", &[v, d]), None),
         };
         tch::no_grad(|| -> Result<()> {
             let mut table = Tensor::zeros([v, d], (Kind::Float, Device::Cpu));
@@ -254,10 +262,20 @@ impl Classifier {
             if !config.train_embeddings {
                 let _ = table.get(UNK_ID).zero_();
             }
-            let mut embed = embed.shallow_clone();
+            let table = table.to_device(device);
+            let head = split.unwrap_or(v);
+            let fail = |e| Error::torch("initialising the embeddings", e);
             embed
-                .f_copy_(&table.to_device(device))
-                .map_err(|e| Error::torch("initialising the embeddings", e))
+                .shallow_clone()
+                .f_copy_(&table.narrow(0, 0, head))
+                .map_err(fail)?;
+            if let Some(frozen) = &frozen {
+                frozen
+                    .shallow_clone()
+                    .f_copy_(&table.narrow(0, head, v - head))
+                    .map_err(fail)?;
+            }
+            Ok(())
         })?;
         let classes = config.labels.len() as i64;
         let mut lstm = Vec::new();
@@ -300,6 +318,7 @@ impl Classifier {
             vocab,
             vs,
             embed,
+            frozen,
             lstm,
             head_w,
             head_b,
@@ -355,7 +374,7 @@ impl Classifier {
         batch: &Batch,
         train: bool,
     ) -> std::result::Result<Tensor, tch::TchError> {
-        let x = Tensor::f_embedding(&self.embed, &batch.ids, PAD_ID, false, false)?;
+        let x = self.lookup(&batch.ids)?;
         let features = match self.config.architecture {
             Architecture::Average => {
                 // Known words only: ids above <unk>.
@@ -374,6 +393,20 @@ impl Classifier {
         };
         let features = features.f_dropout(self.config.dropout, train)?;
         features.f_linear(&self.head_w, Some(&self.head_b))
+    }
+
+    /// The word vectors `[batch, steps, dim]` of `ids`, from the trained rows or the frozen ones.
+    fn lookup(&self, ids: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+        let Some(frozen) = &self.frozen else {
+            return Tensor::f_embedding(&self.embed, ids, PAD_ID, false, false);
+        };
+        let n = self.embed.size()[0];
+        let in_head = ids.f_lt(n)?.f_unsqueeze(-1)?;
+        let head =
+            Tensor::f_embedding(&self.embed, &ids.f_clamp_max(n - 1)?, PAD_ID, false, false)?;
+        let tail_ids = ids.f_sub_scalar(n)?.f_clamp_min(0)?;
+        let tail = Tensor::f_embedding(frozen, &tail_ids, -1, false, false)?;
+        head.f_where_self(&in_head, &tail)
     }
 
     /// The final state of the last layer, `[batch, hidden * directions]`, of a packed run.

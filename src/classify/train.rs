@@ -133,39 +133,44 @@ impl TrainReport {
     }
 }
 
-/// The vocabulary of a new classifier: `<pad>`, `<unk>`, then every word of the pretrained
-/// vectors (in their order, so test sentences can use words training never saw), then — when
-/// the embedding layer is trained — the training words the vectors lack, by count.
+/// The vocabulary of a new classifier and how many of its first rows are trained:
+///
+/// - pretrained vectors, frozen: `<pad>`, `<unk>`, then every word of the vectors (in their
+///   order, so that test sentences can use words training never saw); no row is trained;
+/// - pretrained vectors, fine-tuned: `<pad>`, `<unk>`, the training words by count (these rows
+///   are trained), then the other words of the vectors (kept as they are);
+/// - no vectors: `<pad>`, `<unk>`, the training words by count, all trained.
 pub fn vocabulary(
     texts: &[&str],
     tokenizer: Tokenizer,
     pretrained: Option<&Embeddings>,
     train_embeddings: bool,
-) -> Result<Vocab> {
+) -> Result<(Vocab, usize)> {
     let mut tokens: Vec<String> = SPECIALS.iter().map(|s| (*s).to_owned()).collect();
-    if let Some(e) = pretrained {
-        tokens.extend(
-            e.words()
-                .iter()
-                .filter(|w| !SPECIALS.contains(&w.as_str()))
-                .cloned(),
-        );
-    }
     if train_embeddings || pretrained.is_none() {
         let mut words = Vec::new();
         for t in texts {
             words.extend(tokenizer.words(t)?);
         }
-        let extra = Vocab::build(
-            words
-                .iter()
-                .filter(|w| !matches!(pretrained, Some(e) if e.id(w).is_some())),
-            &SPECIALS,
-            1,
-        );
-        tokens.extend(extra.tokens().iter().skip(SPECIALS.len()).cloned());
+        let seen = Vocab::build(words.iter(), &SPECIALS, 1);
+        tokens.extend(seen.tokens().iter().skip(SPECIALS.len()).cloned());
     }
-    Vocab::try_from(tokens).map_err(Error::Config)
+    let trained = if train_embeddings || pretrained.is_none() {
+        tokens.len()
+    } else {
+        0
+    };
+    if let Some(e) = pretrained {
+        let have: std::collections::HashSet<&str> = tokens.iter().map(String::as_str).collect();
+        let rest: Vec<String> = e
+            .words()
+            .iter()
+            .filter(|w| !have.contains(w.as_str()))
+            .cloned()
+            .collect();
+        tokens.extend(rest);
+    }
+    Ok((Vocab::try_from(tokens).map_err(Error::Config)?, trained))
 }
 
 /// Encoded sentences with their classes.
@@ -276,7 +281,10 @@ pub fn train(
     config.validate()?;
     let tokenizer = Tokenizer::new(config.lowercase);
     let texts: Vec<&str> = train.examples.iter().map(|e| e.text.as_str()).collect();
-    let vocab = vocabulary(&texts, tokenizer, pretrained, config.train_embeddings)?;
+    let (vocab, trained_rows) = vocabulary(&texts, tokenizer, pretrained, config.train_embeddings)?;
+    if pretrained.is_some() && config.train_embeddings {
+        config.trained_rows = Some(trained_rows);
+    }
     let mut rng = crate::device::seed_everything(options.seed);
     let init = pretrained.map_or(EmbeddingInit::Random, EmbeddingInit::Pretrained);
     let model = Classifier::new(config, vocab, init, device)?;
@@ -435,7 +443,9 @@ fn snapshot(model: &Classifier) -> Vec<(String, Tensor)> {
         .var_store()
         .variables()
         .into_iter()
-        .filter(|(name, _)| name != "embed.weight" || model.config().train_embeddings)
+        .filter(|(name, _)| {
+            name != "embed.frozen" && (name != "embed.weight" || model.config().train_embeddings)
+        })
         .map(|(name, t)| (name, t.detach().copy()))
         .collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));

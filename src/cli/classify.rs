@@ -277,6 +277,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         bidirectional: args.bidirectional,
         dropout: args.dropout,
         train_embeddings: args.fine_tune || vectors.is_none(),
+        trained_rows: None,
         lowercase: !args.keep_case,
         labels: Vec::new(),
         display: label_names(args.label_names.as_deref()),
