@@ -57,7 +57,7 @@ fn train_predict_eval_and_bad_input() {
         &[
             "classify", "predict", "--model", m, "--top-k", "2", "--format", "json",
         ],
-        "we won the baseball match\nzzz unknown words only\n",
+        b"we won the baseball match\nzzz unknown words only\n",
     );
     assert!(run.ok, "{}", run.stderr);
     let rows: Vec<serde_json::Value> = run

@@ -1,20 +1,11 @@
 //! `seqmodels translate` and `seqmodels dates` through the built binary, with the built-in model.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
+/// Success, stdout and stderr of `seqmodels ARGS` reading `stdin`.
 fn run(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the seqmodels binary runs");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.success(), s(&out.stdout), s(&out.stderr))
+    let r = common::seqmodels_with_input(args, stdin);
+    (r.ok, r.stdout, r.stderr)
 }
 
 /// The examples of the course's notebook, and a few more that people type.

@@ -13,7 +13,7 @@ pub struct Run {
 }
 
 /// Runs `seqmodels ARGS` with `stdin` as its standard input.
-pub fn seqmodels_with_input(args: &[&str], stdin: &str) -> Run {
+pub fn seqmodels_with_input(args: &[&str], stdin: &[u8]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
         .args(args)
         .stdin(Stdio::piped())
@@ -25,7 +25,7 @@ pub fn seqmodels_with_input(args: &[&str], stdin: &str) -> Run {
         .stdin
         .take()
         .expect("piped stdin")
-        .write_all(stdin.as_bytes())
+        .write_all(stdin)
         .expect("stdin takes the input");
     let out = child.wait_with_output().expect("the seqmodels binary ends");
     let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -38,5 +38,5 @@ pub fn seqmodels_with_input(args: &[&str], stdin: &str) -> Run {
 
 /// Runs `seqmodels ARGS` with an empty standard input.
 pub fn seqmodels(args: &[&str]) -> Run {
-    seqmodels_with_input(args, "")
+    seqmodels_with_input(args, b"")
 }
