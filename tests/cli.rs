@@ -71,3 +71,33 @@ fn a_bad_device_string_is_rejected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected auto, cpu, cuda or cuda:N"));
 }
+
+#[test]
+fn bleu_scores_files_and_refuses_a_line_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let hyp = dir.path().join("hyp.txt");
+    let reference = dir.path().join("ref.txt");
+    std::fs::write(&hyp, "the cat sat on the mat .\n\na dog runs\n").unwrap();
+    std::fs::write(
+        &reference,
+        "the cat sat on the mat.\nsome words\na dog runs\n",
+    )
+    .unwrap();
+    let (h, r) = (hyp.to_str().unwrap(), reference.to_str().unwrap());
+    let out = seqmodels(&["seq2seq", "bleu", "--hyp", h, "--ref", r]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 10 hypothesis tokens against 12 reference tokens ("mat." is split by 13a).
+    let line = text(&out.stdout);
+    assert!(
+        line.starts_with("BLEU = ") && line.contains("hyp_len = 10 ref_len = 12"),
+        "{line}"
+    );
+    std::fs::write(&hyp, "one line\n").unwrap();
+    let out = seqmodels(&["seq2seq", "bleu", "--hyp", h, "--ref", r]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("hyp.txt has 1 lines"),
+        "{}",
+        text(&out.stderr)
+    );
+}

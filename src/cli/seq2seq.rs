@@ -25,6 +25,9 @@ pub enum Seq2seqCommand {
     Train(TrainArgs),
     /// Exact match of a translator on a TSV of pairs, per format when a third column names it.
     Eval(EvalArgs),
+    /// Corpus BLEU of a file of outputs against a file of references, one sentence per line,
+    /// as sacreBLEU computes it (13a tokenisation, brevity penalty, exp smoothing).
+    Bleu(BleuArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,11 +111,43 @@ pub struct EvalArgs {
     pub device: DeviceArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct BleuArgs {
+    /// The system's outputs, one per line (`.gz` accepted).
+    #[arg(long)]
+    pub hyp: PathBuf,
+    /// The references, line for line.
+    #[arg(long = "ref")]
+    pub reference: PathBuf,
+}
+
 pub fn run(args: Seq2seqArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     match args.command {
         Seq2seqCommand::Train(a) => train(a, progress),
         Seq2seqCommand::Eval(a) => eval(a),
+        Seq2seqCommand::Bleu(a) => bleu(a),
     }
+}
+
+fn bleu(args: BleuArgs) -> anyhow::Result<()> {
+    let hyp = seqmodels::text::read_lines(&args.hyp)?;
+    let reference = seqmodels::text::read_lines(&args.reference)?;
+    if hyp.len() != reference.len() {
+        anyhow::bail!(
+            "{} has {} lines but {} has {}",
+            args.hyp.display(),
+            hyp.len(),
+            args.reference.display(),
+            reference.len()
+        );
+    }
+    let hyp: Vec<&str> = hyp.iter().map(String::as_str).collect();
+    let reference: Vec<&str> = reference.iter().map(String::as_str).collect();
+    println!(
+        "{}",
+        seqmodels::seq2seq::bleu::corpus_bleu(&hyp, &reference)?
+    );
+    Ok(())
 }
 
 fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {

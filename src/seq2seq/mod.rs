@@ -2,6 +2,7 @@
 //! decoding, the date data generator, training, and the translator that ties them together.
 
 pub mod beam;
+pub mod bleu;
 pub mod constraint;
 pub mod dates;
 pub mod model;
