@@ -4,7 +4,7 @@
 # with SEEDS seeds each; and the SST-2 LSTM against the same model in PyTorch
 # (scripts/bench/classify_torch.py), alternating runs, for training time.
 #
-# usage: scripts/bench/classify.sh [VECTORS] [SEEDS=3] [PARTS="emojify sst mr"]
+# usage: scripts/bench/classify.sh [VECTORS] [SEEDS=3] [PARTS="emojify sst mr"] (also: sst-ft)
 #   VECTORS: a word2vec file; by default 300-dimensional vectors are trained once on english_mix
 #   (10 epochs, min-count 3) and kept in $SEQMODELS_HOME/bench/.
 set -euo pipefail
@@ -88,6 +88,23 @@ if [[ " $parts " == *" sst "* ]]; then
     done
     echo "sst-2 lstm seqmodels: test accuracy $(stats "${accs[@]}")"
     echo "sst-2 lstm PyTorch:   test accuracy $(stats "${taccs[@]}")"
+fi
+
+if [[ " $parts " == *" sst-ft "* ]]; then
+    S="$data/sentiment/sst"
+    echo
+    echo "== SST-2 with --fine-tune (the training words' vectors are trained): at most 8 epochs, patience 3"
+    accs=()
+    for seed in $(seq "$seeds"); do
+        train --train "$S/stsa.binary.train" --valid "$S/stsa.binary.dev" --fine-tune --epochs 8 --patience 3 \
+            --seed "$seed" --out "$work/sstft-$seed" > "$work/sstft-$seed.txt"
+        s=$(sed -n 's/.* in \([0-9.]*\) s;.*/\1/p' "$work/sstft-$seed.txt")
+        n=$(sed -n 's/^trained \([0-9]*\) epoch.*/\1/p' "$work/sstft-$seed.txt")
+        acc=$("$bin" classify eval --model "$work/sstft-$seed" --data "$S/stsa.binary.test" --format json | accuracy)
+        accs+=("$acc")
+        echo "seed $seed: $n epochs in $s s ($(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $acc%"
+    done
+    echo "sst-2 lstm --fine-tune: test accuracy $(stats "${accs[@]}")"
 fi
 
 if [[ " $parts " == *" mr "* ]]; then
