@@ -100,30 +100,25 @@ fn train_predict_eval_and_bad_input() {
 
     // Bad input: each a clear error naming the file, line or label.
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "i love you,0\nthis label is new,7\n").unwrap();
-    let run = seqmodels(&[
-        "classify",
-        "eval",
-        "--model",
-        m,
-        "--data",
-        bad.to_str().unwrap(),
-    ]);
+    let eval_bad = |contents: &str| {
+        std::fs::write(&bad, contents).unwrap();
+        seqmodels(&[
+            "classify",
+            "eval",
+            "--model",
+            m,
+            "--data",
+            bad.to_str().unwrap(),
+        ])
+    };
+    let run = eval_bad("i love you,0\nthis label is new,7\n");
     assert!(!run.ok);
     assert!(
         run.stderr.contains("bad.csv") && run.stderr.contains("\"7\""),
         "{}",
         run.stderr
     );
-    std::fs::write(&bad, "only text\n").unwrap();
-    let run = seqmodels(&[
-        "classify",
-        "eval",
-        "--model",
-        m,
-        "--data",
-        bad.to_str().unwrap(),
-    ]);
+    let run = eval_bad("only text\n");
     assert!(!run.ok);
     assert!(
         run.stderr.contains("bad.csv:1") && run.stderr.contains("missing"),
