@@ -117,7 +117,7 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Instead of saving a model: k-fold cross-validation, printing each fold's test accuracy
     /// and the mean.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", conflicts_with_all = ["valid", "out"])]
     pub cv: Option<usize>,
     /// The network.
     #[arg(long, value_enum, default_value_t = ModelArg::Lstm)]
