@@ -272,3 +272,48 @@ fn charlm_trains_on_the_gpu_and_matches_the_cpu() {
     };
     assert_eq!(greedy("cuda"), greedy("cpu"));
 }
+
+/// A classifier trained on the GPU (the shipped emoji corpus) labels the test sentences, and
+/// loads on the CPU with the same accuracy.
+#[test]
+#[ignore = "needs a CUDA GPU: cargo test --release --test gpu -- --ignored"]
+fn classify_trains_on_the_gpu_and_loads_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/emoji");
+    let (train, test) = (root.join("train.csv"), root.join("test.csv"));
+    let model = dir.path().join("emo");
+    let m = model.to_str().unwrap();
+    ok(&[
+        "-q",
+        "classify",
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--out",
+        m,
+        "--bidirectional",
+        "--epochs",
+        "25",
+        "--device",
+        "cuda",
+    ]);
+    let accuracy = |device: &str| -> f64 {
+        let out = ok(&[
+            "classify",
+            "eval",
+            "--model",
+            m,
+            "--data",
+            test.to_str().unwrap(),
+            "--format",
+            "json",
+            "--device",
+            device,
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["accuracy"].as_f64().unwrap()
+    };
+    let gpu = accuracy("cuda");
+    assert!(gpu >= 0.9, "{gpu}");
+    assert_eq!(gpu, accuracy("cpu"));
+}
