@@ -5,16 +5,10 @@
 use std::path::Path;
 
 use plotters::prelude::*;
-use plotters::style::{FontStyle, FontTransform};
+use plotters::style::FontTransform;
 
 use super::metrics::Evaluation;
 use crate::error::{Error, Result};
-
-/// DejaVu Sans Mono (see `assets/fonts/DejaVu-LICENSE.txt`), so drawing needs no system fonts.
-/// The same bytes and name as `seq2seq::plot`: registering them again only replaces the
-/// font with itself.
-static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
-const FONT_NAME: &str = "seqmodels-mono";
 
 /// The label drawn for a class: its display name when the font has glyphs for it (every char
 /// below U+2000), otherwise its raw label, so emoji classes read 0, 1, 2, ...
@@ -47,10 +41,10 @@ pub fn confusion_png(eval: &Evaluation, names: &[String], path: &Path) -> Result
 /// Draws the heatmap into `file` (a `.png` path); the backend is dropped before returning.
 fn draw(eval: &Evaluation, names: &[String], file: &Path) -> std::io::Result<()> {
     let err = |e: String| std::io::Error::other(e);
-    plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT)
-        .map_err(|_| err("the bundled font cannot be read".into()))?;
-    let font = (FONT_NAME, 14).into_font();
-    let title_font = (FONT_NAME, 16).into_font();
+    // The bundled DejaVu Sans Mono, so drawing needs no system fonts.
+    let font_name = crate::seq2seq::plot::bundled_font().map_err(err)?;
+    let font = (font_name, 14).into_font();
+    let title_font = (font_name, 16).into_font();
     let size_of = |f: &FontDesc, s: &str| f.box_size(s).map_err(|e| err(e.to_string()));
 
     let names = if names.len() == eval.labels.len() {

@@ -13,6 +13,14 @@ use crate::error::{Error, Result};
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
 const FONT_NAME: &str = "seqmodels-mono";
 
+/// Registers the bundled font with plotters (again is harmless) and returns the name to draw
+/// with; every picture the crate draws uses it, so the font is in the binary once.
+pub(crate) fn bundled_font() -> std::result::Result<&'static str, String> {
+    plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT)
+        .map_err(|_| "the bundled font cannot be read".to_owned())?;
+    Ok(FONT_NAME)
+}
+
 /// Shades from no attention to all of it.
 const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
 
@@ -51,8 +59,7 @@ fn visible(token: &str) -> String {
 /// Draws the attention map into a PNG at `path`, with the tokens on the axes.
 pub fn attention_png(map: &AttentionMap, path: &Path) -> Result<()> {
     let draw_err = |e: String| Error::io("drawing", path, std::io::Error::other(e));
-    plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT)
-        .map_err(|_| draw_err("the bundled font cannot be read".into()))?;
+    bundled_font().map_err(draw_err)?;
     let (cols, rows) = (map.source.len().max(1), map.output.len().max(1));
     let cell = 28u32;
     let (left, top, margin) = (60u32, 70u32, 20u32);
