@@ -150,8 +150,11 @@ pub enum EmbeddingInit<'a> {
     /// Pretrained vectors, looked up by word; missing words start at N(0, 1) when the layer is
     /// trained and at zero when it is frozen.
     Pretrained(&'a Embeddings),
-    /// N(0, 1) for every word.
+    /// N(0, 1) for every word of a trained layer (zero in a frozen one).
     Random,
+    /// Zero everywhere: for a model whose weights are loaded next, so that loading draws no
+    /// random table only to overwrite it.
+    Zeros,
 }
 
 /// A sentence classifier with its vocabulary.
@@ -240,7 +243,7 @@ impl Classifier {
         };
         tch::no_grad(|| -> Result<()> {
             let mut table = Tensor::zeros([v, d], (Kind::Float, Device::Cpu));
-            if config.train_embeddings {
+            if config.train_embeddings && !matches!(init, EmbeddingInit::Zeros) {
                 table = table.randn_like();
             }
             if let EmbeddingInit::Pretrained(e) = init {
@@ -504,7 +507,7 @@ impl Classifier {
     /// Loads a model saved by `seqmodels classify train`.
     pub fn load(dir: &Path, device: Device) -> Result<Classifier> {
         let loaded = checkpoint::load::<ClassifierConfig, Vocab>(dir, KIND, FORMAT_VERSION)?;
-        let mut model = Classifier::new(loaded.config, loaded.vocab, EmbeddingInit::Random, device)
+        let mut model = Classifier::new(loaded.config, loaded.vocab, EmbeddingInit::Zeros, device)
             .map_err(|e| Error::checkpoint(dir, e.to_string()))?;
         checkpoint::load_weights(dir, &mut model.vs)?;
         Ok(model)
