@@ -208,6 +208,12 @@ impl Encoded {
     }
 }
 
+/// How many rows of `logits` put their maximum on the target class.
+fn hits(logits: &Tensor, targets: &Tensor) -> i64 {
+    tch::no_grad(|| i64::try_from(logits.argmax(-1, false).eq_tensor(targets).sum(Kind::Int64)))
+        .unwrap_or(0)
+}
+
 /// Mean loss and accuracy of `model` on `data`, without dropout or gradients.
 fn score(model: &Classifier, data: &Encoded, batch_size: usize) -> Result<(f64, f64)> {
     let rows: Vec<usize> = (0..data.len()).collect();
@@ -218,13 +224,7 @@ fn score(model: &Classifier, data: &Encoded, batch_size: usize) -> Result<(f64, 
             let logits = model.forward_t(&batch, false)?;
             loss += f64::try_from(logits.cross_entropy_for_logits(&targets) * chunk.len() as f64)
                 .unwrap_or(f64::NAN);
-            correct += i64::try_from(
-                logits
-                    .argmax(-1, false)
-                    .eq_tensor(&targets)
-                    .sum(Kind::Int64),
-            )
-            .unwrap_or(0);
+            correct += hits(&logits, &targets);
         }
         Ok(())
     })?;
@@ -337,15 +337,7 @@ pub fn train(
                 )));
             }
             loss_sum += batch_loss * rows.len() as f64;
-            correct += tch::no_grad(|| {
-                i64::try_from(
-                    logits
-                        .argmax(-1, false)
-                        .eq_tensor(&targets)
-                        .sum(Kind::Int64),
-                )
-            })
-            .unwrap_or(0);
+            correct += hits(&logits, &targets);
             seen += rows.len();
             progress.event(&ProgressEvent::Advance { done: b as u64 + 1 });
             let status = format!(
