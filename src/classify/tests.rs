@@ -91,6 +91,16 @@ fn untrained(architecture: Architecture) -> Classifier {
     Classifier::new(config, vocab, EmbeddingInit::Random, Device::Cpu).unwrap()
 }
 
+/// Trains on `data` (no dev file) on the CPU, silently.
+fn fit(
+    config: ClassifierConfig,
+    data: &Dataset,
+    vectors: Option<&Embeddings>,
+    options: &TrainOptions,
+) -> crate::error::Result<(Classifier, TrainReport)> {
+    classify_train(config, data, None, vectors, options, Device::Cpu, &Silent)
+}
+
 fn logits(model: &Classifier, sentences: &[&[i64]]) -> Tensor {
     tch::no_grad(|| {
         model
@@ -144,18 +154,7 @@ fn parameter_names_read_like_pytorch() {
 fn a_seeded_run_learns_a_separable_set_and_repeats_exactly() {
     let data = separable();
     for architecture in [Architecture::Lstm, Architecture::Average] {
-        let train = || {
-            classify_train(
-                config(architecture),
-                &data,
-                None,
-                None,
-                &options(40),
-                Device::Cpu,
-                &Silent,
-            )
-            .unwrap()
-        };
+        let train = || fit(config(architecture), &data, None, &options(40)).unwrap();
         let (model, report) = train();
         let eval = evaluate(&model, &data).unwrap();
         assert_eq!(eval.accuracy, 1.0, "{architecture:?}: {report:?}");
@@ -182,16 +181,7 @@ fn dev_split_early_stopping_and_best_epoch() {
         patience: 3,
         ..options(60)
     };
-    let (_, report) = classify_train(
-        config(Architecture::Lstm),
-        &data,
-        None,
-        None,
-        &opts,
-        Device::Cpu,
-        &Silent,
-    )
-    .unwrap();
+    let (_, report) = fit(config(Architecture::Lstm), &data, None, &opts).unwrap();
     assert_eq!(report.valid_size, 16);
     assert_eq!(report.train_size, 48);
     // The dev sentences also appear in training (the data is doubled), so they are learnt.
@@ -208,8 +198,7 @@ fn checkpoint_round_trip() {
     let data = separable();
     let mut cfg = config(Architecture::Lstm);
     cfg.display = ["☀", "☔", "❄", "🌬"].map(String::from).to_vec();
-    let (model, report) =
-        classify_train(cfg, &data, None, None, &options(5), Device::Cpu, &Silent).unwrap();
+    let (model, report) = fit(cfg, &data, None, &options(5)).unwrap();
     let out = dir.path().join("model");
     model.save(&out, &report.meta(7)).unwrap();
     let loaded = Classifier::load(&out, Device::Cpu).unwrap();
@@ -249,16 +238,7 @@ fn pretrained_vectors_fill_the_vocabulary_and_stay_frozen() {
     let e = vectors(8);
     let mut cfg = config(Architecture::Average);
     cfg.train_embeddings = false;
-    let (model, report) = classify_train(
-        cfg,
-        &data,
-        None,
-        Some(&e),
-        &options(60),
-        Device::Cpu,
-        &Silent,
-    )
-    .unwrap();
+    let (model, report) = fit(cfg, &data, Some(&e), &options(60)).unwrap();
     // Every pretrained word is in the vocabulary, even one training never saw ("cloudy");
     // training words without a vector are not (they would be frozen zeros).
     assert!(model.vocab().id("cloudy").is_some());
@@ -278,16 +258,7 @@ fn fine_tuning_trains_the_training_words_and_keeps_the_others() {
     let data = separable();
     let e = vectors(8);
     let cfg = config(Architecture::Lstm); // trains its embeddings
-    let (model, _) = classify_train(
-        cfg,
-        &data,
-        None,
-        Some(&e),
-        &options(5),
-        Device::Cpu,
-        &Silent,
-    )
-    .unwrap();
+    let (model, _) = fit(cfg, &data, Some(&e), &options(5)).unwrap();
     // Specials and the training words come first and are trained; "cloudy" (pretrained, never
     // in training) is in the frozen part and keeps its vector.
     let words = model.vocab().len();
@@ -342,17 +313,9 @@ fn bad_inputs_are_clear_errors() {
     // Vectors of another dimension than the model's.
     let mut cfg = config(Architecture::Lstm);
     cfg.train_embeddings = false;
-    let err = classify_train(
-        cfg,
-        &data,
-        None,
-        Some(&vectors(5)),
-        &options(1),
-        Device::Cpu,
-        &Silent,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = fit(cfg, &data, Some(&vectors(5)), &options(1))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("5 dimensions") && err.contains("expects 8"),
         "{err}"
@@ -362,32 +325,15 @@ fn bad_inputs_are_clear_errors() {
         path: PathBuf::from("one.csv"),
         examples: vec![example("a b", "x", 1), example("c", "x", 2)],
     };
-    let err = classify_train(
-        config(Architecture::Average),
-        &one,
-        None,
-        None,
-        &options(1),
-        Device::Cpu,
-        &Silent,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = fit(config(Architecture::Average), &one, None, &options(1))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("one.csv") && err.contains("at least two"),
         "{err}"
     );
     // A label at test time that training never had.
-    let (model, _) = classify_train(
-        config(Architecture::Average),
-        &data,
-        None,
-        None,
-        &options(1),
-        Device::Cpu,
-        &Silent,
-    )
-    .unwrap();
+    let (model, _) = fit(config(Architecture::Average), &data, None, &options(1)).unwrap();
     let test = Dataset {
         path: PathBuf::from("test.csv"),
         examples: vec![example("sunny", "0", 1), example("foggy", "9", 2)],
@@ -408,21 +354,10 @@ fn bad_inputs_are_clear_errors() {
         batch_size: 0,
         ..options(1)
     };
-    assert!(classify_train(
-        config(Architecture::Lstm),
-        &data,
-        None,
-        None,
-        &bad,
-        Device::Cpu,
-        &Silent
-    )
-    .is_err());
+    assert!(fit(config(Architecture::Lstm), &data, None, &bad).is_err());
     let mut cfg = config(Architecture::Lstm);
     cfg.display = vec!["only one".into()];
-    let err = classify_train(cfg, &data, None, None, &options(1), Device::Cpu, &Silent)
-        .unwrap_err()
-        .to_string();
+    let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
     assert!(err.contains("1 label names for 4 classes"), "{err}");
 }
 
