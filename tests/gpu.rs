@@ -3,26 +3,14 @@
 //!
 //! `SEQMODELS_BIN` names the seqmodels binary to run when the test binary was built elsewhere.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-fn bin() -> String {
-    std::env::var("SEQMODELS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_seqmodels").to_owned())
-}
+mod common;
 
+/// Success, stdout and stderr of `seqmodels ARGS` reading `stdin`.
 fn run(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the seqmodels binary runs");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.success(), s(&out.stdout), s(&out.stderr))
+    let r = common::seqmodels_with_input(args, stdin);
+    (r.ok, r.stdout, r.stderr)
 }
 
 fn ok(args: &[&str]) -> String {

@@ -12,9 +12,15 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The binary under test: `SEQMODELS_BIN` when set (a binary built elsewhere, as
+/// `scripts/bench/gpu.sh` uses), else the one cargo built with these tests.
+fn bin() -> String {
+    std::env::var("SEQMODELS_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_seqmodels").to_owned())
+}
+
 /// Runs `seqmodels ARGS` with `stdin` as its standard input.
 pub fn seqmodels_with_input(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seqmodels"))
+    let mut child = Command::new(bin())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
