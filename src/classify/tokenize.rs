@@ -58,16 +58,20 @@ impl Tokenizer {
     /// The ids of `text`'s words in `vocab` (`<unk>` for missing words); at least one id, so an
     /// all-whitespace text is one `<unk>`.
     pub fn ids(&self, text: &str, vocab: &Vocab) -> Result<Vec<i64>> {
-        let mut ids: Vec<i64> = self
-            .words(text)?
-            .iter()
-            .map(|w| vocab.id(w).map_or(UNK_ID, |i| i as i64))
-            .collect();
-        if ids.is_empty() {
-            ids.push(UNK_ID);
-        }
-        Ok(ids)
+        Ok(word_ids(&self.words(text)?, vocab))
     }
+}
+
+/// The ids of words already split (see [`Tokenizer::ids`]).
+pub(crate) fn word_ids(words: &[String], vocab: &Vocab) -> Vec<i64> {
+    let mut ids: Vec<i64> = words
+        .iter()
+        .map(|w| vocab.id(w).map_or(UNK_ID, |i| i as i64))
+        .collect();
+    if ids.is_empty() {
+        ids.push(UNK_ID);
+    }
+    ids
 }
 
 /// The specials every classifier vocabulary starts with.

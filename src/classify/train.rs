@@ -13,7 +13,7 @@ use tch::{Device, Kind, Tensor};
 use super::data::{Dataset, Labels};
 use super::metrics::{k_folds, mean_sd, Evaluation};
 use super::model::{Batch, Classifier, ClassifierConfig, EmbeddingInit, FORMAT_VERSION, KIND};
-use super::tokenize::{Tokenizer, SPECIALS};
+use super::tokenize::{word_ids, Tokenizer, SPECIALS};
 use crate::checkpoint::Meta;
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
@@ -140,19 +140,16 @@ impl TrainReport {
 /// - pretrained vectors, fine-tuned: `<pad>`, `<unk>`, the training words by count (these rows
 ///   are trained), then the other words of the vectors (kept as they are);
 /// - no vectors: `<pad>`, `<unk>`, the training words by count, all trained.
+///
+/// `sentences` are the training sentences split into words ([`Tokenizer::words`]).
 pub fn vocabulary(
-    texts: &[&str],
-    tokenizer: Tokenizer,
+    sentences: &[Vec<String>],
     pretrained: Option<&Embeddings>,
     train_embeddings: bool,
 ) -> Result<(Vocab, usize)> {
     let mut tokens: Vec<String> = SPECIALS.iter().map(|s| (*s).to_owned()).collect();
     if train_embeddings || pretrained.is_none() {
-        let mut words = Vec::new();
-        for t in texts {
-            words.extend(tokenizer.words(t)?);
-        }
-        let seen = Vocab::build(words.iter(), &SPECIALS, 1);
+        let seen = Vocab::build(sentences.iter().flatten(), &SPECIALS, 1);
         tokens.extend(seen.tokens().iter().skip(SPECIALS.len()).cloned());
     }
     let trained = if train_embeddings || pretrained.is_none() {
@@ -181,12 +178,17 @@ struct Encoded {
 
 impl Encoded {
     fn new(model: &Classifier, data: &Dataset, labels: &Labels) -> Result<Encoded> {
-        let classes = data.classes(labels)?;
         let ids = data
             .examples
             .iter()
             .map(|e| model.encode(&e.text))
             .collect::<Result<Vec<_>>>()?;
+        Encoded::of_ids(ids, data, labels)
+    }
+
+    /// Sentences already encoded, with the classes of `data`'s examples.
+    fn of_ids(ids: Vec<Vec<i64>>, data: &Dataset, labels: &Labels) -> Result<Encoded> {
+        let classes = data.classes(labels)?;
         Ok(Encoded {
             ids,
             classes: classes.into_iter().map(|c| c as i64).collect(),
@@ -279,30 +281,34 @@ pub fn train(
         config.train_embeddings = true;
     }
     config.validate()?;
+    // The training sentences are split once, for the vocabulary, the coverage and the ids.
     let tokenizer = Tokenizer::new(config.lowercase);
-    let texts: Vec<&str> = train.examples.iter().map(|e| e.text.as_str()).collect();
-    let (vocab, trained_rows) = vocabulary(&texts, tokenizer, pretrained, config.train_embeddings)?;
+    let sentences = train
+        .examples
+        .iter()
+        .map(|e| tokenizer.words(&e.text))
+        .collect::<Result<Vec<_>>>()?;
+    let (vocab, trained_rows) = vocabulary(&sentences, pretrained, config.train_embeddings)?;
     if pretrained.is_some() && config.train_embeddings {
         config.trained_rows = Some(trained_rows);
     }
     let mut rng = crate::device::seed_everything(options.seed);
     let init = pretrained.map_or(EmbeddingInit::Random, EmbeddingInit::Pretrained);
     let model = Classifier::new(config, vocab, init, device)?;
-    let train_set = Encoded::new(&model, &train, &labels)?;
+    let ids = sentences
+        .iter()
+        .map(|w| word_ids(w, model.vocab()))
+        .collect();
+    let train_set = Encoded::of_ids(ids, &train, &labels)?;
     let valid_set = valid
         .as_ref()
         .map(|v| Encoded::new(&model, v, &labels))
         .transpose()?;
     let coverage = match pretrained {
         Some(e) => {
-            let (mut known, mut all) = (0usize, 0usize);
-            for t in &texts {
-                for w in tokenizer.words(t)? {
-                    all += 1;
-                    known += usize::from(e.id(&w).is_some());
-                }
-            }
-            known as f64 / all.max(1) as f64
+            let words = sentences.iter().flatten();
+            let known = words.clone().filter(|w| e.id(w).is_some()).count();
+            known as f64 / words.count().max(1) as f64
         }
         None => 1.0,
     };
