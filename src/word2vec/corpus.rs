@@ -3,7 +3,9 @@
 //! The corpus is never held in memory: each pass (the vocabulary count, then every epoch)
 //! re-opens the file and reads it line by line.
 
-use std::io::BufRead;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -51,6 +53,148 @@ pub(crate) fn stream(
     sink: &mut dyn SentenceSink,
 ) -> Result<PassStats> {
     let mut reader = open(path)?;
+    feed(&mut reader, path, lowercase, lossy, sink, Ok)
+}
+
+/// How far from a part's nominal start [`split`] looks for a line break before it settles for
+/// a space: lines are rarely longer, and text8-style corpora of one huge line have none.
+const LINE_SEARCH: usize = 1 << 16;
+
+/// Cuts a plain-text corpus into `parts` byte ranges of about equal size, one for each worker,
+/// as gensim's `corpus_file` mode does; `None` when the file is gzip, which cannot be entered
+/// in the middle.
+///
+/// Each cut is moved forward from `size * i / parts` to just after the next line break, or, if
+/// there is none within 64 KiB, just after the next ASCII whitespace byte (so a one-line corpus
+/// is split too; the line it cuts becomes two sentences). A cut therefore never falls inside a
+/// token nor inside a UTF-8 sequence, and every token is read by exactly one part. Parts may be
+/// empty when the corpus is smaller than the number of workers.
+pub(crate) fn split(path: &Path, parts: usize) -> Result<Option<Vec<Range<u64>>>> {
+    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("reading", path, e))?
+        .len();
+    let mut head = [0u8; 2];
+    let got = read_at_most(&mut file, &mut head).map_err(|e| Error::io("reading", path, e))?;
+    if head[..got] == [0x1f, 0x8b] {
+        return Ok(None);
+    }
+    let parts = parts.max(1);
+    let mut cuts = vec![0u64];
+    let mut window = vec![0u8; LINE_SEARCH];
+    for i in 1..parts {
+        let nominal = (u128::from(size) * i as u128 / parts as u128) as u64;
+        let from = nominal.max(*cuts.last().unwrap_or(&0));
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| Error::io("reading", path, e))?;
+        let cut = find_cut(&mut file, from, size, &mut window)
+            .map_err(|e| Error::io("reading", path, e))?;
+        cuts.push(cut);
+    }
+    cuts.push(size);
+    Ok(Some(cuts.windows(2).map(|w| w[0]..w[1]).collect()))
+}
+
+/// The first cut at or after `from` (the file is positioned there): just after a line break
+/// within [`LINE_SEARCH`] bytes, else just after the first ASCII whitespace byte; `size` when
+/// there is neither before the end.
+fn find_cut(file: &mut File, from: u64, size: u64, window: &mut [u8]) -> std::io::Result<u64> {
+    if from == 0 || from >= size {
+        return Ok(from.min(size));
+    }
+    // The byte before `from` decides whether `from` itself is a boundary.
+    file.seek(SeekFrom::Start(from - 1))?;
+    let mut pos = from - 1;
+    let mut first_space = None;
+    let mut searched = 0usize;
+    loop {
+        let n = read_at_most(file, window)?;
+        if n == 0 {
+            return Ok(first_space.unwrap_or(size));
+        }
+        for (k, &b) in window[..n].iter().enumerate() {
+            let at = pos + k as u64 + 1;
+            if b == b'\n' {
+                return Ok(at);
+            }
+            if first_space.is_none() && b.is_ascii_whitespace() {
+                first_space = Some(at);
+            }
+            if searched + k >= LINE_SEARCH {
+                if let Some(cut) = first_space {
+                    return Ok(cut);
+                }
+            }
+        }
+        pos += n as u64;
+        searched += n;
+    }
+}
+
+/// Fills as much of `buf` as the reader has; the count read.
+fn read_at_most(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Reads the bytes `part` of a plain-text corpus (a range from [`split`]) as [`stream`] reads
+/// the whole file. A line that is not UTF-8 is named by its number in the whole file.
+pub(crate) fn stream_part(
+    path: &Path,
+    part: Range<u64>,
+    lowercase: bool,
+    lossy: bool,
+    sink: &mut dyn SentenceSink,
+) -> Result<PassStats> {
+    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    file.seek(SeekFrom::Start(part.start))
+        .map_err(|e| Error::io("reading", path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 18, file.take(part.end - part.start));
+    // The error path alone counts the line breaks before the part.
+    let start = part.start;
+    feed(&mut reader, path, lowercase, lossy, sink, |line| {
+        Ok(line + lines_before(path, start)?)
+    })
+}
+
+/// The number of line breaks in the first `end` bytes of `path`.
+fn lines_before(path: &Path, end: u64) -> Result<u64> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 18, file.take(end));
+    let mut count = 0u64;
+    loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(|e| Error::io("reading", path, e))?;
+        if buf.is_empty() {
+            return Ok(count);
+        }
+        count += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        let n = buf.len();
+        reader.consume(n);
+    }
+}
+
+/// The loop of [`stream`] and [`stream_part`]: `line_number(k, ..)` turns the `k`-th line of
+/// this reader (1-based) into its number in the file, for the error message; a part that
+/// begins inside a line counts that line as its first.
+fn feed(
+    reader: &mut dyn BufRead,
+    path: &Path,
+    lowercase: bool,
+    lossy: bool,
+    sink: &mut dyn SentenceSink,
+    line_number: impl Fn(u64) -> Result<u64>,
+) -> Result<PassStats> {
     let mut stats = PassStats::default();
     let mut buf = Vec::with_capacity(1 << 12);
     loop {
@@ -73,7 +217,7 @@ pub(crate) fn stream(
             Err(e) => {
                 return Err(Error::BadLine {
                     path: path.to_path_buf(),
-                    line: stats.lines as usize,
+                    line: line_number(stats.lines)? as usize,
                     reason: format!(
                         "not valid UTF-8 (byte {}); --lossy reads it anyway",
                         e.valid_up_to()
@@ -211,6 +355,89 @@ mod tests {
             }
             other => panic!("unexpected error {other:?}"),
         }
+    }
+
+    /// The tokens of every part, in order, with the sentences each part saw.
+    fn read_parts(path: &Path, parts: usize) -> (Vec<Range<u64>>, Vec<Vec<String>>) {
+        let ranges = split(path, parts).unwrap().expect("plain text");
+        let mut sentences = Vec::new();
+        for part in &ranges {
+            let mut sink = Collect::default();
+            stream_part(path, part.clone(), false, false, &mut sink).unwrap();
+            sentences.extend(sink.sentences);
+        }
+        (ranges, sentences)
+    }
+
+    #[test]
+    fn parts_cover_every_line_once_and_cut_at_line_breaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (0..200)
+            .map(|i| format!("line{i} w{} é{}\n", i % 7, i % 3))
+            .collect();
+        let path = write(dir.path(), "c.txt", text.as_bytes());
+        let mut whole = Collect::default();
+        stream(&path, false, false, &mut whole).unwrap();
+        for parts in [1, 2, 3, 7, 64, 500] {
+            let (ranges, sentences) = read_parts(&path, parts);
+            assert_eq!(ranges.len(), parts);
+            assert_eq!(ranges[0].start, 0);
+            assert_eq!(ranges[parts - 1].end, text.len() as u64);
+            for pair in ranges.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start);
+                let cut = pair[1].start as usize;
+                assert!(
+                    cut == text.len() || text.as_bytes()[cut - 1] == b'\n',
+                    "{cut}"
+                );
+            }
+            assert_eq!(sentences, whole.sentences, "{parts} parts");
+        }
+        // Two parts of about equal size.
+        let (ranges, _) = read_parts(&path, 2);
+        let half = text.len() as u64 / 2;
+        assert!(ranges[0].end >= half && ranges[0].end < half + 30);
+    }
+
+    #[test]
+    fn a_one_line_corpus_is_cut_between_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let words: Vec<String> = (0..30_000).map(|i| format!("t{i}")).collect();
+        let path = write(dir.path(), "one.txt", words.join(" ").as_bytes());
+        let (ranges, sentences) = read_parts(&path, 3);
+        assert!(ranges.iter().all(|r| r.end > r.start), "{ranges:?}");
+        let tokens: Vec<String> = sentences.concat();
+        assert_eq!(tokens, words);
+    }
+
+    #[test]
+    fn gzip_is_not_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"a b\n").unwrap();
+        let path = write(dir.path(), "c.gz", &enc.finish().unwrap());
+        assert_eq!(split(&path, 2).unwrap(), None);
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_later_part_names_its_line_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes: Vec<u8> = (0..100)
+            .flat_map(|i| format!("good line {i}\n").into_bytes())
+            .collect();
+        bytes.extend_from_slice(b"bad \xff line\n");
+        bytes.extend_from_slice(b"last\n");
+        let path = write(dir.path(), "bad.txt", &bytes);
+        let ranges = split(&path, 2).unwrap().unwrap();
+        let err = stream_part(
+            &path,
+            ranges[1].clone(),
+            false,
+            false,
+            &mut Collect::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::BadLine { line: 101, .. }), "{err:?}");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The training run: initialisation, the learning-rate schedule, and per epoch one reader
 //! feeding jobs to `threads` Hogwild workers.
 
+use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,9 @@ use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
 
-/// How often the reader reports the running figures.
+/// How often the bar's word count moves.
+const ADVANCE_EVERY: Duration = Duration::from_millis(100);
+/// How often the running figures (rate, loss, learning rate) are reported.
 const STATUS_EVERY: Duration = Duration::from_millis(500);
 
 /// The learning rate falls linearly with the words processed over the whole run:
@@ -67,7 +70,26 @@ struct WorkerContext<'a> {
     state: EpochState,
 }
 
-/// One Hogwild worker: takes jobs until the reader closes the channel.
+impl WorkerContext<'_> {
+    /// Trains worker `worker` on `job` at the current learning rate and adds up its figures.
+    fn train(&self, worker: usize, job: &Job, scratch: &mut Scratch) {
+        let alpha = self
+            .schedule
+            .at(self.before + self.state.done.load(Relaxed)) as f32;
+        let mut rng = Rng::for_job(self.seed, worker as u64, job.index);
+        let (loss, pairs) = train_job(&self.shared, job, scratch, alpha, &mut rng);
+        self.state.done.fetch_add(job.ids.len() as u64, Relaxed);
+        let mut totals = self
+            .state
+            .totals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        totals.0 += loss;
+        totals.1 += pairs;
+    }
+}
+
+/// A Hogwild worker fed by a reader: takes jobs until the reader closes the channel.
 fn worker(index: usize, jobs: &Mutex<Receiver<Job>>, cx: &WorkerContext<'_>) {
     let mut scratch = Scratch::new(cx.dim);
     loop {
@@ -75,17 +97,70 @@ fn worker(index: usize, jobs: &Mutex<Receiver<Job>>, cx: &WorkerContext<'_>) {
         // `join`, and the receiver itself is still sound.
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = job else { return };
-        let alpha = cx.schedule.at(cx.before + cx.state.done.load(Relaxed)) as f32;
-        let mut rng = Rng::for_job(cx.seed, index as u64, job.index);
-        let (loss, pairs) = train_job(&cx.shared, &job, &mut scratch, alpha, &mut rng);
-        cx.state.done.fetch_add(job.ids.len() as u64, Relaxed);
-        let mut totals = cx
-            .state
-            .totals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        totals.0 += loss;
-        totals.1 += pairs;
+        cx.train(index, &job, &mut scratch);
+    }
+}
+
+/// An empty job with room for a full one.
+fn empty_job() -> Job {
+    Job {
+        index: 0,
+        ids: Vec::with_capacity(2 * JOB_WORDS),
+        ends: Vec::new(),
+    }
+}
+
+/// Appends the id of `token` to `job`; out-of-vocabulary tokens are dropped before windowing,
+/// as in both reference tools.
+fn push_token(job: &mut Job, vocab: &Vocabulary, token: &str) {
+    if let Some(id) = vocab.id32(token) {
+        job.ids.push(id);
+    }
+}
+
+/// Closes the current sentence of `job`; `true` when the job is full.
+fn end_sentence(job: &mut Job) -> bool {
+    let len = job.ids.len();
+    if job.ends.last().copied().unwrap_or(0) < len {
+        job.ends.push(len);
+    }
+    len >= JOB_WORDS
+}
+
+/// A worker that reads its own part of the corpus and trains on it as it goes.
+struct PartWorker<'a, 'w> {
+    index: usize,
+    vocab: &'a Vocabulary,
+    job: Job,
+    /// This worker's next job number; it goes on from epoch to epoch.
+    next_index: &'a mut u64,
+    scratch: Scratch,
+    cx: &'a WorkerContext<'w>,
+    /// Set when another worker failed: stop reading.
+    stop: &'a AtomicBool,
+}
+
+impl PartWorker<'_, '_> {
+    /// Trains on the current job; `false` once the epoch is being abandoned.
+    fn flush(&mut self) -> bool {
+        if !self.job.ids.is_empty() {
+            self.job.index = *self.next_index;
+            *self.next_index += 1;
+            self.cx.train(self.index, &self.job, &mut self.scratch);
+            self.job.ids.clear();
+            self.job.ends.clear();
+        }
+        !self.stop.load(Relaxed)
+    }
+}
+
+impl SentenceSink for PartWorker<'_, '_> {
+    fn token(&mut self, token: &str) {
+        push_token(&mut self.job, self.vocab, token);
+    }
+
+    fn end_sentence(&mut self) -> bool {
+        !end_sentence(&mut self.job) || self.flush()
     }
 }
 
@@ -97,8 +172,8 @@ struct JobSink<'a, 'w> {
     next_index: &'a mut u64,
     cx: &'a WorkerContext<'w>,
     progress: &'a dyn Progress,
-    start: Instant,
-    last_status: Instant,
+    status: Ticker,
+    last_advance: Instant,
 }
 
 impl JobSink<'_, '_> {
@@ -107,25 +182,15 @@ impl JobSink<'_, '_> {
         if self.job.ids.is_empty() {
             return true;
         }
-        let empty = Job {
-            index: 0,
-            ids: Vec::with_capacity(2 * JOB_WORDS),
-            ends: Vec::new(),
-        };
-        let mut job = std::mem::replace(&mut self.job, empty);
+        let mut job = std::mem::replace(&mut self.job, empty_job());
         job.index = *self.next_index;
         *self.next_index += 1;
         if self.jobs.send(job).is_err() {
             return false;
         }
-        self.progress.event(&ProgressEvent::Advance {
-            done: self.cx.state.done.load(Relaxed),
-        });
-        if self.last_status.elapsed() >= STATUS_EVERY {
-            self.last_status = Instant::now();
-            self.progress.event(&ProgressEvent::Status {
-                message: &status(self.cx, self.start),
-            });
+        if self.last_advance.elapsed() >= ADVANCE_EVERY {
+            self.last_advance = Instant::now();
+            self.status.tick(self.progress, self.cx);
         }
         true
     }
@@ -133,18 +198,40 @@ impl JobSink<'_, '_> {
 
 impl SentenceSink for JobSink<'_, '_> {
     fn token(&mut self, token: &str) {
-        // Out-of-vocabulary tokens are dropped before windowing, as in both reference tools.
-        if let Some(id) = self.vocab.id32(token) {
-            self.job.ids.push(id);
-        }
+        push_token(&mut self.job, self.vocab, token);
     }
 
     fn end_sentence(&mut self) -> bool {
-        let len = self.job.ids.len();
-        if self.job.ends.last().copied().unwrap_or(0) < len {
-            self.job.ends.push(len);
+        !end_sentence(&mut self.job) || self.send()
+    }
+}
+
+/// The running figures on the progress bar: the words done at every tick, the rate, loss and
+/// learning rate every [`STATUS_EVERY`].
+struct Ticker {
+    start: Instant,
+    last_status: Instant,
+}
+
+impl Ticker {
+    fn new() -> Self {
+        let now = Instant::now();
+        Ticker {
+            start: now,
+            last_status: now,
         }
-        len < JOB_WORDS || self.send()
+    }
+
+    fn tick(&mut self, progress: &dyn Progress, cx: &WorkerContext<'_>) {
+        progress.event(&ProgressEvent::Advance {
+            done: cx.state.done.load(Relaxed),
+        });
+        if self.last_status.elapsed() >= STATUS_EVERY {
+            self.last_status = Instant::now();
+            progress.event(&ProgressEvent::Status {
+                message: &status(cx, self.start),
+            });
+        }
     }
 }
 
@@ -220,7 +307,9 @@ pub(crate) fn run(
     let table = SigmoidTable::new();
     let fma = cpu_has_fma();
     let schedule = Schedule::new(config, vocab.total_words());
-    let mut next_index = 0u64;
+    // Each worker numbers its jobs from 0 over the whole run (the reader-fed workers share
+    // the first counter).
+    let mut next_index = vec![0u64; config.threads];
     let mut report = TrainReport {
         vocab_size: vocab.len(),
         corpus_words: vocab.total_words(),
@@ -304,8 +393,83 @@ fn release_freed_memory() {
     }
 }
 
-/// One epoch: this thread reads the corpus into jobs while `threads` workers train on them.
+/// One epoch. A plain-text corpus is cut into one part per worker ([`corpus::split`]), and each
+/// worker reads its own part, as gensim's `corpus_file` workers do, so that at any time the
+/// workers train on distant parts of the corpus; this thread reports progress. A gzip corpus
+/// cannot be entered in the middle: this thread reads it into jobs for the workers.
 fn read_and_train(
+    corpus: &Path,
+    config: &SkipGramConfig,
+    vocab: &Vocabulary,
+    cx: &WorkerContext<'_>,
+    next_index: &mut [u64],
+    progress: &dyn Progress,
+) -> Result<()> {
+    match corpus::split(corpus, config.threads)? {
+        Some(parts) => train_parts(corpus, &parts, config, vocab, cx, next_index, progress),
+        None => read_for_workers(corpus, config, vocab, cx, &mut next_index[0], progress),
+    }
+}
+
+/// One epoch over a plain-text corpus, each worker on its part.
+fn train_parts(
+    corpus: &Path,
+    parts: &[Range<u64>],
+    config: &SkipGramConfig,
+    vocab: &Vocabulary,
+    cx: &WorkerContext<'_>,
+    next_index: &mut [u64],
+    progress: &dyn Progress,
+) -> Result<()> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (finished, results) = channel::<Result<()>>();
+        for (index, (part, next_index)) in parts.iter().zip(next_index.iter_mut()).enumerate() {
+            let finished = finished.clone();
+            let stop = &stop;
+            let part = part.clone();
+            scope.spawn(move || {
+                let mut worker = PartWorker {
+                    index,
+                    vocab,
+                    job: empty_job(),
+                    next_index,
+                    scratch: Scratch::new(cx.dim),
+                    cx,
+                    stop,
+                };
+                let read =
+                    corpus::stream_part(corpus, part, config.lowercase, config.lossy, &mut worker);
+                if read.is_ok() {
+                    worker.flush();
+                }
+                // The receiver outlives the workers.
+                let _ = finished.send(read.map(|_| ()));
+            });
+        }
+        drop(finished);
+        let mut ticker = Ticker::new();
+        let mut outcome = Ok(());
+        loop {
+            match results.recv_timeout(ADVANCE_EVERY) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    stop.store(true, Relaxed);
+                    if outcome.is_ok() {
+                        outcome = Err(e);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => ticker.tick(progress, cx),
+                // Every worker has finished (a panicking one is re-raised by the scope).
+                Err(RecvTimeoutError::Disconnected) => return outcome,
+            }
+        }
+    })
+}
+
+/// One epoch over a gzip corpus: this thread reads it into jobs while `threads` workers train
+/// on them.
+fn read_for_workers(
     corpus: &Path,
     config: &SkipGramConfig,
     vocab: &Vocabulary,
@@ -324,20 +488,15 @@ fn read_and_train(
                 scope.spawn(move || worker(w, receiver, cx))
             })
             .collect();
-        let now = Instant::now();
         let mut sink = JobSink {
             vocab,
             jobs: sender,
-            job: Job {
-                index: 0,
-                ids: Vec::with_capacity(2 * JOB_WORDS),
-                ends: Vec::new(),
-            },
+            job: empty_job(),
             next_index,
             cx,
             progress,
-            start: now,
-            last_status: now,
+            status: Ticker::new(),
+            last_advance: Instant::now(),
         };
         let read = corpus::stream(corpus, config.lowercase, config.lossy, &mut sink);
         if read.is_ok() {
