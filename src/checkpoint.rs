@@ -110,6 +110,19 @@ pub fn save_with<C: Serialize, V: Serialize>(
     vs: &VarStore,
     extra: &[ExtraTensors<'_>],
 ) -> Result<()> {
+    save_bundle(dir, meta, config, vocab, vs, extra, &[])
+}
+
+/// [`save_with`], plus other files (file name, bytes; e.g. tokenizers) in the same atomic step.
+pub fn save_bundle<C: Serialize, V: Serialize>(
+    dir: &Path,
+    meta: &Meta,
+    config: &C,
+    vocab: &V,
+    vs: &VarStore,
+    extra: &[ExtraTensors<'_>],
+    files: &[(&str, Vec<u8>)],
+) -> Result<()> {
     if dir.exists() && !is_replaceable(dir) {
         return Err(Error::checkpoint(
             dir,
@@ -126,6 +139,13 @@ pub fn save_with<C: Serialize, V: Serialize>(
     let written = extra
         .iter()
         .try_for_each(|(name, tensors)| write_tensors(&tmp.join(name), tensors))
+        .and_then(|()| {
+            files.iter().try_for_each(|(name, bytes)| {
+                let path = tmp.join(name);
+                fs::write(&path, bytes).map_err(|e| Error::io("writing", &path, e))?;
+                sync_file(&path)
+            })
+        })
         .and_then(|()| write_all(&tmp, meta, config, vocab, vs))
         .and_then(|()| swap_into_place(&tmp, dir));
     if written.is_err() {

@@ -42,7 +42,11 @@ fn stdin_lines_stream_and_bad_lines_are_reported_with_their_number() {
     assert!(!ok);
     assert_eq!(stdout, "2007-07-10\n\n\n2001-03-01\n");
     assert!(
-        stderr.contains("<stdin>:2: input \"\": empty input"),
+        stderr.contains("1 empty input line(s) kept as empty output lines"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 input(s) could not be translated"),
         "{stderr}"
     );
     assert!(stderr.contains("<stdin>:3: not valid UTF-8"), "{stderr}");

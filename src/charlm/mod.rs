@@ -30,7 +30,7 @@
 //! # }
 //! ```
 
-mod adam;
+pub(crate) mod adam;
 mod data;
 mod model;
 mod sample;

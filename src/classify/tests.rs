@@ -98,6 +98,9 @@ fn fit(
     vectors: Option<&Embeddings>,
     options: &TrainOptions,
 ) -> crate::error::Result<(Classifier, TrainReport)> {
+    // Training draws from torch's global generator: no other test may seed or draw from it
+    // meanwhile, or "same seed, same model" fails.
+    let _lock = crate::device::torch_rng_lock();
     classify_train(config, data, None, vectors, options, Device::Cpu, &Silent)
 }
 

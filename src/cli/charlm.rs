@@ -192,7 +192,7 @@ pub struct EvalArgs {
 }
 
 /// `90`, `90s`, `10m`, `1.5h`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => t.split_at(i),

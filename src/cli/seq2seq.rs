@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
+use seqmodels::seq2seq::pairs::{self, Pair};
+use seqmodels::seq2seq::tokenizer::{TokenizerConfig, TokenizerKind};
 use seqmodels::seq2seq::{
-    self, dates, DecodeOptions, Seq2SeqConfig, Task, Translator, TranslatorConfig,
+    self, dates, DecodeOptions, SentenceSetup, SentenceTrainConfig, Seq2SeqConfig, Task,
+    Translator, TranslatorConfig,
 };
 use seqmodels::Progress;
 
@@ -21,9 +24,11 @@ pub struct Seq2seqArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Seq2seqCommand {
-    /// Train a translator; only the best epoch (held-out exact match) is saved.
+    /// Train a translator (dates, or sentences from a parallel corpus with --task pairs); only
+    /// the best epoch is saved.
     Train(TrainArgs),
-    /// Exact match of a translator on a TSV of pairs, per format when a third column names it.
+    /// Dates: exact match on a TSV of pairs, per format when a third column names it.
+    /// Sentences: corpus BLEU of the translations of --src against --ref.
     Eval(EvalArgs),
     /// Corpus BLEU of a file of outputs against a file of references, one sentence per line,
     /// as sacreBLEU computes it (13a tokenisation, brevity penalty, exp smoothing).
@@ -34,6 +39,16 @@ pub enum Seq2seqCommand {
 pub enum TaskArg {
     /// Human-written dates to ISO dates.
     Dates,
+    /// Sentences: a parallel corpus (--pairs TSV, or --src and --tgt files).
+    Pairs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenizerArg {
+    /// Whole words (rarer words than --vocab-size allows become <unk>).
+    Word,
+    /// Byte-pair encoding subwords.
+    Bpe,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,13 +64,78 @@ pub struct TrainArgs {
     /// The task.
     #[arg(long, value_enum, default_value_t = TaskArg::Dates)]
     pub task: TaskArg,
-    /// Training pairs, `human<TAB>YYYY-MM-DD` per line.
+    /// Training pairs, `source<TAB>target` per line (dates: `human<TAB>YYYY-MM-DD`); extra
+    /// columns are ignored.
     #[arg(
         long,
-        conflicts_with = "generate",
-        required_unless_present = "generate"
+        conflicts_with_all = ["generate", "src"],
+        required_unless_present_any = ["generate", "src"]
     )]
     pub pairs: Option<PathBuf>,
+    /// --task pairs: source sentences, one per line (`.gz` accepted), aligned with --tgt.
+    #[arg(long, requires = "tgt")]
+    pub src: Option<PathBuf>,
+    /// --task pairs: target sentences, line for line.
+    #[arg(long, requires = "src")]
+    pub tgt: Option<PathBuf>,
+    /// --task pairs: dev source sentences (otherwise --valid-fraction of the pairs is held out).
+    #[arg(long, requires = "dev_tgt")]
+    pub dev_src: Option<PathBuf>,
+    /// --task pairs: dev target sentences.
+    #[arg(long, requires = "dev_src")]
+    pub dev_tgt: Option<PathBuf>,
+    /// --task pairs: word-level or BPE tokenizers, learnt from the training side.
+    #[arg(long, value_enum, default_value_t = TokenizerArg::Word)]
+    pub tokenizer: TokenizerArg,
+    /// --task pairs: tokens per side, the 4 specials included.
+    #[arg(long, default_value_t = 10_000)]
+    pub vocab_size: usize,
+    /// --task pairs: words (or BPE pairs) seen fewer times are left out.
+    #[arg(long, default_value_t = 1)]
+    pub min_frequency: u64,
+    /// --task pairs: keep case (the default lower-cases both sides).
+    #[arg(long)]
+    pub keep_case: bool,
+    /// --task pairs: no Unicode NFKC normalisation.
+    #[arg(long)]
+    pub no_nfkc: bool,
+    /// --task pairs: pairs with more tokens on either side are left out of training; the model
+    /// reads and writes at most this many tokens.
+    #[arg(long, default_value_t = 50)]
+    pub max_len: usize,
+    /// --task pairs: embedding size of both sides.
+    #[arg(long, default_value_t = 256)]
+    pub embed: usize,
+    /// --task pairs: encoder LSTM size per direction (the decoder has twice this).
+    #[arg(long, default_value_t = 256)]
+    pub hidden: usize,
+    /// --task pairs: stacked bidirectional encoder layers.
+    #[arg(long, default_value_t = 1)]
+    pub layers: usize,
+    /// --task pairs: dropout on embeddings, between layers and before the output layer.
+    #[arg(long, default_value_t = 0.2)]
+    pub dropout: f64,
+    /// --task pairs: label smoothing of the training loss.
+    #[arg(long, default_value_t = 0.1)]
+    pub label_smoothing: f64,
+    /// --task pairs: probability of feeding the decoder the reference token (else its guess).
+    #[arg(long, default_value_t = 1.0)]
+    pub teacher_forcing: f64,
+    /// --task pairs: stop after this much training time, e.g. 90s, 15m, 1h.
+    #[arg(long, value_parser = super::charlm::parse_duration)]
+    pub time_budget: Option<std::time::Duration>,
+    /// --task pairs: stop after this many epochs without a better dev loss.
+    #[arg(long, default_value_t = 3)]
+    pub patience: usize,
+    /// --task pairs: multiply the learning rate by this after an epoch without a better dev loss.
+    #[arg(long, default_value_t = 0.5)]
+    pub lr_decay: f64,
+    /// --task pairs: dev sentences translated for BLEU after each epoch (0: all).
+    #[arg(long, default_value_t = 1000)]
+    pub bleu_sentences: usize,
+    /// --task pairs: continue training the model in --out (weights, optimiser, learning rate).
+    #[arg(long)]
+    pub resume: bool,
     /// Generate this many pairs instead (seeded by --seed).
     #[arg(long, value_name = "N")]
     pub generate: Option<usize>,
@@ -75,9 +155,9 @@ pub struct TrainArgs {
     pub epochs: usize,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 5e-3)]
-    pub lr: f64,
+    /// Adam learning rate [default: 5e-3 for dates, 1e-3 for pairs].
+    #[arg(long)]
+    pub lr: Option<f64>,
     /// Clip gradients to this global norm (0: off).
     #[arg(long, default_value_t = 1.0)]
     pub clip_norm: f64,
@@ -93,9 +173,24 @@ pub struct EvalArgs {
     /// Model directory; the built-in dates model when omitted.
     #[arg(long, short)]
     pub model: Option<PathBuf>,
-    /// Pairs to score: `input<TAB>reference[<TAB>format]`.
+    /// Date pairs to score: `input<TAB>reference[<TAB>format]`.
+    #[arg(long, conflicts_with = "src", required_unless_present = "src")]
+    pub pairs: Option<PathBuf>,
+    /// Sentence models: source sentences, one per line (`.gz` accepted).
+    #[arg(long, requires = "reference")]
+    pub src: Option<PathBuf>,
+    /// Sentence models: reference translations, line for line.
+    #[arg(long = "ref", requires = "src")]
+    pub reference: Option<PathBuf>,
+    /// Sentence models: also write the translations here, one per line.
     #[arg(long)]
-    pub pairs: PathBuf,
+    pub output: Option<PathBuf>,
+    /// Sentence models: at most this many output tokens per source token.
+    #[arg(long, default_value_t = 2.0)]
+    pub max_len_ratio: f64,
+    /// Sentence models: replace output <unk> by the most attended source word.
+    #[arg(long)]
+    pub replace_unk: bool,
     /// Beam width (1 is greedy).
     #[arg(long, short = 'b', default_value_t = 1)]
     pub beam_width: usize,
@@ -123,6 +218,7 @@ pub struct BleuArgs {
 
 pub fn run(args: Seq2seqArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     match args.command {
+        Seq2seqCommand::Train(a) if a.task == TaskArg::Pairs => train_pairs(a, progress),
         Seq2seqCommand::Train(a) => train(a, progress),
         Seq2seqCommand::Eval(a) => eval(a),
         Seq2seqCommand::Bleu(a) => bleu(a),
@@ -163,21 +259,22 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         }
         (None, None) => anyhow::bail!("give --pairs FILE or --generate N"),
     };
+    if args.src.is_some() || args.resume {
+        anyhow::bail!("--src, --tgt and --resume are for --task pairs");
+    }
     let model = match args.preset {
         Preset::Course => Seq2SeqConfig::course(0, 0),
         Preset::Dates => seq2seq::dates_preset(),
     };
     let config = TranslatorConfig {
-        task: match args.task {
-            TaskArg::Dates => Task::Dates,
-        },
+        task: Task::Dates,
         lowercase: true,
         model,
     };
     let train = seq2seq::TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
-        learning_rate: args.lr,
+        learning_rate: args.lr.unwrap_or(5e-3),
         clip_norm: args.clip_norm,
         valid_fraction: args.valid_fraction,
         seed: args.seed,
@@ -207,14 +304,23 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         Some(dir) => Translator::load(dir, device)?,
         None => Translator::builtin_dates(device)?,
     };
-    let rows = seqmodels::text::read_tsv(&args.pairs, 2)?;
     let options = DecodeOptions {
         beam_width: args.beam_width,
         alpha: args.alpha,
         n_best: 1,
         constrain: !args.no_constrain,
         batch_size: args.batch_size,
+        max_len_ratio: args.max_len_ratio,
+        replace_unk: args.replace_unk,
+        ..DecodeOptions::default()
     };
+    let Some(pairs) = &args.pairs else {
+        return eval_bleu(&translator, &args, &options);
+    };
+    if translator.config().task != Task::Dates {
+        anyhow::bail!("this is a sentence translator: score it with --src F --ref F");
+    }
+    let rows = seqmodels::text::read_tsv(pairs, 2)?;
     let inputs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     let start = Instant::now();
     let outputs = translator.translate(&inputs, &options)?;
@@ -253,5 +359,179 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             println!("{format:<24} {:>7.2}% {total:>7}", pct(*ok, *total));
         }
     }
+    Ok(())
+}
+
+/// Reads the training (and dev) pairs of `--task pairs`.
+fn read_pairs(args: &TrainArgs) -> anyhow::Result<(Vec<Pair>, Option<Vec<Pair>>)> {
+    let train = match (&args.pairs, &args.src, &args.tgt) {
+        (Some(path), _, _) => pairs::read_tsv(path)?,
+        (None, Some(src), Some(tgt)) => pairs::read_aligned(src, tgt)?,
+        _ => anyhow::bail!("give --pairs FILE, or --src FILE and --tgt FILE"),
+    };
+    let dev = match (&args.dev_src, &args.dev_tgt) {
+        (Some(src), Some(tgt)) => Some(pairs::read_aligned(src, tgt)?),
+        _ => None,
+    };
+    Ok((train, dev))
+}
+
+fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    if args.generate.is_some() {
+        anyhow::bail!("--generate makes date pairs; --task pairs reads --pairs or --src/--tgt");
+    }
+    let device = args.device.device.resolve()?;
+    let (train, dev) = read_pairs(&args)?;
+    let config = SentenceTrainConfig {
+        epochs: args.epochs,
+        time_budget: args.time_budget,
+        batch_size: args.batch_size,
+        learning_rate: args.lr.unwrap_or(1e-3),
+        lr_decay: args.lr_decay,
+        clip_norm: args.clip_norm,
+        label_smoothing: args.label_smoothing,
+        teacher_forcing: args.teacher_forcing,
+        patience: args.patience,
+        valid_fraction: args.valid_fraction,
+        bleu_sentences: args.bleu_sentences,
+        seed: args.seed,
+    };
+    let report = if args.resume {
+        seq2seq::resume_sentences(
+            &args.out,
+            &train,
+            dev.as_deref(),
+            &config,
+            device,
+            &args.out,
+            progress,
+        )?
+    } else {
+        let tokenizer = TokenizerConfig {
+            kind: match args.tokenizer {
+                TokenizerArg::Word => TokenizerKind::Word,
+                TokenizerArg::Bpe => TokenizerKind::Bpe,
+            },
+            vocab_size: args.vocab_size,
+            min_frequency: args.min_frequency,
+            lowercase: !args.keep_case,
+            nfkc: !args.no_nfkc,
+        };
+        let setup = SentenceSetup {
+            model: Seq2SeqConfig {
+                src_vocab: 0,
+                tgt_vocab: 0,
+                src_embed: Some(args.embed),
+                tgt_embed: Some(args.embed),
+                enc_hidden: args.hidden,
+                enc_layers: args.layers,
+                dec_hidden: 2 * args.hidden,
+                attn_hidden: args.hidden,
+                output_uses_context: true,
+                dropout: args.dropout,
+                max_src_len: args.max_len,
+                max_tgt_len: args.max_len + 1,
+            },
+            src_tokenizer: tokenizer.clone(),
+            tgt_tokenizer: tokenizer,
+        };
+        seq2seq::train_sentences(
+            &train,
+            dev.as_deref(),
+            &setup,
+            &config,
+            device,
+            &args.out,
+            progress,
+        )?
+    };
+    let best = report
+        .epochs
+        .iter()
+        .rev()
+        .find(|e| e.saved)
+        .ok_or_else(|| anyhow::anyhow!("no epoch was saved"))?;
+    let seconds: f64 = report.epochs.iter().map(|e| e.train_seconds).sum();
+    println!(
+        "trained {} epoch(s) on {} pairs ({} left out as longer than --max-len {}), vocabularies {} / {}, in {:.1} s on {}; best epoch {}: dev loss {:.4}, dev BLEU {:.2} ({} dev pairs); saved to {}",
+        report.epochs.len(),
+        report.train_pairs,
+        report.too_long,
+        args.max_len,
+        report.vocab_sizes.0,
+        report.vocab_sizes.1,
+        seconds,
+        seqmodels::device::device_name(device),
+        best.epoch,
+        best.dev_loss,
+        best.dev_bleu,
+        report.dev_pairs,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `seq2seq eval --src F --ref F`: corpus BLEU of a sentence translator.
+fn eval_bleu(
+    translator: &Translator,
+    args: &EvalArgs,
+    options: &DecodeOptions,
+) -> anyhow::Result<()> {
+    let (Some(src), Some(reference)) = (&args.src, &args.reference) else {
+        anyhow::bail!("give --pairs FILE (dates) or --src FILE --ref FILE (sentences)");
+    };
+    if translator.config().task != Task::Sentences {
+        anyhow::bail!("--src/--ref score sentence translators; this is a date model (use --pairs)");
+    }
+    let sources = pairs::read_text_lines(src)?;
+    let references = pairs::read_text_lines(reference)?;
+    if sources.len() != references.len() {
+        anyhow::bail!(
+            "{} has {} lines but {} has {}",
+            src.display(),
+            sources.len(),
+            reference.display(),
+            references.len()
+        );
+    }
+    let inputs: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let start = Instant::now();
+    let outputs = translator.translate(&inputs, options)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let mut failed = 0usize;
+    let mut truncated = 0usize;
+    let hyps: Vec<String> = outputs
+        .into_iter()
+        .map(|o| match o {
+            Ok(h) => {
+                truncated += usize::from(h.first().is_some_and(|h| h.truncated));
+                h.into_iter().next().map(|h| h.text).unwrap_or_default()
+            }
+            Err(_) => {
+                failed += 1;
+                String::new()
+            }
+        })
+        .collect();
+    if let Some(path) = &args.output {
+        let mut text = hyps.join("\n");
+        text.push('\n');
+        std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    let refs: Vec<String> = references
+        .iter()
+        .map(|r| seq2seq::reference_text(translator, r))
+        .collect();
+    let h: Vec<&str> = hyps.iter().map(String::as_str).collect();
+    let r: Vec<&str> = refs.iter().map(String::as_str).collect();
+    let bleu = seq2seq::bleu::corpus_bleu(&h, &r)?;
+    println!(
+        "{} sentences, beam width {}: {bleu}{}; {:.1} sentences/s; {failed} empty or rejected, {truncated} truncated",
+        inputs.len(),
+        args.beam_width,
+        if translator.config().lowercase { " (lower-cased)" } else { "" },
+        inputs.len() as f64 / seconds
+    );
     Ok(())
 }

@@ -36,6 +36,19 @@ pub struct TranslateArgs {
     /// Inputs decoded together.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
+    /// Sentence models: at most this many output tokens per source token.
+    #[arg(long, default_value_t = 2.0)]
+    pub max_len_ratio: f64,
+    /// Sentence models: no end of sentence before this many tokens.
+    #[arg(long, default_value_t = 0)]
+    pub min_len: usize,
+    /// Sentence models: replace each <unk> in the output by the source word the attention
+    /// weighted most at that step.
+    #[arg(long)]
+    pub replace_unk: bool,
+    /// An input longer than the model reads is an error (otherwise it is cut, with a warning).
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -62,12 +75,18 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
         n_best: args.n_best,
         constrain: !args.no_constrain,
         batch_size: args.batch_size,
+        max_len_ratio: args.max_len_ratio,
+        min_len: args.min_len,
+        replace_unk: args.replace_unk,
+        strict: args.strict,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failures = 0usize;
+    let mut empty = 0usize;
     if !args.text.is_empty() {
         let inputs: Vec<&str> = args.text.iter().map(String::as_str).collect();
+        empty += inputs.iter().filter(|i| i.trim().is_empty()).count();
         failures += translate_chunk(&translator, &inputs, None, &options, &args, &mut out)?;
     } else {
         let stdin = std::io::stdin();
@@ -80,7 +99,10 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
         let mut lines: Vec<(usize, String)> = Vec::new();
         for line in seqmodels::text::lines(stdin.lock(), Path::new("<stdin>")) {
             match line {
-                Ok(numbered) => lines.push(numbered),
+                Ok(numbered) => {
+                    empty += usize::from(numbered.1.trim().is_empty());
+                    lines.push(numbered);
+                }
                 Err(err @ seqmodels::Error::BadLine { .. }) => {
                     // Keep one output line per input: answer what came before, then this one.
                     failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
@@ -98,6 +120,9 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
         failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
     }
     out.flush()?;
+    if empty > 0 {
+        eprintln!("{empty} empty input line(s) kept as empty output lines");
+    }
     if failures > 0 {
         anyhow::bail!("{failures} input(s) could not be translated");
     }
@@ -133,9 +158,26 @@ fn translate_chunk(
 ) -> anyhow::Result<usize> {
     let results = translator.translate(inputs, options)?;
     let mut failures = 0;
+    let name = |i: usize| match line_numbers {
+        Some(n) => format!("<stdin>:{}: ", n[i]),
+        None => String::new(),
+    };
     for (i, (input, result)) in inputs.iter().zip(results).enumerate() {
+        if input.trim().is_empty() {
+            // An empty line stays an empty line, so output line N still answers input line N.
+            writeln!(out)?;
+            continue;
+        }
         match result {
             Ok(hyps) => {
+                if hyps.first().is_some_and(|h| h.truncated) {
+                    out.flush()?;
+                    eprintln!(
+                        "warning: {}input longer than the model reads ({} tokens); translated its beginning (--strict makes this an error)",
+                        name(i),
+                        translator.config().model.max_src_len
+                    );
+                }
                 write_hypotheses(out, input, &hyps, args.format)?;
                 if let (Some(target), Some(best)) = (&args.attention, hyps.first()) {
                     let map = translator.attention(input, &best.text)?;
@@ -145,10 +187,7 @@ fn translate_chunk(
             Err(err) => {
                 failures += 1;
                 out.flush()?;
-                match line_numbers {
-                    Some(n) => eprintln!("error: <stdin>:{}: {err}", n[i]),
-                    None => eprintln!("error: {err}"),
-                }
+                eprintln!("error: {}{err}", name(i));
                 // Keep one output line per input so that outputs stay aligned with inputs.
                 writeln!(out)?;
             }

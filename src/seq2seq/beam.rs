@@ -78,6 +78,9 @@ pub struct BeamConfig {
     /// End token. `None`: fixed-length outputs of exactly `max_len` tokens (e.g. the date model,
     /// which has no end token).
     pub eos: Option<usize>,
+    /// A cap per input (`max_lens[i]` for input `i`, never above `max_len`), e.g. a multiple
+    /// of the source length; `None`: `max_len` for all.
+    pub max_lens: Option<Vec<usize>>,
 }
 
 impl Default for BeamConfig {
@@ -93,11 +96,20 @@ impl Default for BeamConfig {
             min_len: 0,
             bos: 0,
             eos: None,
+            max_lens: None,
         }
     }
 }
 
 impl BeamConfig {
+    /// The cap on input `i`'s output length.
+    pub fn max_len_of(&self, i: usize) -> usize {
+        self.max_lens
+            .as_ref()
+            .and_then(|caps| caps.get(i))
+            .map_or(self.max_len, |&cap| cap.min(self.max_len))
+    }
+
     /// Checks the fields against each other; the message names the offending field.
     pub fn validate(&self) -> Result<(), String> {
         if self.width == 0 {
@@ -117,6 +129,9 @@ impl BeamConfig {
         }
         if self.max_len == 0 {
             return Err("max_len must be at least 1".into());
+        }
+        if self.max_lens.as_ref().is_some_and(|caps| caps.contains(&0)) {
+            return Err("every max_lens entry must be at least 1".into());
         }
         if self.min_len > self.max_len {
             return Err(format!(
@@ -337,7 +352,8 @@ pub fn beam_search<M: StepModel>(
 
         parents.clear();
         let mut offset = 0;
-        for beam in beams.iter_mut().filter(|b| !b.done) {
+        for (input, beam) in beams.iter_mut().enumerate().filter(|(_, b)| !b.done) {
+            let cap = config.max_len_of(input);
             let rows = beam.live.len();
             cands.clear();
             if let Some(vocab) = vocab {
@@ -370,7 +386,7 @@ pub fn beam_search<M: StepModel>(
                     continue;
                 }
                 tokens.push(c.token);
-                if tokens.len() >= config.max_len {
+                if tokens.len() >= cap {
                     let len = tokens.len();
                     beam.finish(tokens, c.log_prob, len, config);
                 } else {
@@ -466,7 +482,7 @@ pub fn greedy<M: StepModel>(
                 Some((token, total)) => {
                     let mut tokens = tokens;
                     tokens.push(token);
-                    if tokens.len() >= config.max_len {
+                    if tokens.len() >= config.max_len_of(i) {
                         Some(Hypothesis {
                             score: normalised(total, tokens.len(), config.alpha),
                             tokens,

@@ -139,6 +139,7 @@ fn config(
         min_len: 0,
         bos: BOS,
         eos,
+        max_lens: None,
     }
 }
 

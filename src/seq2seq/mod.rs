@@ -6,15 +6,22 @@ pub mod bleu;
 pub mod constraint;
 pub mod dates;
 pub mod model;
+pub mod pairs;
 pub mod plot;
+mod sentences;
+pub mod tokenizer;
 mod train;
 mod translator;
 
 pub use model::{Seq2Seq, Seq2SeqConfig};
+pub use sentences::{
+    reference_text, resume_sentences, train_sentences, SentenceEpoch, SentenceReport,
+    SentenceSetup, SentenceTrainConfig,
+};
 pub use train::{exact_match, train, EpochFigures, TrainConfig};
 pub use translator::{
-    AttentionMap, DecodeOptions, Task, Translation, Translator, TranslatorConfig, Vocabs,
-    BUILTIN_DATES, FORMAT_VERSION, KIND,
+    AttentionMap, DecodeOptions, Task, Tokenizers, Translation, Translator, TranslatorConfig,
+    Vocabs, BUILTIN_DATES, FORMAT_VERSION, KIND, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE,
 };
 
 /// The sizes of the built-in dates model: learnt embeddings, a wider encoder and decoder than

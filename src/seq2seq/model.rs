@@ -429,6 +429,33 @@ impl Seq2Seq {
     }
 }
 
+impl Seq2Seq {
+    /// Decoding for training with a teacher-forcing ratio below 1: at each step after the first,
+    /// each row is fed the reference token `prev[:, t]` with probability `ratio` and otherwise
+    /// the model's own best guess from the step before (drawn with torch's seeded generator).
+    /// Returns logits `[batch, tgt_len, tgt_vocab]`.
+    pub fn forward_mixed(&self, enc: &Encoded, prev: &Tensor, ratio: f64, train: bool) -> Tensor {
+        let (batch, steps) = prev.size2().expect("prev is [batch, tgt_len]");
+        let mut state = self.initial_state(batch);
+        let mut logits: Vec<Tensor> = Vec::with_capacity(steps as usize);
+        for t in 0..steps {
+            let gold = prev.select(1, t);
+            let input = match logits.last() {
+                Some(last) => {
+                    let guess = last.argmax(-1, false).detach();
+                    let teach = Tensor::rand([batch], (Kind::Float, self.device)).lt(ratio);
+                    gold.where_self(&teach, &guess)
+                }
+                None => gold,
+            };
+            let step = self.step(enc, &state, &input, train);
+            logits.push(step.logits);
+            state = step.state;
+        }
+        Tensor::stack(&logits, 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 //! [`Translator`] owns the parameters, the source and target vocabularies and the task, and
 //! decodes batches of inputs with the beam search of [`super::beam`]. For the date task the
 //! output is the 10 characters of an ISO date and, unless turned off, decoding is constrained
-//! by [`super::constraint::DateConstraint`] so that it is always a real date.
+//! by [`super::constraint::DateConstraint`] so that it is always a real date. For sentences,
+//! the source and target go through their own [`SentenceTokenizer`]s (saved beside the weights
+//! as `src_tokenizer.json` and `tgt_tokenizer.json`), and outputs end with `<eos>`.
 
 use std::path::Path;
 
@@ -14,6 +16,7 @@ use tch::{Device, Kind, Tensor};
 use super::beam::{self, BeamConfig, Constraint, Hypothesis, StepModel};
 use super::constraint::DateConstraint;
 use super::model::{DecoderState, Encoded, Seq2Seq, Seq2SeqConfig};
+use super::tokenizer::{SentenceTokenizer, BOS_ID, EOS_ID, UNK_ID};
 use crate::checkpoint::{self, Meta};
 use crate::error::{Error, Result};
 use crate::vocab::{Vocab, BOS, PAD, UNK};
@@ -29,6 +32,50 @@ pub const FORMAT_VERSION: u32 = 1;
 pub enum Task {
     /// Human-written dates to `YYYY-MM-DD`, character by character, always 10 characters.
     Dates,
+    /// Sentences to sentences, token by token (words or BPE pieces), ended by `<eos>`.
+    Sentences,
+}
+
+/// File of the source tokenizer in a sentence translator's directory.
+pub const SRC_TOKENIZER_FILE: &str = "src_tokenizer.json";
+/// File of the target tokenizer.
+pub const TGT_TOKENIZER_FILE: &str = "tgt_tokenizer.json";
+
+/// The two tokenizers of a sentence translator.
+#[derive(Debug, Clone)]
+pub struct Tokenizers {
+    /// Source side.
+    pub src: SentenceTokenizer,
+    /// Target side.
+    pub tgt: SentenceTokenizer,
+}
+
+impl Tokenizers {
+    /// Reads both from a model directory; a missing file is an error naming it.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let read = |file: &str| {
+            let path = dir.join(file);
+            if !path.is_file() {
+                return Err(Error::checkpoint(
+                    dir,
+                    format!("is a sentence translator but has no {file}"),
+                ));
+            }
+            SentenceTokenizer::load(&path)
+        };
+        Ok(Tokenizers {
+            src: read(SRC_TOKENIZER_FILE)?,
+            tgt: read(TGT_TOKENIZER_FILE)?,
+        })
+    }
+
+    /// The vocabularies, in id order.
+    pub fn vocabs(&self) -> Result<Vocabs> {
+        Ok(Vocabs {
+            src: Vocab::try_from(self.src.tokens()).map_err(Error::Config)?,
+            tgt: Vocab::try_from(self.tgt.tokens()).map_err(Error::Config)?,
+        })
+    }
 }
 
 /// `config.json` of a translator directory.
@@ -78,6 +125,17 @@ pub struct DecodeOptions {
     pub constrain: bool,
     /// Inputs decoded together.
     pub batch_size: usize,
+    /// Sentences: an output has at most `ceil(max_len_ratio * source tokens)` tokens (and never
+    /// more than the model's `max_tgt_len`).
+    pub max_len_ratio: f64,
+    /// Sentences: `<eos>` is not allowed before this many tokens.
+    pub min_len: usize,
+    /// Sentences: an output `<unk>` is replaced by the source word that the attention weighted
+    /// most at that step.
+    pub replace_unk: bool,
+    /// An input longer than the model reads is an error; otherwise it is cut to that length
+    /// and its translations are marked `truncated`.
+    pub strict: bool,
 }
 
 impl Default for DecodeOptions {
@@ -88,6 +146,10 @@ impl Default for DecodeOptions {
             n_best: 1,
             constrain: true,
             batch_size: 256,
+            max_len_ratio: 2.0,
+            min_len: 0,
+            replace_unk: false,
+            strict: false,
         }
     }
 }
@@ -101,6 +163,8 @@ pub struct Translation {
     pub score: f64,
     /// Sum of the log-probabilities of the output tokens.
     pub log_prob: f64,
+    /// The input was longer than the model reads and was cut.
+    pub truncated: bool,
 }
 
 /// Attention weights of one translation, for drawing.
@@ -121,7 +185,16 @@ pub struct Translator {
     model: Seq2Seq,
     config: TranslatorConfig,
     vocabs: Vocabs,
+    tokenizers: Option<Tokenizers>,
     meta: Meta,
+}
+
+/// A source ready to decode: its token ids, and for sentences the text of each token (for
+/// `replace_unk`).
+struct Source {
+    ids: Vec<usize>,
+    words: Vec<String>,
+    truncated: bool,
 }
 
 /// The dates model that ships with seqmodels, compiled into the library.
@@ -151,14 +224,49 @@ impl Translator {
             model,
             config,
             vocabs,
+            tokenizers: None,
             meta: Meta::new(KIND, FORMAT_VERSION, seed),
         })
     }
 
+    /// A freshly initialised sentence translator over `tokenizers` (for training); the
+    /// vocabulary sizes come from them and `config.task` becomes [`Task::Sentences`].
+    pub fn new_sentences(
+        config: TranslatorConfig,
+        tokenizers: Tokenizers,
+        device: Device,
+        seed: u64,
+    ) -> Result<Self> {
+        let config = TranslatorConfig {
+            task: Task::Sentences,
+            ..config
+        };
+        let mut translator = Translator::new(config, tokenizers.vocabs()?, device, seed)?;
+        translator.tokenizers = Some(tokenizers);
+        Ok(translator)
+    }
+
     /// Loads a translator directory onto `device`.
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
-        let loaded = checkpoint::load(dir, KIND, FORMAT_VERSION)?;
-        Self::from_parts(loaded, device, |vs| checkpoint::load_weights(dir, vs))
+        let loaded: checkpoint::Loaded<TranslatorConfig, Vocabs> =
+            checkpoint::load(dir, KIND, FORMAT_VERSION)?;
+        let tokenizers = match loaded.config.task {
+            Task::Dates => None,
+            Task::Sentences => {
+                let t = Tokenizers::load(dir)?;
+                if t.vocabs()? != loaded.vocab {
+                    return Err(Error::checkpoint(
+                        dir,
+                        "has tokenizers whose vocabularies differ from vocab.json",
+                    ));
+                }
+                Some(t)
+            }
+        };
+        let mut translator =
+            Self::from_parts(loaded, device, |vs| checkpoint::load_weights(dir, vs))?;
+        translator.tokenizers = tokenizers;
+        Ok(translator)
     }
 
     /// The date translator that ships with seqmodels.
@@ -195,13 +303,38 @@ impl Translator {
             model,
             config,
             vocabs,
+            tokenizers: None,
             meta,
         })
     }
 
     /// Saves the translator as a model directory (atomically), with `meta`'s figures.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        checkpoint::save(dir, &self.meta, &self.config, &self.vocabs, &self.vs)
+        self.save_with(dir, &[])
+    }
+
+    /// [`Translator::save`] with extra safetensors files (the optimiser state), in the same
+    /// atomic step.
+    pub fn save_with(&self, dir: &Path, extra: &[checkpoint::ExtraTensors<'_>]) -> Result<()> {
+        let mut files = Vec::new();
+        if let Some(t) = &self.tokenizers {
+            files.push((SRC_TOKENIZER_FILE, t.src.to_json()?.into_bytes()));
+            files.push((TGT_TOKENIZER_FILE, t.tgt.to_json()?.into_bytes()));
+        }
+        checkpoint::save_bundle(
+            dir,
+            &self.meta,
+            &self.config,
+            &self.vocabs,
+            &self.vs,
+            extra,
+            &files,
+        )
+    }
+
+    /// The tokenizers of a sentence translator.
+    pub fn tokenizers(&self) -> Option<&Tokenizers> {
+        self.tokenizers.as_ref()
     }
 
     /// Replaces the provenance saved with the model.
@@ -234,8 +367,13 @@ impl Translator {
         &self.vs
     }
 
-    /// The source token ids of `input`, after normalisation, or why it cannot be translated.
+    /// The source token ids of `input`, after normalisation, or why it cannot be translated
+    /// (empty; too long when `strict`).
     pub fn encode_source(&self, input: &str) -> Result<Vec<usize>> {
+        Ok(self.source(input, true)?.ids)
+    }
+
+    fn source(&self, input: &str, strict: bool) -> Result<Source> {
         let text = input.trim();
         let invalid = |reason: String| Error::InvalidInput {
             input: input.to_owned(),
@@ -244,24 +382,61 @@ impl Translator {
         if text.is_empty() {
             return Err(invalid("empty input".to_owned()));
         }
-        let text = if self.config.lowercase {
-            text.to_lowercase()
-        } else {
-            text.to_owned()
+        let (mut ids, mut words, unit) = match &self.tokenizers {
+            None => {
+                let text = if self.config.lowercase {
+                    text.to_lowercase()
+                } else {
+                    text.to_owned()
+                };
+                let ids = self.vocabs.src.encode_chars(&text, self.unk());
+                (ids, Vec::new(), "characters")
+            }
+            Some(t) => {
+                let (ids, words) = t.src.encode_with_words(text)?;
+                if ids.is_empty() {
+                    return Err(invalid("no tokens in the input".to_owned()));
+                }
+                (ids, words, "tokens")
+            }
         };
-        let ids = self.vocabs.src.encode_chars(&text, self.unk());
         let max = self.config.model.max_src_len;
-        if ids.len() > max {
-            return Err(invalid(format!(
-                "{} characters; this model reads at most {max}",
-                ids.len()
-            )));
+        let truncated = ids.len() > max;
+        if truncated {
+            if strict || self.config.task == Task::Dates {
+                return Err(invalid(format!(
+                    "{} {unit}; this model reads at most {max}",
+                    ids.len()
+                )));
+            }
+            ids.truncate(max);
+            words.truncate(max);
         }
-        Ok(ids)
+        Ok(Source {
+            ids,
+            words,
+            truncated,
+        })
     }
 
-    /// The target token ids of a reference output (for training and scoring).
+    /// The target token ids of a reference output (for training and scoring): for dates its
+    /// characters, for sentences its tokens then `<eos>`.
     pub fn encode_target(&self, output: &str) -> Result<Vec<usize>> {
+        if let Some(t) = &self.tokenizers {
+            let mut ids = t.tgt.encode(output.trim())?;
+            ids.push(EOS_ID);
+            if ids.len() > self.config.model.max_tgt_len {
+                return Err(Error::InvalidInput {
+                    input: output.to_owned(),
+                    reason: format!(
+                        "{} tokens with <eos>; this model writes at most {}",
+                        ids.len(),
+                        self.config.model.max_tgt_len
+                    ),
+                });
+            }
+            return Ok(ids);
+        }
         let ids = self.vocabs.tgt.encode_chars(output, usize::MAX);
         if ids.len() != self.config.model.max_tgt_len || ids.contains(&usize::MAX) {
             return Err(Error::InvalidInput {
@@ -281,7 +456,10 @@ impl Translator {
     }
 
     fn bos(&self) -> usize {
-        self.vocabs.tgt.id(BOS).unwrap_or(0)
+        match self.config.task {
+            Task::Dates => self.vocabs.tgt.id(BOS).unwrap_or(0),
+            Task::Sentences => BOS_ID,
+        }
     }
 
     /// Pads encoded sources into `[batch, longest]` and their lengths.
@@ -301,7 +479,7 @@ impl Translator {
     }
 
     fn constraint(&self, options: &DecodeOptions) -> Result<Option<DateConstraint>> {
-        if !options.constrain {
+        if !options.constrain || self.config.task != Task::Dates {
             return Ok(None);
         }
         let chars: Vec<char> = self
@@ -322,45 +500,68 @@ impl Translator {
             .map_err(Error::Config)
     }
 
-    /// Translates each input; an input that cannot be translated (empty, too long) gets its own
-    /// error and the others go on. Each success holds up to `n_best` hypotheses, best first.
+    /// Translates each input; an input that cannot be translated (empty, too long under
+    /// `strict`) gets its own error and the others go on. Each success holds up to `n_best`
+    /// hypotheses, best first. The result for an input does not depend on the others in the
+    /// call nor on `batch_size`.
     pub fn translate(
         &self,
         inputs: &[&str],
         options: &DecodeOptions,
     ) -> Result<Vec<Result<Vec<Translation>>>> {
+        let sentences = self.config.task == Task::Sentences;
         let beam_config = BeamConfig {
             width: options.beam_width,
             n_best: options.n_best,
             alpha: options.alpha,
             max_len: self.config.model.max_tgt_len,
-            min_len: 0,
+            min_len: if sentences { options.min_len } else { 0 },
             bos: self.bos(),
-            eos: None,
+            eos: sentences.then_some(EOS_ID),
+            max_lens: None,
         };
         beam_config.validate().map_err(Error::Config)?;
+        if sentences && !(options.max_len_ratio.is_finite() && options.max_len_ratio > 0.0) {
+            return Err(Error::Config(format!(
+                "max length ratio {} must be a positive number",
+                options.max_len_ratio
+            )));
+        }
         let constraint = self.constraint(options)?;
-        let encoded: Vec<Result<Vec<usize>>> =
-            inputs.iter().map(|i| self.encode_source(i)).collect();
+        let encoded: Vec<Result<Source>> = inputs
+            .iter()
+            .map(|i| self.source(i, options.strict))
+            .collect();
         let valid: Vec<usize> = (0..inputs.len()).filter(|&i| encoded[i].is_ok()).collect();
         let mut decoded: Vec<Option<Vec<Translation>>> = vec![None; inputs.len()];
         for chunk in valid.chunks(options.batch_size.max(1)) {
-            let sources: Vec<&[usize]> = chunk
+            let sources: Vec<&Source> = chunk
                 .iter()
-                .filter_map(|&i| encoded[i].as_ref().ok().map(Vec::as_slice))
+                .filter_map(|&i| encoded[i].as_ref().ok())
                 .collect();
-            let hyps =
-                tch::no_grad(|| self.decode_batch(&sources, &beam_config, constraint.as_ref()))?;
-            for (&i, hs) in chunk.iter().zip(hyps) {
-                decoded[i] = Some(
-                    hs.into_iter()
-                        .map(|h| Translation {
-                            text: self.vocabs.tgt.decode_concat(&h.tokens),
-                            score: h.score,
-                            log_prob: h.log_prob,
-                        })
+            let mut config = beam_config.clone();
+            if sentences {
+                config.max_lens = Some(
+                    sources
+                        .iter()
+                        .map(|s| (options.max_len_ratio * s.ids.len() as f64).ceil() as usize)
+                        .map(|n| n.clamp(1, beam_config.max_len))
                         .collect(),
                 );
+            }
+            let ids: Vec<&[usize]> = sources.iter().map(|s| s.ids.as_slice()).collect();
+            let hyps = tch::no_grad(|| self.decode_batch(&ids, &config, constraint.as_ref()))?;
+            for ((&i, source), hs) in chunk.iter().zip(&sources).zip(hyps) {
+                let mut out = Vec::with_capacity(hs.len());
+                for h in hs {
+                    out.push(Translation {
+                        text: self.output_text(source, &h.tokens, options.replace_unk)?,
+                        score: h.score,
+                        log_prob: h.log_prob,
+                        truncated: source.truncated,
+                    });
+                }
+                decoded[i] = Some(out);
             }
         }
         Ok(encoded
@@ -368,6 +569,62 @@ impl Translator {
             .zip(decoded)
             .map(|(enc, dec)| enc.map(|_| dec.unwrap_or_default()))
             .collect())
+    }
+
+    /// The text of output tokens; for sentences with `replace_unk`, each `<unk>` becomes the
+    /// source word attended most at its step.
+    fn output_text(&self, source: &Source, tokens: &[usize], replace_unk: bool) -> Result<String> {
+        let Some(t) = &self.tokenizers else {
+            return Ok(self.vocabs.tgt.decode_concat(tokens));
+        };
+        if !replace_unk || !tokens.contains(&UNK_ID) {
+            return t.tgt.decode(tokens);
+        }
+        let weights = tch::no_grad(|| self.attention_weights(&source.ids, tokens))?;
+        // Decode piece by piece so that a copied word keeps its own spelling.
+        let mut words: Vec<String> = Vec::new();
+        let mut run: Vec<usize> = Vec::new();
+        for (step, &token) in tokens.iter().enumerate() {
+            if token != UNK_ID {
+                run.push(token);
+                continue;
+            }
+            if !run.is_empty() {
+                words.push(t.tgt.decode(&run)?);
+                run.clear();
+            }
+            let row = &weights[step];
+            let best = (0..row.len()).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+            words.push(source.words.get(best).cloned().unwrap_or_default());
+        }
+        if !run.is_empty() {
+            words.push(t.tgt.decode(&run)?);
+        }
+        Ok(words
+            .into_iter()
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "))
+    }
+
+    /// Teacher-forced attention weights when BOS then `fed` are fed to the decoder:
+    /// `weights[t][j]` for each of the `fed.len() + 1` steps.
+    fn attention_weights(&self, src: &[usize], output: &[usize]) -> Result<Vec<Vec<f32>>> {
+        let (src_t, lengths) = self.batch_sources(&[src]);
+        let prev: Vec<i64> = std::iter::once(self.bos() as i64)
+            .chain(output.iter().map(|&t| t as i64))
+            .collect();
+        let prev = Tensor::from_slice(&prev)
+            .view([1, -1])
+            .to_device(self.vs.device());
+        let enc = self.model.encode(&src_t, &lengths, false);
+        let (_, attention) = self.model.forward_teacher(&enc, &prev, false);
+        let weights = attention
+            .squeeze_dim(0)
+            .to_device(Device::Cpu)
+            .to_kind(Kind::Float);
+        Vec::<Vec<f32>>::try_from(&weights)
+            .map_err(|e| Error::torch("reading attention weights", e))
     }
 
     fn decode_batch(
@@ -387,41 +644,54 @@ impl Translator {
         beam::beam_search(&mut stepper, init, sources.len(), config, constraint)
     }
 
-    /// Where the model looked while producing `output` from `input` (teacher-forced).
+    /// Where the model looked while producing `output` from `input` (teacher-forced). For
+    /// sentences the last output row is `<eos>`.
     pub fn attention(&self, input: &str, output: &str) -> Result<AttentionMap> {
-        let src = self.encode_source(input)?;
-        let tgt = self.encode_target(output)?;
-        let (src_t, lengths) = self.batch_sources(&[&src]);
-        let prev: Vec<i64> = std::iter::once(self.bos() as i64)
-            .chain(tgt.iter().take(tgt.len() - 1).map(|&t| t as i64))
-            .collect();
-        let prev = Tensor::from_slice(&prev)
-            .view([1, -1])
-            .to_device(self.vs.device());
-        let weights = tch::no_grad(|| {
-            let enc = self.model.encode(&src_t, &lengths, false);
-            let (_, attention) = self.model.forward_teacher(&enc, &prev, false);
-            attention
-                .squeeze_dim(0)
-                .to_device(Device::Cpu)
-                .to_kind(Kind::Float)
-        });
-        let weights: Vec<Vec<f32>> = Vec::<Vec<f32>>::try_from(&weights)
-            .map_err(|e| Error::torch("reading attention weights", e))?;
-        let token = |v: &Vocab, id: usize| v.token(id).unwrap_or("?").to_owned();
-        let normalised = if self.config.lowercase {
-            input.trim().to_lowercase()
-        } else {
-            input.trim().to_owned()
+        let source = self.source(input, false)?;
+        let mut tgt = self.encode_target(output)?;
+        // The fed tokens: for dates BOS and the first 9 characters (10 steps); for sentences
+        // BOS and every token (their steps, then the <eos> step).
+        let fed = match self.config.task {
+            Task::Dates => &tgt[..tgt.len() - 1],
+            Task::Sentences => {
+                tgt.pop();
+                &tgt[..]
+            }
         };
+        let weights = tch::no_grad(|| self.attention_weights(&source.ids, fed))?;
+        let token = |v: &Vocab, id: usize| v.token(id).unwrap_or("?").to_owned();
+        let (source_labels, mut output_labels): (Vec<String>, Vec<String>) = match self.config.task
+        {
+            Task::Dates => {
+                let normalised = if self.config.lowercase {
+                    input.trim().to_lowercase()
+                } else {
+                    input.trim().to_owned()
+                };
+                (
+                    normalised.chars().map(String::from).collect(),
+                    tgt.iter().map(|&t| token(&self.vocabs.tgt, t)).collect(),
+                )
+            }
+            Task::Sentences => (
+                source
+                    .ids
+                    .iter()
+                    .map(|&t| token(&self.vocabs.src, t))
+                    .collect(),
+                tgt.iter().map(|&t| token(&self.vocabs.tgt, t)).collect(),
+            ),
+        };
+        if self.config.task == Task::Sentences {
+            output_labels.push(crate::vocab::EOS.to_owned());
+        }
         Ok(AttentionMap {
-            source: normalised.chars().map(String::from).collect(),
-            output: tgt.iter().map(|&t| token(&self.vocabs.tgt, t)).collect(),
+            source: source_labels,
+            output: output_labels,
             weights,
         })
     }
 }
-
 /// Beam search's view of the network: one decoder step for a stack of hypotheses.
 struct TorchStepper<'a> {
     model: &'a Seq2Seq,

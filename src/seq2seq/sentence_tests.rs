@@ -1,0 +1,315 @@
+//! Sentence translation end to end on a tiny synthetic language pair: the target is the
+//! source reversed, word by word translated (`s3 s1 s4` → `t4 t1 t3`).
+
+use rand::Rng as _;
+
+use super::*;
+use crate::progress::Silent;
+use crate::seq2seq::tokenizer::TokenizerKind;
+
+/// `n` seeded pairs of 2 to 6 words over a 12-word vocabulary.
+fn reversal_pairs(n: usize, seed: u64) -> Vec<Pair> {
+    let mut rng = crate::device::rng_from_seed(seed);
+    (0..n)
+        .map(|line| {
+            let len = rng.random_range(2..=6);
+            let words: Vec<usize> = (0..len).map(|_| rng.random_range(0..12)).collect();
+            let src: Vec<String> = words.iter().map(|w| format!("s{w}")).collect();
+            let tgt: Vec<String> = words.iter().rev().map(|w| format!("t{w}")).collect();
+            Pair {
+                src: src.join(" "),
+                tgt: tgt.join(" "),
+                line: line + 1,
+            }
+        })
+        .collect()
+}
+
+fn setup(kind: TokenizerKind) -> SentenceSetup {
+    let tokenizer = TokenizerConfig {
+        kind,
+        vocab_size: 40,
+        ..TokenizerConfig::default()
+    };
+    SentenceSetup {
+        model: Seq2SeqConfig {
+            src_vocab: 0,
+            tgt_vocab: 0,
+            src_embed: Some(16),
+            tgt_embed: Some(16),
+            enc_hidden: 32,
+            enc_layers: 1,
+            dec_hidden: 64,
+            attn_hidden: 32,
+            output_uses_context: true,
+            dropout: 0.0,
+            max_src_len: 8,
+            max_tgt_len: 9,
+        },
+        src_tokenizer: tokenizer.clone(),
+        tgt_tokenizer: tokenizer,
+    }
+}
+
+fn config(epochs: usize) -> SentenceTrainConfig {
+    SentenceTrainConfig {
+        epochs,
+        batch_size: 32,
+        learning_rate: 1e-2,
+        patience: 10,
+        bleu_sentences: 0,
+        seed: 7,
+        ..SentenceTrainConfig::default()
+    }
+}
+
+/// Share of `pairs` whose greedy translation is exactly right.
+fn exact(translator: &Translator, pairs: &[Pair], options: &DecodeOptions) -> f64 {
+    let inputs: Vec<&str> = pairs.iter().map(|p| p.src.as_str()).collect();
+    let outputs = translator.translate(&inputs, options).unwrap();
+    let right = outputs
+        .iter()
+        .zip(pairs)
+        .filter(|(o, p)| o.as_ref().unwrap()[0].text == p.tgt)
+        .count();
+    right as f64 / pairs.len() as f64
+}
+
+#[test]
+fn learns_to_reverse_and_translate_and_decodes_independently_of_batches() {
+    let _lock = crate::device::torch_rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rev");
+    let train = reversal_pairs(1200, 1);
+    let dev = reversal_pairs(100, 2);
+    let report = train_sentences(
+        &train,
+        Some(&dev),
+        &setup(TokenizerKind::Word),
+        &config(12),
+        Device::Cpu,
+        &out,
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(report.vocab_sizes, (16, 16));
+    assert_eq!(report.too_long, 0);
+    let last = report.epochs.last().unwrap();
+    assert!(report.epochs[0].dev_loss > last.dev_loss);
+    for file in [
+        crate::seq2seq::SRC_TOKENIZER_FILE,
+        crate::seq2seq::TGT_TOKENIZER_FILE,
+        OPTIMIZER_FILE,
+    ] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let translator = Translator::load(&out, Device::Cpu).unwrap();
+    let test = reversal_pairs(200, 3);
+    let greedy = DecodeOptions::default();
+    let accuracy = exact(&translator, &test, &greedy);
+    assert!(accuracy >= 0.9, "held-out exact match {accuracy}");
+    let best = report.epochs.iter().rev().find(|e| e.saved).unwrap();
+    assert!(best.dev_bleu > 80.0, "{best:?}");
+
+    // The output for an input does not depend on the batch it is decoded in.
+    let inputs: Vec<&str> = test[..20].iter().map(|p| p.src.as_str()).collect();
+    for width in [1, 3] {
+        let alone: Vec<_> = inputs
+            .iter()
+            .map(|i| {
+                let options = DecodeOptions {
+                    beam_width: width,
+                    n_best: width,
+                    ..DecodeOptions::default()
+                };
+                translator
+                    .translate(&[i], &options)
+                    .unwrap()
+                    .remove(0)
+                    .unwrap()
+            })
+            .collect();
+        for batch_size in [3, 20] {
+            let options = DecodeOptions {
+                beam_width: width,
+                n_best: width,
+                batch_size,
+                ..DecodeOptions::default()
+            };
+            let together: Vec<_> = translator
+                .translate(&inputs, &options)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect();
+            for (a, b) in alone.iter().zip(&together) {
+                assert_eq!(a.len(), b.len());
+                for (x, y) in a.iter().zip(b) {
+                    assert_eq!(x.text, y.text);
+                    assert!((x.score - y.score).abs() < 1e-4, "{x:?} {y:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn unknown_words_copy_the_attended_source_word_and_long_inputs_are_cut() {
+    let _lock = crate::device::torch_rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rev");
+    // A copy task (the target is the source reversed) where s10 and s11 are rare: the target
+    // vocabulary leaves them out, so the model learns to write <unk> where they go, and
+    // copying the attended source word is the right answer.
+    let mut rng = crate::device::rng_from_seed(4);
+    let pairs: Vec<Pair> = (0..1200)
+        .map(|line| {
+            let len = rng.random_range(2..=6);
+            let words: Vec<String> = (0..len)
+                .map(|_| match rng.random_range(0..64) {
+                    0..=1 => "s10".to_owned(),
+                    2..=3 => "s11".to_owned(),
+                    w => format!("s{}", (w - 4) % 10),
+                })
+                .collect();
+            let tgt: Vec<&str> = words.iter().rev().map(String::as_str).collect();
+            Pair {
+                src: words.join(" "),
+                tgt: tgt.join(" "),
+                line: line + 1,
+            }
+        })
+        .collect();
+    let mut setup = setup(TokenizerKind::Word);
+    setup.tgt_tokenizer.vocab_size = 14;
+    train_sentences(
+        &pairs,
+        None,
+        &setup,
+        &config(12),
+        Device::Cpu,
+        &out,
+        &Silent,
+    )
+    .unwrap();
+    let translator = Translator::load(&out, Device::Cpu).unwrap();
+    let plain = DecodeOptions::default();
+    assert_eq!(translator.vocabs().tgt.len(), 14);
+    let got = translator.translate(&["s1 s10 s2"], &plain).unwrap();
+    assert_eq!(got[0].as_ref().unwrap()[0].text, "s2 <unk> s1");
+    let copy = DecodeOptions {
+        replace_unk: true,
+        ..DecodeOptions::default()
+    };
+    let got = translator
+        .translate(&["s1 s10 s2", "s11 s3 s4"], &copy)
+        .unwrap();
+    assert_eq!(got[0].as_ref().unwrap()[0].text, "s2 s10 s1");
+    assert_eq!(got[1].as_ref().unwrap()[0].text, "s4 s3 s11");
+
+    // 10 tokens, the model reads 8: cut with a mark, or an error when strict.
+    let long = "s1 s2 s3 s4 s5 s6 s7 s8 s9 s10";
+    let got = translator.translate(&[long, ""], &plain).unwrap();
+    assert!(got[0].as_ref().unwrap()[0].truncated);
+    assert!(got[1].is_err());
+    let strict = DecodeOptions {
+        strict: true,
+        ..DecodeOptions::default()
+    };
+    let err = translator.translate(&[long], &strict).unwrap().remove(0);
+    assert!(err.unwrap_err().to_string().contains("at most 8"));
+    // Outputs are capped at max_len_ratio times the source length.
+    let short = DecodeOptions {
+        max_len_ratio: 0.5,
+        ..DecodeOptions::default()
+    };
+    let got = translator.translate(&["s1 s2 s3 s4"], &short).unwrap();
+    assert_eq!(got[0].as_ref().unwrap()[0].text.split(' ').count(), 2);
+    // The attention map has the source tokens and the output tokens with <eos>.
+    let map = translator.attention("s1 s2", "s2 s1").unwrap();
+    assert_eq!(map.source, ["s1", "s2"]);
+    assert_eq!(map.output, ["s2", "s1", "<eos>"]);
+    assert_eq!(map.weights.len(), 3);
+}
+
+#[test]
+fn resume_continues_from_the_saved_epoch() {
+    let _lock = crate::device::torch_rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rev");
+    let train = reversal_pairs(300, 5);
+    let first = train_sentences(
+        &train,
+        None,
+        &setup(TokenizerKind::Bpe),
+        &config(2),
+        Device::Cpu,
+        &out,
+        &Silent,
+    )
+    .unwrap();
+    let steps = |dir: &Path| {
+        checkpoint::read_meta(dir).unwrap().training["optimizer_steps"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = steps(&out);
+    let again =
+        resume_sentences(&out, &train, None, &config(2), Device::Cpu, &out, &Silent).unwrap();
+    let saved_before = first.epochs.iter().rev().find(|e| e.saved).unwrap().epoch;
+    assert_eq!(again.epochs[0].epoch, saved_before + 1);
+    assert!(again.epochs.iter().any(|e| e.saved));
+    assert!(steps(&out) > before);
+    // A date model cannot be resumed as a sentence translator.
+    let dates = dir.path().join("dates");
+    let model = crate::seq2seq::Translator::builtin_dates(Device::Cpu).unwrap();
+    model.save(&dates).unwrap();
+    let err = resume_sentences(&dates, &train, None, &config(1), Device::Cpu, &out, &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a sentence translator"), "{err}");
+}
+
+#[test]
+fn a_model_directory_without_its_tokenizer_is_a_clear_error() {
+    let _lock = crate::device::torch_rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    train_sentences(
+        &reversal_pairs(100, 6),
+        None,
+        &setup(TokenizerKind::Word),
+        &config(1),
+        Device::Cpu,
+        &out,
+        &Silent,
+    )
+    .unwrap();
+    std::fs::remove_file(out.join(crate::seq2seq::TGT_TOKENIZER_FILE)).unwrap();
+    let err = Translator::load(&out, Device::Cpu).unwrap_err().to_string();
+    assert!(err.contains("tgt_tokenizer.json"), "{err}");
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    for bad in [
+        SentenceTrainConfig {
+            label_smoothing: 1.0,
+            ..config(1)
+        },
+        SentenceTrainConfig {
+            teacher_forcing: 1.5,
+            ..config(1)
+        },
+        SentenceTrainConfig {
+            lr_decay: 0.0,
+            ..config(1)
+        },
+        SentenceTrainConfig {
+            patience: 0,
+            ..config(1)
+        },
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
+    }
+}

@@ -1,0 +1,372 @@
+//! Sentence tokenizers for translation, built on the Hugging Face tokenizers crate, so that the
+//! `src_tokenizer.json` and `tgt_tokenizer.json` of a model directory load unchanged in Python
+//! (`tokenizers.Tokenizer.from_file`).
+//!
+//! A tokenizer is trained on the training side of the corpus only:
+//!
+//! - normalisation: Unicode NFKC (unless turned off), then lower-casing when asked;
+//! - pre-tokenisation: `Whitespace` (`\w+|[^\w\s]+`), so punctuation is split from words;
+//! - model: `word` (a word-level vocabulary of the `vocab_size` most frequent words, ties broken
+//!   alphabetically) or `bpe` (byte-pair encoding, Sennrich et al. 2016, with the `</w>`
+//!   end-of-word suffix, learnt up to `vocab_size` symbols);
+//! - the first four ids are `<pad>` 0, `<unk>` 1, `<bos>` 2, `<eos>` 3.
+//!
+//! Decoding joins words with single spaces (so punctuation comes out space-separated, as in
+//! tokenised references; BLEU's 13a tokenisation splits it the same way either way).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tokenizers::decoders::bpe::BPEDecoder;
+use tokenizers::models::bpe::{BpeTrainer, BPE};
+use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
+use tokenizers::models::{ModelWrapper, TrainerWrapper};
+use tokenizers::normalizers::{Lowercase, NormalizerWrapper, Sequence, NFKC};
+use tokenizers::pre_tokenizers::whitespace::Whitespace;
+use tokenizers::{
+    AddedToken, DecoderWrapper, PostProcessorWrapper, PreTokenizerWrapper, TokenizerBuilder,
+    TokenizerImpl,
+};
+
+use crate::error::{Error, Result};
+use crate::vocab::{BOS, EOS, PAD, UNK};
+
+/// Id of `<pad>`.
+pub const PAD_ID: usize = 0;
+/// Id of `<unk>`.
+pub const UNK_ID: usize = 1;
+/// Id of `<bos>`.
+pub const BOS_ID: usize = 2;
+/// Id of `<eos>`.
+pub const EOS_ID: usize = 3;
+/// The specials, in id order.
+pub const SPECIALS: [&str; 4] = [PAD, UNK, BOS, EOS];
+/// The BPE end-of-word suffix.
+const END_OF_WORD: &str = "</w>";
+
+/// Word-level or subword vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenizerKind {
+    /// Whole words; rarer words than the vocabulary holds become `<unk>`.
+    Word,
+    /// Byte-pair encoding: rare words are spelt out in frequent pieces.
+    Bpe,
+}
+
+/// How to build a tokenizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenizerConfig {
+    /// Word or BPE.
+    pub kind: TokenizerKind,
+    /// At most this many tokens, the four specials included.
+    pub vocab_size: usize,
+    /// Words (word-level) or symbol pairs (BPE) seen fewer times are left out.
+    pub min_frequency: u64,
+    /// Lower-case before anything else.
+    pub lowercase: bool,
+    /// Unicode NFKC normalisation.
+    pub nfkc: bool,
+}
+
+impl Default for TokenizerConfig {
+    fn default() -> Self {
+        TokenizerConfig {
+            kind: TokenizerKind::Word,
+            vocab_size: 10_000,
+            min_frequency: 1,
+            lowercase: true,
+            nfkc: true,
+        }
+    }
+}
+
+type Inner = TokenizerImpl<
+    ModelWrapper,
+    NormalizerWrapper,
+    PreTokenizerWrapper,
+    PostProcessorWrapper,
+    DecoderWrapper,
+>;
+
+/// A trained sentence tokenizer.
+#[derive(Clone)]
+pub struct SentenceTokenizer {
+    inner: tokenizers::Tokenizer,
+}
+
+impl std::fmt::Debug for SentenceTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SentenceTokenizer({} tokens)", self.len())
+    }
+}
+
+fn tk_error(context: &str) -> impl Fn(tokenizers::Error) -> Error + '_ {
+    move |e| Error::Config(format!("{context}: {e}"))
+}
+
+impl SentenceTokenizer {
+    /// Learns a tokenizer from `sentences`.
+    pub fn train<'a>(
+        config: &TokenizerConfig,
+        sentences: impl Iterator<Item = &'a str> + Send,
+    ) -> Result<Self> {
+        if config.vocab_size <= SPECIALS.len() {
+            return Err(Error::Config(format!(
+                "vocabulary size {} leaves no room beyond the {} special tokens",
+                config.vocab_size,
+                SPECIALS.len()
+            )));
+        }
+        let specials: Vec<AddedToken> = SPECIALS
+            .iter()
+            .map(|s| AddedToken::from(s.to_string(), true))
+            .collect();
+        let (model, mut trainer, decoder): (ModelWrapper, TrainerWrapper, Option<DecoderWrapper>) =
+            match config.kind {
+                TokenizerKind::Word => {
+                    let model = WordLevel::builder()
+                        .unk_token(UNK.to_owned())
+                        .build()
+                        .map_err(tk_error("building the word-level model"))?;
+                    let trainer = WordLevelTrainer::builder()
+                        .vocab_size(config.vocab_size)
+                        .min_frequency(config.min_frequency)
+                        .show_progress(false)
+                        .special_tokens(specials)
+                        .build()
+                        .map_err(|e| Error::Config(format!("word-level trainer: {e}")))?;
+                    (model.into(), trainer.into(), None)
+                }
+                TokenizerKind::Bpe => {
+                    let model = BPE::builder()
+                        .unk_token(UNK.to_owned())
+                        .end_of_word_suffix(END_OF_WORD.to_owned())
+                        .build()
+                        .map_err(tk_error("building the BPE model"))?;
+                    let trainer = BpeTrainer::builder()
+                        .vocab_size(config.vocab_size)
+                        .min_frequency(config.min_frequency)
+                        .show_progress(false)
+                        .special_tokens(specials)
+                        .end_of_word_suffix(END_OF_WORD.to_owned())
+                        .build();
+                    let decoder = BPEDecoder::new(END_OF_WORD.to_owned());
+                    (model.into(), trainer.into(), Some(decoder.into()))
+                }
+            };
+        let mut steps: Vec<NormalizerWrapper> = Vec::new();
+        if config.nfkc {
+            steps.push(NFKC.into());
+        }
+        if config.lowercase {
+            steps.push(Lowercase.into());
+        }
+        let mut inner: Inner = TokenizerBuilder::new()
+            .with_model(model)
+            .with_normalizer(Some(Sequence::new(steps).into()))
+            .with_pre_tokenizer(Some(Whitespace {}.into()))
+            .with_post_processor(None)
+            .with_decoder(decoder)
+            .build()
+            .map_err(tk_error("building the tokenizer"))?;
+        inner
+            .train(&mut trainer, sentences)
+            .map_err(tk_error("training the tokenizer"))?;
+        let tokenizer = SentenceTokenizer {
+            inner: tokenizers::Tokenizer::from(inner),
+        };
+        tokenizer.check_specials(Path::new("<new tokenizer>"))?;
+        Ok(tokenizer)
+    }
+
+    /// Reads a `tokenizer.json`; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let inner = tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| {
+            Error::checkpoint(path, format!("is not a tokenizers tokenizer.json: {e}"))
+        })?;
+        let tokenizer = SentenceTokenizer { inner };
+        tokenizer.check_specials(path)?;
+        Ok(tokenizer)
+    }
+
+    /// Reads the tokenizer file at `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// The `tokenizer.json` text.
+    pub fn to_json(&self) -> Result<String> {
+        self.inner
+            .to_string(true)
+            .map_err(tk_error("serialising the tokenizer"))
+    }
+
+    fn check_specials(&self, path: &Path) -> Result<()> {
+        for (id, token) in SPECIALS.iter().enumerate() {
+            if self.inner.token_to_id(token) != Some(id as u32) {
+                return Err(Error::checkpoint(
+                    path,
+                    format!("does not give {token} the id {id}; not a seqmodels tokenizer"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Vocabulary size, specials included.
+    pub fn len(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// Never true: the specials are always there.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The token of `id`.
+    pub fn token(&self, id: usize) -> Option<String> {
+        self.inner.id_to_token(id as u32)
+    }
+
+    /// Every token in id order.
+    pub fn tokens(&self) -> Vec<String> {
+        (0..self.len())
+            .map(|id| self.token(id).unwrap_or_default())
+            .collect()
+    }
+
+    /// The token ids of `text`, without `<bos>`/`<eos>`.
+    pub fn encode(&self, text: &str) -> Result<Vec<usize>> {
+        Ok(self.encode_with_words(text)?.0)
+    }
+
+    /// The token ids of `text` and, for each, the index of the word it belongs to in the
+    /// pre-tokenised text, with those words (`replace-unk` copies a source word).
+    pub fn encode_with_words(&self, text: &str) -> Result<(Vec<usize>, Vec<String>)> {
+        let encoding = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::InvalidInput {
+                input: text.to_owned(),
+                reason: format!("cannot be tokenised: {e}"),
+            })?;
+        let ids = encoding.get_ids().iter().map(|&i| i as usize).collect();
+        let words: Vec<String> = encoding
+            .get_offsets()
+            .iter()
+            .map(|&(start, end)| text.get(start..end).unwrap_or("").to_owned())
+            .collect();
+        Ok((ids, words))
+    }
+
+    /// Text of `ids`: `<pad>`, `<bos>` and `<eos>` are skipped, `<unk>` is written as such.
+    pub fn decode(&self, ids: &[usize]) -> Result<String> {
+        let ids: Vec<u32> = ids
+            .iter()
+            .filter(|&&i| i == UNK_ID || i >= SPECIALS.len())
+            .map(|&i| i as u32)
+            .collect();
+        if ids.is_empty() {
+            // The crate's BPE decoder underflows on an empty list.
+            return Ok(String::new());
+        }
+        self.inner
+            .decode(&ids, false)
+            .map_err(tk_error("decoding token ids"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: [&str; 4] = [
+        "A man rides a bike.",
+        "Two dogs play in the snow.",
+        "A woman is riding a horse.",
+        "The dogs are running.",
+    ];
+
+    fn word(vocab_size: usize) -> SentenceTokenizer {
+        let config = TokenizerConfig {
+            vocab_size,
+            ..TokenizerConfig::default()
+        };
+        SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn word_level_round_trip_specials_and_unknown_words() {
+        let t = word(100);
+        assert_eq!(t.tokens()[..4], SPECIALS.map(String::from));
+        let ids = t.encode("A man rides a bike.").unwrap();
+        assert_eq!(ids.len(), 6);
+        assert!(ids.iter().all(|&i| i > EOS_ID));
+        assert_eq!(t.decode(&ids).unwrap(), "a man rides a bike .");
+        // Case is folded, NFKC folds the full-width letters, unknown words become <unk>.
+        let ids = t.encode("ＴＷＯ zebras").unwrap();
+        assert_eq!(ids[1], UNK_ID);
+        assert_eq!(t.token(ids[0]).as_deref(), Some("two"));
+        // Specials are skipped when decoding.
+        assert_eq!(t.decode(&[BOS_ID, ids[0], EOS_ID, PAD_ID]).unwrap(), "two");
+        // The vocabulary is capped, specials included, most frequent words first ("a" and "."
+        // both appear 4 times: ties go in byte order).
+        let small = word(6);
+        assert_eq!(small.len(), 6);
+        assert_eq!(small.tokens()[4..], [".", "a"].map(String::from));
+    }
+
+    #[test]
+    fn bpe_spells_unseen_words_in_pieces() {
+        let config = TokenizerConfig {
+            kind: TokenizerKind::Bpe,
+            vocab_size: 60,
+            ..TokenizerConfig::default()
+        };
+        let t = SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap();
+        assert_eq!(t.tokens()[..4], SPECIALS.map(String::from));
+        // "rides" and "riding" share pieces; "snowing" was never seen as a word.
+        let ids = t.encode("snowing dogs").unwrap();
+        assert!(!ids.contains(&UNK_ID), "{:?}", t.tokens());
+        assert!(ids.len() > 2);
+        assert_eq!(t.decode(&ids).unwrap(), "snowing dogs");
+        // A character never seen in training is unknown.
+        assert!(t.encode("zzz").unwrap().contains(&UNK_ID));
+    }
+
+    #[test]
+    fn json_round_trip_and_foreign_files() {
+        for kind in [TokenizerKind::Word, TokenizerKind::Bpe] {
+            let config = TokenizerConfig {
+                kind,
+                vocab_size: 50,
+                lowercase: false,
+                ..TokenizerConfig::default()
+            };
+            let t = SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap();
+            let json = t.to_json().unwrap();
+            let back = SentenceTokenizer::from_bytes(json.as_bytes(), Path::new("t.json")).unwrap();
+            for text in TEXT {
+                assert_eq!(back.encode(text).unwrap(), t.encode(text).unwrap());
+            }
+            assert_eq!(back.tokens(), t.tokens());
+        }
+        let err = SentenceTokenizer::from_bytes(b"{not json", Path::new("bad.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.json"), "{err}");
+        // A valid tokenizer whose specials are elsewhere is refused.
+        let json = word(50).to_json().unwrap().replace("<eos>", "<end>");
+        let err = SentenceTokenizer::from_bytes(json.as_bytes(), Path::new("other.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("<eos>"), "{err}");
+        let tiny = TokenizerConfig {
+            vocab_size: 4,
+            ..TokenizerConfig::default()
+        };
+        assert!(SentenceTokenizer::train(&tiny, TEXT.iter().copied()).is_err());
+    }
+}
