@@ -1,10 +1,9 @@
-//! The training run: initialisation, the learning-rate schedule, and per epoch one reader
-//! feeding jobs to `threads` Hogwild workers.
+//! The training run: initialisation, the learning-rate schedule, and per epoch `threads`
+//! Hogwild workers, each reading its own part of the corpus.
 
-use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -89,18 +88,6 @@ impl WorkerContext<'_> {
     }
 }
 
-/// A Hogwild worker fed by a reader: takes jobs until the reader closes the channel.
-fn worker(index: usize, jobs: &Mutex<Receiver<Job>>, cx: &WorkerContext<'_>) {
-    let mut scratch = Scratch::new(cx.dim);
-    loop {
-        // A poisoned lock only means another worker panicked; that panic is reported by
-        // `join`, and the receiver itself is still sound.
-        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(job) = job else { return };
-        cx.train(index, &job, &mut scratch);
-    }
-}
-
 /// An empty job with room for a full one.
 fn empty_job() -> Job {
     Job {
@@ -108,23 +95,6 @@ fn empty_job() -> Job {
         ids: Vec::with_capacity(2 * JOB_WORDS),
         ends: Vec::new(),
     }
-}
-
-/// Appends the id of `token` to `job`; out-of-vocabulary tokens are dropped before windowing,
-/// as in both reference tools.
-fn push_token(job: &mut Job, vocab: &Vocabulary, token: &str) {
-    if let Some(id) = vocab.id32(token) {
-        job.ids.push(id);
-    }
-}
-
-/// Closes the current sentence of `job`; `true` when the job is full.
-fn end_sentence(job: &mut Job) -> bool {
-    let len = job.ids.len();
-    if job.ends.last().copied().unwrap_or(0) < len {
-        job.ends.push(len);
-    }
-    len >= JOB_WORDS
 }
 
 /// A worker that reads its own part of the corpus and trains on it as it goes.
@@ -138,6 +108,10 @@ struct PartWorker<'a, 'w> {
     cx: &'a WorkerContext<'w>,
     /// Set when another worker failed: stop reading.
     stop: &'a AtomicBool,
+    /// In-vocabulary words to pass over before this worker's share begins.
+    skip: u64,
+    /// In-vocabulary words of the share still to train on.
+    left: u64,
 }
 
 impl PartWorker<'_, '_> {
@@ -156,53 +130,28 @@ impl PartWorker<'_, '_> {
 
 impl SentenceSink for PartWorker<'_, '_> {
     fn token(&mut self, token: &str) {
-        push_token(&mut self.job, self.vocab, token);
+        // Out-of-vocabulary tokens are dropped before windowing, as in both reference tools.
+        let Some(id) = self.vocab.id32(token) else {
+            return;
+        };
+        if self.skip > 0 {
+            self.skip -= 1;
+        } else if self.left > 0 {
+            self.left -= 1;
+            self.job.ids.push(id);
+        }
     }
 
     fn end_sentence(&mut self) -> bool {
-        !end_sentence(&mut self.job) || self.flush()
-    }
-}
-
-/// The reader's side: turns tokens into jobs of word ids and reports progress.
-struct JobSink<'a, 'w> {
-    vocab: &'a Vocabulary,
-    jobs: SyncSender<Job>,
-    job: Job,
-    next_index: &'a mut u64,
-    cx: &'a WorkerContext<'w>,
-    progress: &'a dyn Progress,
-    status: Ticker,
-    last_advance: Instant,
-}
-
-impl JobSink<'_, '_> {
-    /// Sends the current job; `false` if the workers are gone.
-    fn send(&mut self) -> bool {
-        if self.job.ids.is_empty() {
-            return true;
+        let len = self.job.ids.len();
+        if self.job.ends.last().copied().unwrap_or(0) < len {
+            self.job.ends.push(len);
         }
-        let mut job = std::mem::replace(&mut self.job, empty_job());
-        job.index = *self.next_index;
-        *self.next_index += 1;
-        if self.jobs.send(job).is_err() {
-            return false;
-        }
-        if self.last_advance.elapsed() >= ADVANCE_EVERY {
-            self.last_advance = Instant::now();
-            self.status.tick(self.progress, self.cx);
+        if len >= JOB_WORDS || self.left == 0 {
+            // Once the share is done, the pass stops here.
+            return self.flush() && self.left > 0;
         }
         true
-    }
-}
-
-impl SentenceSink for JobSink<'_, '_> {
-    fn token(&mut self, token: &str) {
-        push_token(&mut self.job, self.vocab, token);
-    }
-
-    fn end_sentence(&mut self) -> bool {
-        !end_sentence(&mut self.job) || self.send()
     }
 }
 
@@ -307,8 +256,7 @@ pub(crate) fn run(
     let table = SigmoidTable::new();
     let fma = cpu_has_fma();
     let schedule = Schedule::new(config, vocab.total_words());
-    // Each worker numbers its jobs from 0 over the whole run (the reader-fed workers share
-    // the first counter).
+    // Each worker numbers its jobs from 0 over the whole run.
     let mut next_index = vec![0u64; config.threads];
     let mut report = TrainReport {
         vocab_size: vocab.len(),
@@ -393,10 +341,15 @@ fn release_freed_memory() {
     }
 }
 
-/// One epoch. A plain-text corpus is cut into one part per worker ([`corpus::split`]), and each
-/// worker reads its own part, as gensim's `corpus_file` workers do, so that at any time the
-/// workers train on distant parts of the corpus; this thread reports progress. A gzip corpus
-/// cannot be entered in the middle: this thread reads it into jobs for the workers.
+/// One epoch: each worker reads its own part of the corpus and trains on it as it reads, as
+/// gensim's `corpus_file` workers do, so that at any time the workers train on distant parts of
+/// the corpus; this thread reports progress.
+///
+/// A plain-text corpus is cut into byte ranges ([`corpus::split`]) and each worker seeks to its
+/// own. A gzip stream cannot be entered in the middle, so there every worker decompresses from
+/// the start, passes over the in-vocabulary words before its share (`total / threads` words)
+/// and stops after it; decompressing and splitting runs at hundreds of MB/s, so the words passed
+/// over cost a few per cent of an epoch at most.
 fn read_and_train(
     corpus: &Path,
     config: &SkipGramConfig,
@@ -405,29 +358,21 @@ fn read_and_train(
     next_index: &mut [u64],
     progress: &dyn Progress,
 ) -> Result<()> {
-    match corpus::split(corpus, config.threads)? {
-        Some(parts) => train_parts(corpus, &parts, config, vocab, cx, next_index, progress),
-        None => read_for_workers(corpus, config, vocab, cx, &mut next_index[0], progress),
-    }
-}
-
-/// One epoch over a plain-text corpus, each worker on its part.
-fn train_parts(
-    corpus: &Path,
-    parts: &[Range<u64>],
-    config: &SkipGramConfig,
-    vocab: &Vocabulary,
-    cx: &WorkerContext<'_>,
-    next_index: &mut [u64],
-    progress: &dyn Progress,
-) -> Result<()> {
+    let threads = config.threads.max(1) as u64;
+    let parts = corpus::split(corpus, config.threads)?;
+    let total = vocab.total_words();
+    let share = |w: u64| (u128::from(total) * u128::from(w) / u128::from(threads)) as u64;
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (finished, results) = channel::<Result<()>>();
-        for (index, (part, next_index)) in parts.iter().zip(next_index.iter_mut()).enumerate() {
+        for (index, next_index) in next_index.iter_mut().enumerate() {
             let finished = finished.clone();
             let stop = &stop;
-            let part = part.clone();
+            let w = index as u64;
+            let (part, skip, left) = match &parts {
+                Some(parts) => (Some(parts[index].clone()), 0, u64::MAX),
+                None => (None, share(w), share(w + 1) - share(w)),
+            };
             scope.spawn(move || {
                 let mut worker = PartWorker {
                     index,
@@ -437,9 +382,14 @@ fn train_parts(
                     scratch: Scratch::new(cx.dim),
                     cx,
                     stop,
+                    skip,
+                    left,
                 };
-                let read =
-                    corpus::stream_part(corpus, part, config.lowercase, config.lossy, &mut worker);
+                let (lowercase, lossy) = (config.lowercase, config.lossy);
+                let read = match part {
+                    Some(part) => corpus::stream_part(corpus, part, lowercase, lossy, &mut worker),
+                    None => corpus::stream(corpus, lowercase, lossy, &mut worker),
+                };
                 if read.is_ok() {
                     worker.flush();
                 }
@@ -464,52 +414,6 @@ fn train_parts(
                 Err(RecvTimeoutError::Disconnected) => return outcome,
             }
         }
-    })
-}
-
-/// One epoch over a gzip corpus: this thread reads it into jobs while `threads` workers train
-/// on them.
-fn read_for_workers(
-    corpus: &Path,
-    config: &SkipGramConfig,
-    vocab: &Vocabulary,
-    cx: &WorkerContext<'_>,
-    next_index: &mut u64,
-    progress: &dyn Progress,
-) -> Result<()> {
-    // Two jobs per worker in flight: enough that no worker waits for the reader, few enough
-    // that memory stays at a few hundred kilobytes of ids.
-    let (sender, receiver) = sync_channel::<Job>(2 * config.threads);
-    let receiver = Mutex::new(receiver);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..config.threads)
-            .map(|w| {
-                let receiver = &receiver;
-                scope.spawn(move || worker(w, receiver, cx))
-            })
-            .collect();
-        let mut sink = JobSink {
-            vocab,
-            jobs: sender,
-            job: empty_job(),
-            next_index,
-            cx,
-            progress,
-            status: Ticker::new(),
-            last_advance: Instant::now(),
-        };
-        let read = corpus::stream(corpus, config.lowercase, config.lossy, &mut sink);
-        if read.is_ok() {
-            sink.send();
-        }
-        // Closing the channel ends the workers once they have drained it.
-        drop(sink);
-        for w in workers {
-            if let Err(panic) = w.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        read.map(|_| ())
     })
 }
 

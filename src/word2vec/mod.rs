@@ -37,9 +37,12 @@
 //! seed (on a given CPU: we use AVX2 and FMA when the CPU has them, and fused multiply-adds
 //! round differently).
 //!
-//! A reader (the calling thread) streams the corpus and hands jobs of about 10,000 word ids to
-//! the workers through a bounded channel, as gensim does, so memory stays at vocabulary plus
-//! vectors whatever the corpus size.
+//! Each worker streams its own part of the corpus (a byte range of a plain-text file; for
+//! gzip, its share of the words) and trains on jobs of about 10,000 word ids as it reads, as
+//! gensim's `corpus_file` workers do, so memory stays at vocabulary plus vectors whatever the
+//! corpus size, and at any moment the workers train on distant parts of the corpus. (Feeding
+//! both workers neighbouring jobs from one reader cost 0.75 points of analogy accuracy on the
+//! 10.7M-word benchmark corpus, whose sources follow one another.)
 //!
 //! ```no_run
 //! use seqmodels::progress::Silent;

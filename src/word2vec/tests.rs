@@ -331,3 +331,24 @@ fn learns_topics_and_the_loss_falls() {
     let losses: Vec<f64> = report.epochs.iter().map(|s| s.mean_loss).collect();
     assert!(losses[2] < losses[0], "{losses:?}");
 }
+
+#[test]
+fn every_word_is_trained_once_per_epoch_with_several_workers_plain_or_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = two_topics(3_000, 7, 10, 9);
+    let plain = write(dir.path(), "c.txt", text.as_bytes());
+    let gz = write(dir.path(), "c.txt.gz", &gzip(text.as_bytes()));
+    for threads in [2, 3, 5] {
+        for path in [&plain, &gz] {
+            let config = SkipGramConfig {
+                threads,
+                epochs: 2,
+                ..small_config()
+            };
+            let (_, report) = train(path, &config, &Silent).unwrap();
+            for epoch in &report.epochs {
+                assert_eq!(epoch.words, 21_000, "{threads} threads, {}", path.display());
+            }
+        }
+    }
+}

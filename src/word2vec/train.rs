@@ -172,7 +172,8 @@ impl Scratch {
 /// Sentences of word ids for one worker.
 #[derive(Debug, Default)]
 pub(crate) struct Job {
-    /// Sequence number over the whole run, which seeds the job's random stream.
+    /// The job's number among its worker's jobs over the whole run; with the worker's index
+    /// it seeds the job's random stream.
     pub(crate) index: u64,
     /// In-vocabulary word ids of all sentences, back to back.
     pub(crate) ids: Vec<u32>,
