@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `seqmodels seq2seq bleu` against the sacrebleu package on the same outputs.
+# `seqmodels seq2seq bleu` (BLEU and chrF) against the sacrebleu package on the same outputs.
 #
 # Makes two seeded "systems" from the Multi30K test2016 English references (words dropped,
 # swapped, inserted, sentences cut or emptied; and one lower-cased, reversed and truncated), then
@@ -47,7 +47,8 @@ reversed_ = [" ".join(x.lower().split()[::-1][:7]) for x in refs]
 for name, hyp in (("damaged", damaged), ("reversed", reversed_)):
     open(f"{work}/{name}.txt", "w", encoding="utf-8").write("\n".join(hyp) + "\n")
     print(f"sacrebleu {sacrebleu.__version__} {name:9} {sacrebleu.corpus_bleu(hyp, [refs])}")
+    print(f"sacrebleu {sacrebleu.__version__} {name:9} {sacrebleu.corpus_chrf(hyp, [refs])}")
 PY
 for name in damaged reversed; do
-    echo "seqmodels         $name  $(target/release/seqmodels seq2seq bleu --hyp "$work/$name.txt" --ref "$work/ref.txt")"
+    target/release/seqmodels seq2seq bleu --hyp "$work/$name.txt" --ref "$work/ref.txt" | sed "s/^/seqmodels         $name  /"
 done

@@ -162,7 +162,7 @@ def train(args):
     epochs, losses = 0, []
     while time.perf_counter() - start < args.seconds:
         perm = torch.randperm(n)
-        total = 0.0
+        total, batches = 0.0, 0
         for b in range(0, n, 32):
             idx = perm[b : b + 32]
             opt.zero_grad()
@@ -172,10 +172,11 @@ def train(args):
             loss.backward()
             opt.step()
             total += loss.item()
+            batches += 1
             if time.perf_counter() - start >= args.seconds:
                 break
-        epochs += 1
-        losses.append(total / max(1, (n + 31) // 32))
+        epochs += 1  # the last one may be partial
+        losses.append(total / max(1, batches))
         print(f"epoch {epochs}: loss {losses[-1]:.4f} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     train_seconds = time.perf_counter() - start
     encoder.eval()

@@ -30,8 +30,9 @@ pub enum Seq2seqCommand {
     /// Dates: exact match on a TSV of pairs, per format when a third column names it.
     /// Sentences: corpus BLEU of the translations of --src against --ref.
     Eval(EvalArgs),
-    /// Corpus BLEU of a file of outputs against a file of references, one sentence per line,
-    /// as sacreBLEU computes it (13a tokenisation, brevity penalty, exp smoothing).
+    /// Corpus BLEU and chrF of a file of outputs against a file of references, one sentence per
+    /// line, as sacreBLEU computes them (BLEU: 13a tokenisation, brevity penalty, exp smoothing;
+    /// chrF: character 6-grams, beta 2).
     Bleu(BleuArgs),
 }
 
@@ -242,6 +243,10 @@ fn bleu(args: BleuArgs) -> anyhow::Result<()> {
     println!(
         "{}",
         seqmodels::seq2seq::bleu::corpus_bleu(&hyp, &reference)?
+    );
+    println!(
+        "{}",
+        seqmodels::seq2seq::chrf::corpus_chrf(&hyp, &reference)?
     );
     Ok(())
 }
@@ -526,8 +531,9 @@ fn eval_bleu(
     let h: Vec<&str> = hyps.iter().map(String::as_str).collect();
     let r: Vec<&str> = refs.iter().map(String::as_str).collect();
     let bleu = seq2seq::bleu::corpus_bleu(&h, &r)?;
+    let chrf = seq2seq::chrf::corpus_chrf(&h, &r)?;
     println!(
-        "{} sentences, beam width {}: {bleu}{}; {:.1} sentences/s; {failed} empty or rejected, {truncated} truncated",
+        "{} sentences, beam width {}: {bleu}, {chrf}{}; {:.1} sentences/s; {failed} empty or rejected, {truncated} truncated",
         inputs.len(),
         args.beam_width,
         if translator.config().lowercase { " (lower-cased)" } else { "" },

@@ -3,6 +3,7 @@
 
 pub mod beam;
 pub mod bleu;
+pub mod chrf;
 pub mod constraint;
 pub mod dates;
 pub mod model;

@@ -1,0 +1,238 @@
+//! `seq2seq train --task pairs`, `translate --model` and `seq2seq eval --src --ref` through the
+//! built binary, on a toy language pair generated here (the target is the source reversed,
+//! word by word translated: "s3 s1 s4" -> "t4 t1 t3").
+
+use std::path::Path;
+
+mod common;
+use common::{seqmodels, seqmodels_with_input, Run};
+
+/// `n` pairs of 2 to 5 words from a small linear congruential generator (no test dependency).
+fn pairs(n: usize, mut state: u64) -> Vec<(String, String)> {
+    let mut next = move |k: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % k
+    };
+    (0..n)
+        .map(|_| {
+            let words: Vec<u64> = (0..2 + next(4)).map(|_| next(8)).collect();
+            let src: Vec<String> = words.iter().map(|w| format!("s{w}")).collect();
+            let tgt: Vec<String> = words.iter().rev().map(|w| format!("t{w}")).collect();
+            (src.join(" "), tgt.join(" "))
+        })
+        .collect()
+}
+
+fn write(path: &Path, lines: impl IntoIterator<Item = String>) {
+    let text: String = lines.into_iter().map(|l| l + "\n").collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn train(dir: &Path, epochs: &str, extra: &[&str]) -> Run {
+    let tsv = dir.join("train.tsv");
+    write(
+        &tsv,
+        pairs(800, 1)
+            .into_iter()
+            .map(|(s, t)| format!("{s}\t{t}\tCC-BY")),
+    );
+    let out = dir.join("model");
+    let mut args = vec![
+        "-q",
+        "--threads",
+        "2",
+        "seq2seq",
+        "train",
+        "--task",
+        "pairs",
+        "--pairs",
+        tsv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--embed",
+        "16",
+        "--hidden",
+        "32",
+        "--dropout",
+        "0",
+        "--max-len",
+        "8",
+        "--epochs",
+        epochs,
+        "--batch-size",
+        "32",
+        "--lr",
+        "1e-2",
+        "--label-smoothing",
+        "0",
+        "--seed",
+        "3",
+    ];
+    args.extend_from_slice(extra);
+    seqmodels(&args)
+}
+
+#[test]
+fn train_translate_and_score_a_toy_language_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train(dir.path(), "12", &[]);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.contains("best epoch"), "{}", run.stdout);
+    let model = dir.path().join("model");
+    for file in [
+        "src_tokenizer.json",
+        "tgt_tokenizer.json",
+        "optimizer.safetensors",
+    ] {
+        assert!(model.join(file).is_file(), "{file}");
+    }
+    let m = model.to_str().unwrap();
+
+    // Line N of the output answers line N of the input; the empty line stays empty.
+    let r = seqmodels_with_input(
+        &[
+            "translate",
+            "--model",
+            m,
+            "--device",
+            "cpu",
+            "--beam-width",
+            "3",
+        ],
+        b"s1 s2 s3\n\ns4 s0\n",
+    );
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(r.stdout, "t3 t2 t1\n\nt0 t4\n");
+    assert!(r.stderr.contains("1 empty input line(s)"), "{}", r.stderr);
+
+    // A too-long input is cut with a warning, or refused under --strict.
+    let long = "s1 s2 s3 s4 s5 s6 s7 s1 s2 s3";
+    let r = seqmodels(&["translate", "--model", m, "--device", "cpu", long]);
+    assert!(r.ok && r.stderr.contains("warning"), "{}", r.stderr);
+    let r = seqmodels(&[
+        "translate",
+        "--model",
+        m,
+        "--device",
+        "cpu",
+        "--strict",
+        long,
+    ]);
+    assert!(!r.ok && r.stderr.contains("at most 8"), "{}", r.stderr);
+
+    // BLEU on held-out pairs.
+    let test = pairs(100, 99);
+    let src = dir.path().join("test.src");
+    let reference = dir.path().join("test.ref");
+    write(&src, test.iter().map(|p| p.0.clone()));
+    write(&reference, test.iter().map(|p| p.1.clone()));
+    let hyp = dir.path().join("test.hyp");
+    let r = seqmodels(&[
+        "seq2seq",
+        "eval",
+        "--model",
+        m,
+        "--device",
+        "cpu",
+        "--src",
+        src.to_str().unwrap(),
+        "--ref",
+        reference.to_str().unwrap(),
+        "--output",
+        hyp.to_str().unwrap(),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let bleu: f64 = r
+        .stdout
+        .split("BLEU = ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(bleu > 90.0, "{}", r.stdout);
+    assert!(r.stdout.contains("chrF2 = "), "{}", r.stdout);
+    // `seq2seq bleu` on the written outputs gives the same figure.
+    let again = seqmodels(&[
+        "seq2seq",
+        "bleu",
+        "--hyp",
+        hyp.to_str().unwrap(),
+        "--ref",
+        reference.to_str().unwrap(),
+    ]);
+    assert!(
+        again.stdout.contains(&format!("BLEU = {bleu:.2}")),
+        "{}",
+        again.stdout
+    );
+
+    // --resume continues from the saved epoch.
+    let r = train(dir.path(), "1", &["--resume"]);
+    assert!(r.ok, "{}", r.stderr);
+    // It trains one more epoch, numbered after the saved one (not epoch 1 again).
+    assert!(r.stdout.contains("trained 1 epoch(s)"), "{}", r.stdout);
+    assert!(!r.stdout.contains("best epoch 1:"), "{}", r.stdout);
+}
+
+#[test]
+fn bad_parallel_data_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.src");
+    let b = dir.path().join("b.tgt");
+    write(&a, ["s1 s2".to_owned(), "s3".to_owned()]);
+    write(&b, ["t2 t1".to_owned()]);
+    let out = dir.path().join("m");
+    let base = |src: &Path, tgt: &Path| {
+        seqmodels(&[
+            "seq2seq",
+            "train",
+            "--task",
+            "pairs",
+            "--src",
+            src.to_str().unwrap(),
+            "--tgt",
+            tgt.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
+    };
+    let r = base(&a, &b);
+    assert!(!r.ok);
+    assert!(
+        r.stderr.contains("2 lines") && r.stderr.contains("b.tgt"),
+        "{}",
+        r.stderr
+    );
+    let missing = dir.path().join("missing.tgt");
+    let r = base(&a, &missing);
+    assert!(!r.ok && r.stderr.contains("missing.tgt"), "{}", r.stderr);
+    let tsv = dir.path().join("bad.tsv");
+    std::fs::write(&tsv, "s1 s2\tt2 t1\nno tab\n").unwrap();
+    let r = seqmodels(&[
+        "seq2seq",
+        "train",
+        "--task",
+        "pairs",
+        "--pairs",
+        tsv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!r.ok && r.stderr.contains("bad.tsv:2"), "{}", r.stderr);
+    // A date model is not scored with --src/--ref, nor a sentence model with --pairs.
+    let r = seqmodels(&[
+        "seq2seq",
+        "eval",
+        "--src",
+        a.to_str().unwrap(),
+        "--ref",
+        a.to_str().unwrap(),
+    ]);
+    assert!(!r.ok && r.stderr.contains("date model"), "{}", r.stderr);
+}
