@@ -305,3 +305,88 @@ fn classify_trains_on_the_gpu_and_loads_on_the_cpu() {
     assert!(gpu >= 0.9, "{gpu}");
     assert_eq!(gpu, accuracy("cpu"));
 }
+
+#[test]
+#[ignore = "needs a CUDA GPU: cargo test --release --test gpu -- --ignored"]
+fn sentence_translator_trains_on_the_gpu_and_decodes_the_same_on_the_cpu() {
+    // The toy language pair of tests/sentences_cli.rs: the target is the source reversed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 7u64;
+    let mut next = move |k: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % k
+    };
+    let mut tsv = String::new();
+    let mut sources = String::new();
+    for i in 0..1000 {
+        let words: Vec<u64> = (0..2 + next(4)).map(|_| next(8)).collect();
+        let src: Vec<String> = words.iter().map(|w| format!("s{w}")).collect();
+        let tgt: Vec<String> = words.iter().rev().map(|w| format!("t{w}")).collect();
+        tsv += &format!("{}\t{}\n", src.join(" "), tgt.join(" "));
+        if i < 50 {
+            sources += &format!("{}\n", src.join(" "));
+        }
+    }
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(&pairs, tsv).unwrap();
+    let model = dir.path().join("m");
+    let model = model.to_str().unwrap();
+    ok(&[
+        "-q",
+        "seq2seq",
+        "train",
+        "--task",
+        "pairs",
+        "--pairs",
+        pairs.to_str().unwrap(),
+        "--out",
+        model,
+        "--device",
+        "cuda",
+        "--embed",
+        "16",
+        "--hidden",
+        "32",
+        "--dropout",
+        "0",
+        "--max-len",
+        "8",
+        "--epochs",
+        "12",
+        "--batch-size",
+        "32",
+        "--lr",
+        "1e-2",
+        "--seed",
+        "3",
+    ]);
+    let translate = |device: &str| {
+        let (ok, stdout, stderr) = run(
+            &[
+                "translate",
+                "--model",
+                model,
+                "--device",
+                device,
+                "--beam-width",
+                "3",
+            ],
+            sources.as_bytes(),
+        );
+        assert!(ok, "{stderr}");
+        stdout
+    };
+    let on_gpu = translate("cuda");
+    assert_eq!(on_gpu, translate("cpu"));
+    let right = on_gpu
+        .lines()
+        .zip(sources.lines())
+        .filter(|(out, src)| {
+            let want: Vec<String> = src.split(' ').rev().map(|w| w.replace('s', "t")).collect();
+            *out == want.join(" ")
+        })
+        .count();
+    assert!(right >= 45, "{right}/50 right:\n{on_gpu}");
+}

@@ -32,12 +32,17 @@ pub fn attention_text(map: &AttentionMap) -> String {
         .map(|t| t.chars().count())
         .max()
         .unwrap_or(1);
+    // Source tokens are written downwards, one column each, so words fit too.
+    let labels: Vec<Vec<char>> = map.source.iter().map(|s| label(s).collect()).collect();
+    let depth = labels.iter().map(Vec::len).max().unwrap_or(1).max(1);
     let mut text = String::new();
-    text.push_str(&" ".repeat(width + 1));
-    for s in &map.source {
-        text.push_str(&visible(s));
+    for k in 0..depth {
+        text.push_str(&" ".repeat(width + 1));
+        for l in &labels {
+            text.push(l.get(k).copied().unwrap_or(' '));
+        }
+        text.push('\n');
     }
-    text.push('\n');
     for (token, row) in map.output.iter().zip(&map.weights) {
         text.push_str(&format!("{token:>width$} "));
         for &w in row.iter().take(map.source.len()) {
@@ -49,11 +54,13 @@ pub fn attention_text(map: &AttentionMap) -> String {
     text
 }
 
+/// The characters that show a token: a space as `·`.
+fn label(token: &str) -> impl Iterator<Item = char> + '_ {
+    token.chars().map(|c| if c == ' ' { '·' } else { c })
+}
+
 fn visible(token: &str) -> String {
-    match token {
-        " " => "·".to_owned(),
-        t => t.chars().next().map(String::from).unwrap_or_default(),
-    }
+    label(token).collect()
 }
 
 /// Draws the attention map into a PNG at `path`, with the tokens on the axes.
@@ -62,9 +69,14 @@ pub fn attention_png(map: &AttentionMap, path: &Path) -> Result<()> {
     bundled_font().map_err(draw_err)?;
     let (cols, rows) = (map.source.len().max(1), map.output.len().max(1));
     let cell = 28u32;
-    let (left, top, margin) = (60u32, 70u32, 20u32);
+    // Room for the longest labels: output tokens on the left, source tokens written upwards.
+    let longest = |tokens: &[String]| tokens.iter().map(|t| t.chars().count()).max().unwrap_or(1);
+    let left = 30 + 10 * longest(&map.output) as u32;
+    let top = 40 + 10 * longest(&map.source) as u32;
+    let margin = 20u32;
     let size = (
-        left + cols as u32 * cell + margin,
+        // At least as wide as the title.
+        (left + cols as u32 * cell + margin).max(340),
         top + rows as u32 * cell + margin,
     );
     let root = BitMapBackend::new(path, size).into_drawing_area();
@@ -73,14 +85,17 @@ pub fn attention_png(map: &AttentionMap, path: &Path) -> Result<()> {
     let title = (FONT_NAME, 14).into_font().color(&BLACK);
     root.draw_text("attention (rows: output, columns: input)", &title, (8, 8))
         .map_err(|e| draw_err(e.to_string()))?;
+    let upwards = font.clone().transform(FontTransform::Rotate270);
     for (j, token) in map.source.iter().enumerate() {
-        let x = (left + j as u32 * cell + cell / 2 - 5) as i32;
-        root.draw_text(&visible(token), &font, (x, (top - 24) as i32))
+        let x = (left + j as u32 * cell + cell / 2 - 8) as i32;
+        root.draw_text(&visible(token), &upwards, (x, (top - 6) as i32))
             .map_err(|e| draw_err(e.to_string()))?;
     }
     for (t, (token, row)) in map.output.iter().zip(&map.weights).enumerate() {
         let y = (top + t as u32 * cell) as i32;
-        root.draw_text(&visible(token), &font, ((left - 22) as i32, y + 5))
+        let label = visible(token);
+        let x = left as i32 - 8 - 10 * label.chars().count() as i32;
+        root.draw_text(&label, &font, (x, y + 5))
             .map_err(|e| draw_err(e.to_string()))?;
         for (j, &w) in row.iter().take(cols).enumerate() {
             let x = (left + j as u32 * cell) as i32;
@@ -115,6 +130,17 @@ mod tests {
         assert_eq!(lines[0], "  a·b");
         assert_eq!(lines[1], "x █  ");
         assert_eq!(lines[2], "y  ▒▒");
+        // Words are written downwards above their column.
+        let words = AttentionMap {
+            source: vec!["je".into(), "suis".into()],
+            output: vec!["i".into(), "am".into()],
+            weights: vec![vec![1.0, 0.0], vec![0.0, 1.0]],
+        };
+        let text = attention_text(&words);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[..4], ["   js", "   eu", "    i", "    s"]);
+        assert_eq!(lines[4], " i █ ");
+        assert_eq!(lines[5], "am  █");
     }
 
     #[test]

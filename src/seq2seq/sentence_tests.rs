@@ -271,7 +271,7 @@ fn resume_continues_from_the_saved_epoch() {
 }
 
 #[test]
-fn a_model_directory_without_its_tokenizer_is_a_clear_error() {
+fn checkpoints_round_trip_and_a_directory_without_its_tokenizer_is_a_clear_error() {
     let _lock = crate::device::torch_rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");
@@ -285,6 +285,37 @@ fn a_model_directory_without_its_tokenizer_is_a_clear_error() {
         &Silent,
     )
     .unwrap();
+    // Round trip: load, save elsewhere, load again: the same files and the same translations.
+    let first = Translator::load(&out, Device::Cpu).unwrap();
+    let copy = dir.path().join("copy");
+    first.save(&copy).unwrap();
+    let second = Translator::load(&copy, Device::Cpu).unwrap();
+    for file in [
+        crate::seq2seq::SRC_TOKENIZER_FILE,
+        crate::seq2seq::TGT_TOKENIZER_FILE,
+        "vocab.json",
+        "config.json",
+    ] {
+        assert_eq!(
+            std::fs::read(out.join(file)).unwrap(),
+            std::fs::read(copy.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let inputs = ["s1 s2 s3", "s4 s5", "s0 s9 s8 s7 s6"];
+    let options = DecodeOptions {
+        beam_width: 3,
+        n_best: 3,
+        ..DecodeOptions::default()
+    };
+    let outputs = |t: &Translator| -> Vec<Vec<crate::seq2seq::Translation>> {
+        t.translate(&inputs, &options)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    assert_eq!(outputs(&first), outputs(&second));
     std::fs::remove_file(out.join(crate::seq2seq::TGT_TOKENIZER_FILE)).unwrap();
     let err = Translator::load(&out, Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("tgt_tokenizer.json"), "{err}");
@@ -312,4 +343,25 @@ fn bad_settings_are_refused() {
     ] {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
+}
+
+#[test]
+fn training_with_a_teacher_forcing_ratio_feeds_the_model_its_own_guesses_and_still_learns() {
+    let _lock = crate::device::torch_rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let report = train_sentences(
+        &reversal_pairs(600, 8),
+        None,
+        &setup(TokenizerKind::Word),
+        &SentenceTrainConfig {
+            teacher_forcing: 0.5,
+            ..config(4)
+        },
+        Device::Cpu,
+        &dir.path().join("tf"),
+        &Silent,
+    )
+    .unwrap();
+    let losses: Vec<f64> = report.epochs.iter().map(|e| e.dev_loss).collect();
+    assert!(losses[3] < losses[0], "{losses:?}");
 }
