@@ -113,6 +113,18 @@ fn train_translate_and_score_a_toy_language_pair() {
     let long = "s1 s2 s3 s4 s5 s6 s7 s1 s2 s3";
     let r = seqmodels(&["translate", "--model", m, "--device", "cpu", long]);
     assert!(r.ok && r.stderr.contains("warning"), "{}", r.stderr);
+    let json = [
+        "translate",
+        "--model",
+        m,
+        "--device",
+        "cpu",
+        "--format",
+        "json",
+        long,
+    ];
+    let r = seqmodels(&json);
+    assert!(r.stdout.contains("\"truncated\":true"), "{}", r.stdout);
     let r = seqmodels(&[
         "translate",
         "--model",

@@ -227,6 +227,7 @@ fn write_hypotheses(
         OutputFormat::Json => {
             let value = serde_json::json!({
                 "input": input,
+                "truncated": hyps.first().is_some_and(|h| h.truncated),
                 "outputs": hyps.iter().map(|h| serde_json::json!({
                     "text": h.text, "score": h.score, "log_prob": h.log_prob,
                 })).collect::<Vec<_>>(),
