@@ -227,17 +227,7 @@ pub fn run(args: Seq2seqArgs, progress: &dyn Progress) -> anyhow::Result<()> {
 }
 
 fn bleu(args: BleuArgs) -> anyhow::Result<()> {
-    let hyp = seqmodels::text::read_lines(&args.hyp)?;
-    let reference = seqmodels::text::read_lines(&args.reference)?;
-    if hyp.len() != reference.len() {
-        anyhow::bail!(
-            "{} has {} lines but {} has {}",
-            args.hyp.display(),
-            hyp.len(),
-            args.reference.display(),
-            reference.len()
-        );
-    }
+    let (hyp, reference) = pairs::read_parallel_lines(&args.hyp, &args.reference)?;
     let hyp: Vec<&str> = hyp.iter().map(String::as_str).collect();
     let reference: Vec<&str> = reference.iter().map(String::as_str).collect();
     println!(
@@ -488,50 +478,18 @@ fn eval_bleu(
     if translator.config().task != Task::Sentences {
         anyhow::bail!("--src/--ref score sentence translators; this is a date model (use --pairs)");
     }
-    let sources = pairs::read_text_lines(src)?;
-    let references = pairs::read_text_lines(reference)?;
-    if sources.len() != references.len() {
-        anyhow::bail!(
-            "{} has {} lines but {} has {}",
-            src.display(),
-            sources.len(),
-            reference.display(),
-            references.len()
-        );
-    }
+    let (sources, references) = pairs::read_parallel_lines(src, reference)?;
     let inputs: Vec<&str> = sources.iter().map(String::as_str).collect();
-    let start = Instant::now();
-    let outputs = translator.translate(&inputs, options)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let mut failed = 0usize;
-    let mut truncated = 0usize;
-    let hyps: Vec<String> = outputs
-        .into_iter()
-        .map(|o| match o {
-            Ok(h) => {
-                truncated += usize::from(h.first().is_some_and(|h| h.truncated));
-                h.into_iter().next().map(|h| h.text).unwrap_or_default()
-            }
-            Err(_) => {
-                failed += 1;
-                String::new()
-            }
-        })
-        .collect();
+    let references: Vec<&str> = references.iter().map(String::as_str).collect();
+    let scored = seq2seq::score(translator, &inputs, &references, options)?;
     if let Some(path) = &args.output {
-        let mut text = hyps.join("\n");
+        let mut text = scored.hypotheses.join("\n");
         text.push('\n');
         std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
-    let refs: Vec<String> = references
-        .iter()
-        .map(|r| seq2seq::reference_text(translator, r))
-        .collect();
-    let h: Vec<&str> = hyps.iter().map(String::as_str).collect();
-    let r: Vec<&str> = refs.iter().map(String::as_str).collect();
-    let bleu = seq2seq::bleu::corpus_bleu(&h, &r)?;
-    let chrf = seq2seq::chrf::corpus_chrf(&h, &r)?;
+    let (bleu, chrf) = (scored.bleu()?, scored.chrf()?);
+    let (failed, truncated, seconds) = (scored.rejected, scored.truncated, scored.seconds);
     println!(
         "{} sentences, beam width {}: {bleu}, {chrf}{}; {:.1} sentences/s; {failed} empty or rejected, {truncated} truncated",
         inputs.len(),

@@ -16,8 +16,8 @@ mod translator;
 
 pub use model::{Seq2Seq, Seq2SeqConfig};
 pub use sentences::{
-    reference_text, resume_sentences, train_sentences, SentenceEpoch, SentenceReport,
-    SentenceSetup, SentenceTrainConfig,
+    resume_sentences, score, train_sentences, Scored, SentenceEpoch, SentenceReport, SentenceSetup,
+    SentenceTrainConfig,
 };
 pub use train::{exact_match, train, EpochFigures, TrainConfig};
 pub use translator::{

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::text::{lines, open_maybe_gz};
+use crate::text::{lines, open_maybe_gz, read_lines_from};
 
 /// A sentence pair and the line it came from (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +21,23 @@ pub struct Pair {
 /// Every line of a plain or gzip text file, without terminators; invalid UTF-8 is an error
 /// naming the line.
 pub fn read_text_lines(path: &Path) -> Result<Vec<String>> {
-    lines(open_maybe_gz(path)?, path)
-        .map(|line| line.map(|(_, l)| l))
-        .collect()
+    read_lines_from(open_maybe_gz(path)?, path)
+}
+
+/// Reads two files that must hold the same number of lines (plain or gzip); different
+/// counts are an error naming both files.
+pub fn read_parallel_lines(a: &Path, b: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    let (x, y) = (read_text_lines(a)?, read_text_lines(b)?);
+    if x.len() != y.len() {
+        return Err(Error::Config(format!(
+            "{} has {} lines but {} has {}: the files must be aligned line by line",
+            a.display(),
+            x.len(),
+            b.display(),
+            y.len()
+        )));
+    }
+    Ok((x, y))
 }
 
 /// Reads `source<TAB>target[<TAB>...]` lines. Blank lines are skipped; a line with fewer than
@@ -68,17 +82,7 @@ pub fn read_tsv(path: &Path) -> Result<Vec<Pair>> {
 /// one side is empty and the other is not is an error naming the line; lines empty on both sides
 /// are skipped.
 pub fn read_aligned(src: &Path, tgt: &Path) -> Result<Vec<Pair>> {
-    let s = read_text_lines(src)?;
-    let t = read_text_lines(tgt)?;
-    if s.len() != t.len() {
-        return Err(Error::Config(format!(
-            "{} has {} lines but {} has {}: the files must be aligned line by line",
-            src.display(),
-            s.len(),
-            tgt.display(),
-            t.len()
-        )));
-    }
+    let (s, t) = read_parallel_lines(src, tgt)?;
     let mut pairs = Vec::with_capacity(s.len());
     for (i, (a, b)) in s.into_iter().zip(t).enumerate() {
         match (a.trim().is_empty(), b.trim().is_empty()) {

@@ -24,7 +24,8 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use super::bleu::corpus_bleu;
+use super::bleu::{corpus_bleu, Bleu};
+use super::chrf::{corpus_chrf, Chrf};
 use super::model::Seq2SeqConfig;
 use super::pairs::Pair;
 use super::tokenizer::{SentenceTokenizer, TokenizerConfig, BOS_ID, PAD_ID};
@@ -509,27 +510,14 @@ impl Run<'_> {
             return Ok(f64::NAN);
         }
         let sources: Vec<&str> = dev[..n].iter().map(|p| p.src.as_str()).collect();
+        let references: Vec<&str> = dev[..n].iter().map(|p| p.tgt.as_str()).collect();
         let options = DecodeOptions {
             batch_size: 128,
             ..DecodeOptions::default()
         };
-        let outputs = self.translator.translate(&sources, &options)?;
-        let hyps: Vec<String> = outputs
-            .into_iter()
-            .map(|o| {
-                o.ok()
-                    .and_then(|h| h.into_iter().next())
-                    .map(|h| h.text)
-                    .unwrap_or_default()
-            })
-            .collect();
-        let refs: Vec<String> = dev[..n]
-            .iter()
-            .map(|p| reference_text(&self.translator, &p.tgt))
-            .collect();
-        let hyps: Vec<&str> = hyps.iter().map(String::as_str).collect();
-        let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
-        Ok(corpus_bleu(&hyps, &refs)?.score)
+        Ok(score(&self.translator, &sources, &references, &options)?
+            .bleu()?
+            .score)
     }
 
     fn save(
@@ -561,14 +549,93 @@ impl Run<'_> {
     }
 }
 
-/// A reference as the translator's outputs are written: lower-cased when the target tokenizer
-/// lower-cases, so that BLEU compares like with like.
-pub fn reference_text(translator: &Translator, reference: &str) -> String {
-    if translator.config().lowercase {
-        reference.trim().to_lowercase()
-    } else {
-        reference.trim().to_owned()
+/// The best translation of each source, next to its reference, ready for [`Scored::bleu`]
+/// and [`Scored::chrf`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// The best translation of each source; empty where the source was rejected.
+    pub hypotheses: Vec<String>,
+    /// The references as the translator writes (lower-cased when its tokenizer lower-cases,
+    /// so that the scores compare like with like).
+    pub references: Vec<String>,
+    /// Sources that could not be translated (empty, or too long under `strict`).
+    pub rejected: usize,
+    /// Sources cut to the model's length.
+    pub truncated: usize,
+    /// Wall time of the translation alone.
+    pub seconds: f64,
+}
+
+impl Scored {
+    /// Corpus BLEU of the hypotheses.
+    pub fn bleu(&self) -> Result<Bleu> {
+        let (h, r) = self.pairs();
+        corpus_bleu(&h, &r)
     }
+
+    /// Corpus chrF of the hypotheses.
+    pub fn chrf(&self) -> Result<Chrf> {
+        let (h, r) = self.pairs();
+        corpus_chrf(&h, &r)
+    }
+
+    fn pairs(&self) -> (Vec<&str>, Vec<&str>) {
+        fn as_str(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        (as_str(&self.hypotheses), as_str(&self.references))
+    }
+}
+
+/// Translates `sources` (line for line with `references`) for scoring.
+pub fn score(
+    translator: &Translator,
+    sources: &[&str],
+    references: &[&str],
+    options: &DecodeOptions,
+) -> Result<Scored> {
+    if sources.len() != references.len() {
+        return Err(Error::Config(format!(
+            "{} sources but {} references",
+            sources.len(),
+            references.len()
+        )));
+    }
+    let start = Instant::now();
+    let outputs = translator.translate(sources, options)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let (mut rejected, mut truncated) = (0, 0);
+    let hypotheses = outputs
+        .into_iter()
+        .map(|o| match o {
+            Ok(h) => {
+                truncated += usize::from(h.first().is_some_and(|h| h.truncated));
+                h.into_iter().next().map(|h| h.text).unwrap_or_default()
+            }
+            Err(_) => {
+                rejected += 1;
+                String::new()
+            }
+        })
+        .collect();
+    let lowercase = translator.config().lowercase;
+    let references = references
+        .iter()
+        .map(|r| {
+            if lowercase {
+                r.trim().to_lowercase()
+            } else {
+                r.trim().to_owned()
+            }
+        })
+        .collect();
+    Ok(Scored {
+        hypotheses,
+        references,
+        rejected,
+        truncated,
+        seconds,
+    })
 }
 
 #[cfg(test)]
