@@ -163,11 +163,11 @@ struct Ticker {
 }
 
 impl Ticker {
-    fn new() -> Self {
-        let now = Instant::now();
+    /// A ticker for an epoch that began at `start`.
+    fn new(start: Instant) -> Self {
         Ticker {
-            start: now,
-            last_status: now,
+            start,
+            last_status: Instant::now(),
         }
     }
 
@@ -285,7 +285,15 @@ pub(crate) fn run(
                 before: (epoch as u64 - 1) * vocab.total_words(),
                 state: EpochState::default(),
             };
-            read_and_train(corpus, config, &vocab, &cx, &mut next_index, progress)?;
+            read_and_train(
+                corpus,
+                config,
+                &vocab,
+                &cx,
+                &mut next_index,
+                start,
+                progress,
+            )?;
             let words = cx.state.done.load(Relaxed);
             let (loss, pairs) = *cx
                 .state
@@ -356,6 +364,7 @@ fn read_and_train(
     vocab: &Vocabulary,
     cx: &WorkerContext<'_>,
     next_index: &mut [u64],
+    start: Instant,
     progress: &dyn Progress,
 ) -> Result<()> {
     let threads = config.threads.max(1) as u64;
@@ -398,7 +407,7 @@ fn read_and_train(
             });
         }
         drop(finished);
-        let mut ticker = Ticker::new();
+        let mut ticker = Ticker::new(start);
         let mut outcome = Ok(());
         loop {
             match results.recv_timeout(ADVANCE_EVERY) {
