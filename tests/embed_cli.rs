@@ -15,16 +15,10 @@ fn seqmodels(args: &[&str]) -> (bool, String, String) {
 
 /// Two topics that never share a sentence: `aN` words and `bN` words, plus `the` everywhere.
 fn write_corpus(path: &Path) {
-    let mut state = 12345u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
+    let mut rng = common::Lcg(12345);
     let mut text = String::new();
     for _ in 0..6000 {
-        let topic = if next() % 2 == 0 { 'a' } else { 'b' };
+        let topic = if rng.below(2) == 0 { 'a' } else { 'b' };
         for i in 0..8 {
             if i > 0 {
                 text.push(' ');
@@ -32,7 +26,7 @@ fn write_corpus(path: &Path) {
             if i == 4 {
                 text.push_str("the");
             } else {
-                text.push_str(&format!("{topic}{}", next() % 10));
+                text.push_str(&format!("{topic}{}", rng.below(10)));
             }
         }
         text.push('\n');

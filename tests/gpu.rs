@@ -123,17 +123,13 @@ fn seq2seq_trains_on_the_gpu_and_loads_on_the_cpu() {
 
 /// Two topics that never share a sentence, as in tests/embed_cli.rs.
 fn write_corpus(path: &Path) {
-    let mut state = 12345u64;
+    let mut rng = common::Lcg(12345);
     let mut text = String::new();
     for _ in 0..6000 {
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
-        let topic = if next() % 2 == 0 { 'a' } else { 'b' };
-        let words: Vec<String> = (0..8).map(|_| format!("{topic}{}", next() % 10)).collect();
+        let topic = if rng.below(2) == 0 { 'a' } else { 'b' };
+        let words: Vec<String> = (0..8)
+            .map(|_| format!("{topic}{}", rng.below(10)))
+            .collect();
         text.push_str(&words.join(" "));
         text.push('\n');
     }
@@ -311,24 +307,9 @@ fn classify_trains_on_the_gpu_and_loads_on_the_cpu() {
 fn sentence_translator_trains_on_the_gpu_and_decodes_the_same_on_the_cpu() {
     // The toy language pair of tests/sentences_cli.rs: the target is the source reversed.
     let dir = tempfile::tempdir().unwrap();
-    let mut state = 7u64;
-    let mut next = move |k: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % k
-    };
-    let mut tsv = String::new();
-    let mut sources = String::new();
-    for i in 0..1000 {
-        let words: Vec<u64> = (0..2 + next(4)).map(|_| next(8)).collect();
-        let src: Vec<String> = words.iter().map(|w| format!("s{w}")).collect();
-        let tgt: Vec<String> = words.iter().rev().map(|w| format!("t{w}")).collect();
-        tsv += &format!("{}\t{}\n", src.join(" "), tgt.join(" "));
-        if i < 50 {
-            sources += &format!("{}\n", src.join(" "));
-        }
-    }
+    let toy = common::toy_pairs(1000, 7);
+    let tsv: String = toy.iter().map(|(s, t)| format!("{s}\t{t}\n")).collect();
+    let sources: String = toy[..50].iter().map(|(s, _)| format!("{s}\n")).collect();
     let pairs = dir.path().join("pairs.tsv");
     std::fs::write(&pairs, tsv).unwrap();
     let model = dir.path().join("m");

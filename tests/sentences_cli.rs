@@ -5,25 +5,7 @@
 use std::path::Path;
 
 mod common;
-use common::{seqmodels, seqmodels_with_input, Run};
-
-/// `n` pairs of 2 to 5 words from a small linear congruential generator (no test dependency).
-fn pairs(n: usize, mut state: u64) -> Vec<(String, String)> {
-    let mut next = move |k: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % k
-    };
-    (0..n)
-        .map(|_| {
-            let words: Vec<u64> = (0..2 + next(4)).map(|_| next(8)).collect();
-            let src: Vec<String> = words.iter().map(|w| format!("s{w}")).collect();
-            let tgt: Vec<String> = words.iter().rev().map(|w| format!("t{w}")).collect();
-            (src.join(" "), tgt.join(" "))
-        })
-        .collect()
-}
+use common::{seqmodels, seqmodels_with_input, toy_pairs as pairs, Run};
 
 fn write(path: &Path, lines: impl IntoIterator<Item = String>) {
     let text: String = lines.into_iter().map(|l| l + "\n").collect();

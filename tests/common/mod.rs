@@ -46,3 +46,32 @@ pub fn seqmodels_with_input(args: &[&str], stdin: &[u8]) -> Run {
 pub fn seqmodels(args: &[&str]) -> Run {
     seqmodels_with_input(args, b"")
 }
+
+/// A small seeded generator (a 64-bit linear congruential one), so the tests need no
+/// random-number crate and the binary's own generator stays out of their data.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number in `0..k`.
+    pub fn below(&mut self, k: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % k
+    }
+}
+
+/// `n` pairs of a toy language pair: 2 to 5 words `sN` (N < 8), and the target is the source
+/// reversed, word by word translated ("s3 s1 s4" -> "t4 t1 t3").
+pub fn toy_pairs(n: usize, seed: u64) -> Vec<(String, String)> {
+    let mut rng = Lcg(seed);
+    (0..n)
+        .map(|_| {
+            let words: Vec<u64> = (0..2 + rng.below(4)).map(|_| rng.below(8)).collect();
+            let src: Vec<String> = words.iter().map(|w| format!("s{w}")).collect();
+            let tgt: Vec<String> = words.iter().rev().map(|w| format!("t{w}")).collect();
+            (src.join(" "), tgt.join(" "))
+        })
+        .collect()
+}
