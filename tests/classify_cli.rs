@@ -187,6 +187,42 @@ fn train_predict_eval_and_bad_input() {
     );
     // The failed run left the trained model as it was.
     assert!(seqmodels(&["classify", "predict", "--model", m, "hi"]).ok);
+    // A bidirectional LSTM with max pooling, learning vectors for the words the file lacks.
+    let pooled = dir.path().join("pooled");
+    let run = seqmodels(&[
+        "-q",
+        "classify",
+        "train",
+        "--train",
+        TRAIN,
+        "--embeddings",
+        v,
+        "--learn-new-words",
+        "--bidirectional",
+        "--pool",
+        "max",
+        "--epochs",
+        "2",
+        "--out",
+        pooled.to_str().unwrap(),
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("learnt vectors of their own"),
+        "{}",
+        run.stdout
+    );
+    let config = std::fs::read_to_string(pooled.join("config.json")).unwrap();
+    assert!(config.contains("\"pooling\": \"max\""), "{config}");
+    let p = pooled.to_str().unwrap();
+    assert!(seqmodels(&["classify", "predict", "--model", p, "I love pizza"]).ok);
+    // Learning new words while fine-tuning them all says nothing: refused.
+    let run = seqmodels(&[&args[..], &["--learn-new-words", "--fine-tune"]].concat());
+    assert!(
+        !run.ok && run.stderr.contains("--fine-tune"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -31,7 +31,7 @@ mod train;
 pub use data::{
     read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, TableOptions,
 };
-pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, KIND};
+pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
 pub use plot::confusion_png;
 pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
 pub use train::{

@@ -4,7 +4,7 @@
 //!   `<unk>` are left out of the mean; a sentence of unknown words scores the bias alone.
 //! - **lstm** (Emojify V2): embeddings → stacked (optionally bidirectional) LSTM with dropout
 //!   between layers → dropout → linear on the last layer's final state (both directions
-//!   concatenated).
+//!   concatenated), or on the maximum or mean of its outputs over the words ([`Pooling`]).
 //!
 //! Padding is exact, not approximate: the LSTM runs on a packed batch
 //! (`pack_padded_sequence` + `lstm_data`, as PyTorch's `nn.LSTM` on a `PackedSequence`), so each
@@ -42,6 +42,19 @@ pub enum Architecture {
     Lstm,
 }
 
+/// How the LSTM's outputs become one sentence vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The last layer's final state (both directions' final states when bidirectional).
+    #[default]
+    Last,
+    /// The element-wise maximum of the last layer's outputs over the sentence's words.
+    Max,
+    /// The mean of the last layer's outputs over the sentence's words.
+    Mean,
+}
+
 /// What a classifier is, saved as `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierConfig {
@@ -57,6 +70,9 @@ pub struct ClassifierConfig {
     pub bidirectional: bool,
     /// Dropout between LSTM layers and before the head (training only).
     pub dropout: f64,
+    /// How the LSTM's outputs become the sentence's features.
+    #[serde(default)]
+    pub pooling: Pooling,
     /// Train the embedding layer (always, when there were no pretrained vectors).
     pub train_embeddings: bool,
     /// When training the embeddings, only the first this many rows of the vocabulary (the
@@ -84,6 +100,7 @@ impl Default for ClassifierConfig {
             layers: 2,
             bidirectional: false,
             dropout: 0.5,
+            pooling: Pooling::Last,
             train_embeddings: false,
             trained_rows: None,
             lowercase: true,
@@ -145,10 +162,26 @@ impl ClassifierConfig {
     }
 }
 
+/// The standard deviation of all the values of `e`'s vectors.
+fn pretrained_std(e: &Embeddings) -> f64 {
+    let values = e.vectors();
+    if values.len() < 2 {
+        return 1.0;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    let var = values
+        .iter()
+        .map(|&x| (f64::from(x) - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    var.sqrt()
+}
+
 /// Where the vocabulary's vectors come from.
 pub enum EmbeddingInit<'a> {
-    /// Pretrained vectors, looked up by word; missing words start at N(0, 1) when the layer is
-    /// trained and at zero when it is frozen.
+    /// Pretrained vectors, looked up by word; missing words start at N(0, s²), s the standard
+    /// deviation of the pretrained values, when their rows are trained, and at zero otherwise.
     Pretrained(&'a Embeddings),
     /// N(0, 1) for every word of a trained layer (zero in a frozen one).
     Random,
@@ -247,6 +280,9 @@ impl Classifier {
                 table = table.randn_like();
             }
             if let EmbeddingInit::Pretrained(e) = init {
+                // Words without a pretrained vector start at the pretrained vectors' scale
+                // rather than N(0, 1), which would dwarf them.
+                table *= pretrained_std(e);
                 let mut rows = Vec::new();
                 let mut ids = Vec::new();
                 for (i, word) in vocab.tokens().iter().enumerate() {
@@ -260,11 +296,10 @@ impl Classifier {
                     table = table.index_copy(0, &Tensor::from_slice(&ids), &rows);
                 }
             }
-            // `<pad>` is always zero; so is `<unk>` in a frozen table.
+            // `<pad>` and `<unk>` start at zero. Every training word has a row of its own, so
+            // `<unk>` is never trained and stays zero: an unknown word adds nothing.
             let _ = table.get(PAD_ID).zero_();
-            if !config.train_embeddings {
-                let _ = table.get(UNK_ID).zero_();
-            }
+            let _ = table.get(UNK_ID).zero_();
             let table = table.to_device(device);
             let head = split.unwrap_or(v);
             let fail = |e| Error::torch("initialising the embeddings", e);
@@ -447,7 +482,7 @@ impl Classifier {
             (Kind::Float, device),
         )?;
         let dropout = if layers > 1 { self.config.dropout } else { 0.0 };
-        let (_, h, _) = Tensor::f_lstm_data(
+        let (out, h, _) = Tensor::f_lstm_data(
             &data,
             &batch_sizes,
             &[zeros.shallow_clone(), zeros],
@@ -458,11 +493,36 @@ impl Classifier {
             train,
             dirs == 2,
         )?;
-        // h: [layers * dirs, batch, hidden]; the last layer's directions are the last rows.
-        let last = h.f_narrow(0, (layers - 1) * dirs, dirs)?;
-        let features = last
-            .f_permute([1, 0, 2])?
-            .f_reshape([lengths.len() as i64, -1])?;
+        let features = match self.config.pooling {
+            Pooling::Last => {
+                // h: [layers * dirs, batch, hidden]; the last layer's directions are last.
+                let last = h.f_narrow(0, (layers - 1) * dirs, dirs)?;
+                last.f_permute([1, 0, 2])?
+                    .f_reshape([lengths.len() as i64, -1])?
+            }
+            Pooling::Max | Pooling::Mean => {
+                let max = self.config.pooling == Pooling::Max;
+                // The outputs, padded to [batch, steps, hidden * dirs] with a value that
+                // neither the maximum nor the sum picks up.
+                let pad = if max { f64::NEG_INFINITY } else { 0.0 };
+                let (padded, _) = Tensor::f_internal_pad_packed_sequence(
+                    &out,
+                    &batch_sizes,
+                    true,
+                    pad,
+                    sorted_lengths[0],
+                )?;
+                if max {
+                    padded.f_amax(1, false)?
+                } else {
+                    let n = Tensor::from_slice(&sorted_lengths)
+                        .to_device(device)
+                        .f_to_kind(Kind::Float)?
+                        .f_unsqueeze(-1)?;
+                    padded.f_sum_dim_intlist(1, false, Kind::Float)?.f_div(&n)?
+                }
+            }
+        };
         features.f_index_select(0, &inverse)
     }
 

@@ -79,7 +79,12 @@ fn options(epochs: usize) -> TrainOptions {
 }
 
 fn untrained(architecture: Architecture) -> Classifier {
+    untrained_pooled(architecture, Pooling::Last)
+}
+
+fn untrained_pooled(architecture: Architecture, pooling: Pooling) -> Classifier {
     let mut config = config(architecture);
+    config.pooling = pooling;
     config.labels = vec!["a".into(), "b".into(), "c".into()];
     let vocab = Vocab::try_from(
         ["<pad>", "<unk>", "w1", "w2", "w3", "w4"]
@@ -115,14 +120,52 @@ fn logits(model: &Classifier, sentences: &[&[i64]]) -> Tensor {
 #[test]
 fn padding_gives_the_logits_of_each_sentence_alone() {
     let sentences: [&[i64]; 4] = [&[2, 3], &[4, 5, 2, 3, 1], &[5], &[3, 1, 4]];
-    for architecture in [Architecture::Lstm, Architecture::Average] {
-        let model = untrained(architecture);
+    let models = [
+        (Architecture::Lstm, Pooling::Last),
+        (Architecture::Lstm, Pooling::Max),
+        (Architecture::Lstm, Pooling::Mean),
+        (Architecture::Average, Pooling::Last),
+    ];
+    for (architecture, pooling) in models {
+        let model = untrained_pooled(architecture, pooling);
         let batch = logits(&model, &sentences);
         for (i, s) in sentences.iter().enumerate() {
             let alone = logits(&model, &[s]);
             let diff = f64::try_from((batch.get(i as i64) - alone.get(0)).abs().max()).unwrap();
-            assert!(diff < 1e-5, "{architecture:?} sentence {i}: {diff}");
+            assert!(
+                diff < 1e-5,
+                "{architecture:?} {pooling:?} sentence {i}: {diff}"
+            );
         }
+    }
+}
+
+#[test]
+fn pooling_changes_the_features_and_learns() {
+    // The same weights (same seed) pooled three ways give three different results for a
+    // sentence of several words, and each pooling learns the separable set.
+    let long: &[i64] = &[2, 3, 4, 5];
+    let last = logits(
+        &untrained_pooled(Architecture::Lstm, Pooling::Last),
+        &[long],
+    );
+    let max = logits(&untrained_pooled(Architecture::Lstm, Pooling::Max), &[long]);
+    let mean = logits(
+        &untrained_pooled(Architecture::Lstm, Pooling::Mean),
+        &[long],
+    );
+    let differ = |a: &Tensor, b: &Tensor| f64::try_from((a - b).abs().max()).unwrap() > 1e-4;
+    assert!(differ(&last, &max) && differ(&last, &mean) && differ(&max, &mean));
+    let data = separable();
+    for pooling in [Pooling::Max, Pooling::Mean] {
+        let mut cfg = config(Architecture::Lstm);
+        cfg.pooling = pooling;
+        let (model, _) = fit(cfg, &data, None, &options(40)).unwrap();
+        assert_eq!(
+            evaluate(&model, &data).unwrap().accuracy,
+            1.0,
+            "{pooling:?}"
+        );
     }
 }
 
@@ -241,7 +284,11 @@ fn pretrained_vectors_fill_the_vocabulary_and_stay_frozen() {
     let e = vectors(8);
     let mut cfg = config(Architecture::Average);
     cfg.train_embeddings = false;
-    let (model, report) = fit(cfg, &data, Some(&e), &options(60)).unwrap();
+    let opts = TrainOptions {
+        learn_new_words: false,
+        ..options(60)
+    };
+    let (model, report) = fit(cfg, &data, Some(&e), &opts).unwrap();
     // Every pretrained word is in the vocabulary, even one training never saw ("cloudy");
     // training words without a vector are not (they would be frozen zeros).
     assert!(model.vocab().id("cloudy").is_some());
@@ -253,6 +300,48 @@ fn pretrained_vectors_fill_the_vocabulary_and_stay_frozen() {
     assert!(f64::try_from((table.get(sunny) - expected).abs().max()).unwrap() < 1e-7);
     assert_eq!(model.trainable_parameters(), 4 * 8 + 4);
     assert!(report.pretrained_coverage > 0.3 && report.pretrained_coverage < 0.7);
+    assert_eq!(evaluate(&model, &data).unwrap().accuracy, 1.0);
+}
+
+#[test]
+fn new_words_get_trained_vectors_and_the_pretrained_ones_stay_frozen() {
+    let data = separable();
+    let e = vectors(8);
+    let mut cfg = config(Architecture::Lstm);
+    cfg.train_embeddings = false;
+    let learn = |epochs| TrainOptions {
+        learn_new_words: true,
+        ..options(epochs)
+    };
+    let (model, _) = fit(cfg, &data, Some(&e), &learn(30)).unwrap();
+    // The specials and the training words without a vector ("tomorrow", "!") are the trained
+    // rows; every pretrained word, seen in training or not, is frozen.
+    let trained = model.config().trained_rows.unwrap();
+    let vocab = model.vocab();
+    for word in ["tomorrow", "!", "today", "again"] {
+        let id = vocab.id(word).unwrap_or_else(|| panic!("{word}"));
+        assert_eq!(e.id(word).is_none(), id < trained, "{word}");
+    }
+    assert!(vocab.id("sunny").unwrap() >= trained);
+    assert_eq!(vocab.len(), trained + e.len());
+    let vars = model.var_store().variables();
+    let frozen = &vars["embed.frozen"];
+    for word in ["sunny", "cloudy"] {
+        let row = frozen.get((vocab.id(word).unwrap() - trained) as i64);
+        let expected = Tensor::from_slice(e.vector(e.id(word).unwrap()));
+        assert!(f64::try_from((row - expected).abs().max()).unwrap() < 1e-7);
+    }
+    // A new word's vector moves from its (seeded) start: compare with one epoch of the same
+    // seed. <unk> never trains and stays zero.
+    let mut cfg = config(Architecture::Lstm);
+    cfg.train_embeddings = false;
+    let (early, _) = fit(cfg, &data, Some(&e), &learn(1)).unwrap();
+    let table = &vars["embed.weight"];
+    let bang = vocab.id("!").unwrap() as i64;
+    let start = early.var_store().variables()["embed.weight"].get(bang);
+    assert!(f64::try_from((table.get(bang) - start).abs().max()).unwrap() > 1e-3);
+    let unk = table.get(UNK_ID);
+    assert_eq!(f64::try_from(unk.abs().max()).unwrap(), 0.0);
     assert_eq!(evaluate(&model, &data).unwrap().accuracy, 1.0);
 }
 

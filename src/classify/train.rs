@@ -38,6 +38,10 @@ pub struct TrainOptions {
     pub clip_norm: f64,
     /// Seeds the split, the initialisation, the batches and dropout.
     pub seed: u64,
+    /// With frozen pretrained vectors: the training words that the vectors lack get vectors of
+    /// their own, trained (as Kim 2014 does), instead of all reading as `<unk>`. Punctuation,
+    /// names and the tokenizer's pieces of "n't" are such words in SST and MR.
+    pub learn_new_words: bool,
 }
 
 impl Default for TrainOptions {
@@ -50,6 +54,7 @@ impl Default for TrainOptions {
             valid_fraction: 0.1,
             clip_norm: 5.0,
             seed: 1,
+            learn_new_words: false,
         }
     }
 }
@@ -137,6 +142,8 @@ impl TrainReport {
 ///
 /// - pretrained vectors, frozen: `<pad>`, `<unk>`, then every word of the vectors (in their
 ///   order, so that test sentences can use words training never saw); no row is trained;
+/// - pretrained vectors, frozen, with [`TrainedWords::New`]: `<pad>`, `<unk>`, the training
+///   words that the vectors lack, by count (these rows are trained), then the vectors' words;
 /// - pretrained vectors, fine-tuned: `<pad>`, `<unk>`, the training words by count (these rows
 ///   are trained), then the other words of the vectors (kept as they are);
 /// - no vectors: `<pad>`, `<unk>`, the training words by count, all trained.
@@ -145,17 +152,25 @@ impl TrainReport {
 pub fn vocabulary(
     sentences: &[Vec<String>],
     pretrained: Option<&Embeddings>,
-    train_embeddings: bool,
+    trained: TrainedWords,
 ) -> Result<(Vocab, usize)> {
     let mut tokens: Vec<String> = SPECIALS.iter().map(|s| (*s).to_owned()).collect();
-    if train_embeddings || pretrained.is_none() {
-        let seen = Vocab::build(sentences.iter().flatten(), &SPECIALS, 1);
-        tokens.extend(seen.tokens().iter().skip(SPECIALS.len()).cloned());
+    let seen = || Vocab::build(sentences.iter().flatten(), &SPECIALS, 1);
+    match (trained, pretrained) {
+        (TrainedWords::All, _) | (_, None) => {
+            tokens.extend(seen().tokens().iter().skip(SPECIALS.len()).cloned());
+        }
+        (TrainedWords::New, Some(e)) => {
+            let seen = seen();
+            let new = seen.tokens().iter().skip(SPECIALS.len());
+            tokens.extend(new.filter(|w| e.id(w).is_none()).cloned());
+        }
+        (TrainedWords::None, Some(_)) => {}
     }
-    let trained = if train_embeddings || pretrained.is_none() {
-        tokens.len()
-    } else {
+    let trained_rows = if trained == TrainedWords::None && pretrained.is_some() {
         0
+    } else {
+        tokens.len()
     };
     if let Some(e) = pretrained {
         let have: std::collections::HashSet<&str> = tokens.iter().map(String::as_str).collect();
@@ -167,7 +182,21 @@ pub fn vocabulary(
             .collect();
         tokens.extend(rest);
     }
-    Ok((Vocab::try_from(tokens).map_err(Error::Config)?, trained))
+    Ok((
+        Vocab::try_from(tokens).map_err(Error::Config)?,
+        trained_rows,
+    ))
+}
+
+/// Which training words get trained vectors, for [`vocabulary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainedWords {
+    /// None: the pretrained vectors are frozen and the other words read as `<unk>`.
+    None,
+    /// Those without a pretrained vector.
+    New,
+    /// All of them (fine-tuning, or no pretrained vectors).
+    All,
 }
 
 /// Encoded sentences with their classes.
@@ -288,8 +317,17 @@ pub fn train(
         .iter()
         .map(|e| tokenizer.words(&e.text))
         .collect::<Result<Vec<_>>>()?;
-    let (vocab, trained_rows) = vocabulary(&sentences, pretrained, config.train_embeddings)?;
-    if pretrained.is_some() && config.train_embeddings {
+    let trained = if config.train_embeddings {
+        TrainedWords::All
+    } else if options.learn_new_words {
+        TrainedWords::New
+    } else {
+        TrainedWords::None
+    };
+    let (vocab, trained_rows) = vocabulary(&sentences, pretrained, trained)?;
+    if pretrained.is_some() && trained != TrainedWords::None {
+        // The trained rows are the specials and the trained words; the rest stay frozen.
+        config.train_embeddings = true;
         config.trained_rows = Some(trained_rows);
     }
     let mut rng = crate::device::seed_everything(options.seed);

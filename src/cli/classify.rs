@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use seqmodels::classify::{
-    self, Architecture, Classifier, ClassifierConfig, Column, Dataset, TableOptions, TrainOptions,
+    self, Architecture, Classifier, ClassifierConfig, Column, Dataset, Pooling, TableOptions,
+    TrainOptions,
 };
 use seqmodels::embeddings::formats;
 use seqmodels::Progress;
@@ -96,6 +97,26 @@ pub enum ModelArg {
     Lstm,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoolArg {
+    /// The last layer's final state (both directions' when bidirectional).
+    Last,
+    /// The maximum of the last layer's outputs over the words.
+    Max,
+    /// The mean of the last layer's outputs over the words.
+    Mean,
+}
+
+impl From<PoolArg> for Pooling {
+    fn from(p: PoolArg) -> Pooling {
+        match p {
+            PoolArg::Last => Pooling::Last,
+            PoolArg::Max => Pooling::Max,
+            PoolArg::Mean => Pooling::Mean,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Labelled sentences to train on (CSV, TSV or `label sentence` lines).
@@ -129,6 +150,11 @@ pub struct TrainArgs {
     /// Train the pretrained vectors too (they are frozen otherwise).
     #[arg(long, requires = "embeddings")]
     pub fine_tune: bool,
+    /// With frozen vectors, give each training word that the vectors lack a vector of its own,
+    /// trained (otherwise such words read as <unk>, a zero vector). Helps where punctuation
+    /// and domain words carry the label, as in SST.
+    #[arg(long, requires = "embeddings", conflicts_with = "fine_tune")]
+    pub learn_new_words: bool,
     /// Embedding size [default: the pretrained vectors' size, or 100 without them].
     #[arg(long)]
     pub embed_dim: Option<usize>,
@@ -141,6 +167,9 @@ pub struct TrainArgs {
     /// Bidirectional LSTM layers.
     #[arg(long)]
     pub bidirectional: bool,
+    /// How the LSTM's outputs make the sentence's features.
+    #[arg(long, value_enum, default_value_t = PoolArg::Last)]
+    pub pool: PoolArg,
     /// Dropout between LSTM layers and before the output layer.
     #[arg(long, default_value_t = 0.5)]
     pub dropout: f64,
@@ -275,6 +304,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         hidden: args.hidden,
         layers: args.layers,
         bidirectional: args.bidirectional,
+        pooling: args.pool.into(),
         dropout: args.dropout,
         train_embeddings: args.fine_tune || vectors.is_none(),
         trained_rows: None,
@@ -290,6 +320,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         valid_fraction: args.valid_fraction,
         clip_norm: TrainOptions::default().clip_norm,
         seed: args.seed,
+        learn_new_words: args.learn_new_words,
     };
     if let Some(k) = args.cv {
         let cv = classify::cross_validate(
@@ -346,8 +377,13 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     };
     let coverage = if args.embeddings.is_some() {
         format!(
-            "; {:.1}% of the training words have pretrained vectors",
-            100.0 * report.pretrained_coverage
+            "; {:.1}% of the training words have pretrained vectors{}",
+            100.0 * report.pretrained_coverage,
+            if args.learn_new_words {
+                " (the others learnt vectors of their own)"
+            } else {
+                ""
+            }
         )
     } else {
         String::new()
