@@ -123,6 +123,11 @@ impl ClassifierConfig {
                 "an LSTM needs at least 1 hidden unit and 1 layer".into(),
             ));
         }
+        if self.architecture == Architecture::Average && self.pooling != Pooling::Last {
+            return Err(Error::Config(
+                "pooling is for the LSTM; the average model has no outputs to pool".into(),
+            ));
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::Config(format!(
                 "dropout {} is not in [0, 1)",

@@ -447,6 +447,10 @@ fn bad_inputs_are_clear_errors() {
         ..options(1)
     };
     assert!(fit(config(Architecture::Lstm), &data, None, &bad).is_err());
+    let mut cfg = config(Architecture::Average);
+    cfg.pooling = Pooling::Max;
+    let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
+    assert!(err.contains("pooling is for the LSTM"), "{err}");
     let mut cfg = config(Architecture::Lstm);
     cfg.display = vec!["only one".into()];
     let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
