@@ -282,12 +282,15 @@ impl Classifier {
         tch::no_grad(|| -> Result<()> {
             let mut table = Tensor::zeros([v, d], (Kind::Float, Device::Cpu));
             if config.train_embeddings && !matches!(init, EmbeddingInit::Zeros) {
-                table = table.randn_like();
+                // Trained words without a pretrained vector start at the pretrained vectors'
+                // scale rather than N(0, 1), which would dwarf them.
+                let scale = match init {
+                    EmbeddingInit::Pretrained(e) => pretrained_std(e),
+                    _ => 1.0,
+                };
+                table = table.randn_like() * scale;
             }
             if let EmbeddingInit::Pretrained(e) = init {
-                // Words without a pretrained vector start at the pretrained vectors' scale
-                // rather than N(0, 1), which would dwarf them.
-                table *= pretrained_std(e);
                 let mut rows = Vec::new();
                 let mut ids = Vec::new();
                 for (i, word) in vocab.tokens().iter().enumerate() {
