@@ -6,7 +6,7 @@
 #
 # usage: scripts/bench/classify.sh [VECTORS] [SEEDS=3] [PARTS="emojify sst sst-max mr"]
 #   sst: the Emojify-sized LSTM (2x128, frozen vectors) against PyTorch, for time and accuracy;
-#   sst-max: the strongest configuration found (see $best below), seqmodels alone.
+#   sst-max: the strongest configuration found (see $best below), against PyTorch likewise.
 #   VECTORS: a word2vec file; by default 300-dimensional vectors are trained once on english_mix
 #   (10 epochs, min-count 3) and kept in $SEQMODELS_HOME/bench/.
 set -euo pipefail
@@ -65,28 +65,39 @@ if [[ " $parts " == *" emojify "* ]]; then
     done
 fi
 
+# One SST-2 run of seqmodels, then one of the PyTorch twin with the same options, seed, epoch
+# limit and patience (best dev epoch kept, test read once); prints both and appends the test
+# accuracies to accs and taccs.
+S="$data/sentiment/sst"
+sst_pair() {
+    local name="$1" seed="$2" epochs="$3" patience="$4"
+    shift 4
+    local out="$work/$name-$seed" s n dev acc ts tn tacc
+    train --train "$S/stsa.binary.train" --valid "$S/stsa.binary.dev" "$@" --epochs "$epochs" \
+        --patience "$patience" --seed "$seed" --out "$out" > "$out.txt"
+    s=$(sed -n 's/.* in \([0-9.]*\) s;.*/\1/p' "$out.txt")
+    n=$(sed -n 's/^trained \([0-9]*\) epoch.*/\1/p' "$out.txt")
+    dev=$(sed -n 's/.*best dev accuracy \([0-9.]*%\) .* at epoch \([0-9]*\).*/\1 at epoch \2/p' "$out.txt")
+    acc=$("$bin" classify eval --model "$out" --data "$S/stsa.binary.test" --format json | accuracy)
+    accs+=("$acc")
+    py scripts/bench/classify_torch.py --train "$S/stsa.binary.train" --dev "$S/stsa.binary.dev" \
+        --test "$S/stsa.binary.test" --vectors "$vectors" "$@" --epochs "$epochs" \
+        --patience "$patience" --seed "$seed" --threads "$threads" 2> /dev/null > "$out-torch.json"
+    read -r ts tn tacc <<< "$(py -c "import json; d=json.load(open('$out-torch.json')); print(d['seconds'], d['epochs'], f\"{100 * d['test_accuracy']:.2f}\")")"
+    taccs+=("$tacc")
+    echo "seed $seed: seqmodels $n epochs in $s s ($(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.1f", a / b}') s/epoch), dev $dev, test $acc%;" \
+        "PyTorch $tn epochs in $ts s ($(awk -v a="$ts" -v b="$tn" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $tacc%;" \
+        "PyTorch / seqmodels time per epoch = $(awk -v a="$ts" -v b="$tn" -v c="$s" -v d="$n" 'BEGIN {printf "%.2f", (a / b) / (c / d)}')"
+}
+
 if [[ " $parts " == *" sst "* ]]; then
-    S="$data/sentiment/sst"
     epochs="${SST_EPOCHS:-15}"
     echo
     echo "== SST-2: 6,920 train / 872 dev / 1,821 test; LSTM 2x128, dropout 0.5, Adam 1e-3, batch 32,"
     echo "   at most $epochs epochs, patience 4, best dev epoch kept, then test once; PyTorch alternating"
     accs=(); taccs=()
     for seed in $(seq "$seeds"); do
-        train --train "$S/stsa.binary.train" --valid "$S/stsa.binary.dev" --epochs "$epochs" --patience 4 \
-            --seed "$seed" --out "$work/sst-$seed" > "$work/sst-$seed.txt"
-        s=$(sed -n 's/.* in \([0-9.]*\) s;.*/\1/p' "$work/sst-$seed.txt")
-        n=$(sed -n 's/^trained \([0-9]*\) epoch.*/\1/p' "$work/sst-$seed.txt")
-        acc=$("$bin" classify eval --model "$work/sst-$seed" --data "$S/stsa.binary.test" --format json | accuracy)
-        accs+=("$acc")
-        py scripts/bench/classify_torch.py --train "$S/stsa.binary.train" --dev "$S/stsa.binary.dev" \
-            --test "$S/stsa.binary.test" --vectors "$vectors" --epochs "$epochs" --patience 4 \
-            --seed "$seed" --threads "$threads" 2> /dev/null > "$work/torch-$seed.json"
-        read -r ts tn tacc <<< "$(py -c "import json; d=json.load(open('$work/torch-$seed.json')); print(d['seconds'], d['epochs'], f\"{100 * d['test_accuracy']:.2f}\")")"
-        taccs+=("$tacc")
-        echo "seed $seed: seqmodels $n epochs in $s s ($(awk -v a="$s" -v b="$n" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $acc%;" \
-            "PyTorch $tn epochs in $ts s ($(awk -v a="$ts" -v b="$tn" 'BEGIN {printf "%.1f", a / b}') s/epoch), test $tacc%;" \
-            "PyTorch / seqmodels time per epoch = $(awk -v a="$ts" -v b="$tn" -v c="$s" -v d="$n" 'BEGIN {printf "%.2f", (a / b) / (c / d)}')"
+        sst_pair sst "$seed" "$epochs" 4
     done
     echo "sst-2 lstm seqmodels: test accuracy $(stats "${accs[@]}")"
     echo "sst-2 lstm PyTorch:   test accuracy $(stats "${taccs[@]}")"
@@ -96,21 +107,15 @@ fi
 # max-pooled over the words.
 best=(--fine-tune --bidirectional --pool max --layers 1 --hidden 256)
 if [[ " $parts " == *" sst-max "* ]]; then
-    S="$data/sentiment/sst"
     echo
-    echo "== SST-2, ${best[*]}: at most 5 epochs, patience 2, best dev epoch kept, then test once"
-    accs=()
+    echo "== SST-2, ${best[*]}: at most 5 epochs, patience 2, best dev epoch kept, then test once;"
+    echo "   PyTorch alternating"
+    accs=(); taccs=()
     for seed in $(seq "$seeds"); do
-        train --train "$S/stsa.binary.train" --valid "$S/stsa.binary.dev" "${best[@]}" --epochs 5 --patience 2 \
-            --seed "$seed" --out "$work/sstmax-$seed" > "$work/sstmax-$seed.txt"
-        s=$(sed -n 's/.* in \([0-9.]*\) s;.*/\1/p' "$work/sstmax-$seed.txt")
-        n=$(sed -n 's/^trained \([0-9]*\) epoch.*/\1/p' "$work/sstmax-$seed.txt")
-        dev=$(sed -n 's/.*best dev accuracy \([0-9.]*%\) .* at epoch \([0-9]*\).*/\1 at epoch \2/p' "$work/sstmax-$seed.txt")
-        acc=$("$bin" classify eval --model "$work/sstmax-$seed" --data "$S/stsa.binary.test" --format json | accuracy)
-        accs+=("$acc")
-        echo "seed $seed: $n epochs in $s s, dev $dev, test $acc%"
+        sst_pair sstmax "$seed" 5 2 "${best[@]}"
     done
-    echo "sst-2 bilstm-max --fine-tune: test accuracy $(stats "${accs[@]}")"
+    echo "sst-2 bilstm-max --fine-tune seqmodels: test accuracy $(stats "${accs[@]}")"
+    echo "sst-2 bilstm-max --fine-tune PyTorch:   test accuracy $(stats "${taccs[@]}")"
 fi
 
 if [[ " $parts " == *" mr "* ]]; then

@@ -3,12 +3,16 @@
 Mirrors src/classify: NFKC + lower-case + BERT's pre-tokeniser (whitespace split, every
 punctuation character its own token); vocabulary <pad>=0, <unk>=1, then the words of the
 pretrained word2vec binary file in file order; embedding (frozen unless --fine-tune) -> packed
-(bi)LSTM -> last layer's final hidden state(s) -> dropout -> linear. Adam, batch 32, gradient
+(bi)LSTM -> last layer's final hidden state(s), or the maximum or mean of its outputs over the
+words (--pool) -> dropout -> linear. With --fine-tune, as seqmodels: the vocabulary is <pad>,
+<unk>, the training words by count (these rows are trained; those without a vector start at
+N(0, s^2), s the vectors' standard deviation), then the vectors' other words (kept frozen). Adam, batch 32, gradient
 norm clipped at 5, dev accuracy after every epoch (best kept; ties go to the lower dev loss),
 early stopping with --patience, best weights restored for the test accuracy. Progress goes to
 stderr; one JSON line goes to stdout. Loading the vectors is not timed.
 
 usage: python classify_torch.py --train T --dev D --test E --vectors V.bin [--bidirectional]
+       [--fine-tune] [--pool last|max|mean] [--layers N] [--hidden N]
 """
 import argparse
 import copy
@@ -21,7 +25,7 @@ import unicodedata
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 def is_punct(c):
@@ -59,25 +63,39 @@ def read_sst(path):
 
 
 class Classifier(nn.Module):
-    def __init__(self, vectors, hidden, layers, dropout, bidirectional, classes, fine_tune):
+    def __init__(self, vectors, trained_rows, hidden, layers, dropout, bidirectional, classes,
+                 pool):
         super().__init__()
         v, d = vectors.shape
-        self.embed = nn.Embedding(v, d, padding_idx=0)
-        with torch.no_grad():
-            self.embed.weight.zero_()
-            self.embed.weight.copy_(vectors)
-        self.embed.weight.requires_grad_(fine_tune)
+        # Rows [0, trained_rows) are trained, the others frozen (all frozen when 0).
+        self.n = trained_rows
+        self.embed = nn.Parameter(vectors[:trained_rows].clone()) if trained_rows else None
+        self.register_buffer("frozen", vectors[trained_rows:].clone())
+        self.pool = pool
         self.dirs = 2 if bidirectional else 1
         self.lstm = nn.LSTM(d, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0,
                             batch_first=True, bidirectional=bidirectional)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden * self.dirs, classes)
 
+    def lookup(self, ids):
+        if self.embed is None:
+            return F.embedding(ids, self.frozen)
+        head = F.embedding(ids.clamp(max=self.n - 1), self.embed, padding_idx=0)
+        tail = F.embedding((ids - self.n).clamp(min=0), self.frozen)
+        return torch.where((ids < self.n).unsqueeze(-1), head, tail)
+
     def forward(self, ids, lengths):
-        packed = pack_padded_sequence(self.embed(ids), lengths, batch_first=True,
+        packed = pack_padded_sequence(self.lookup(ids), lengths, batch_first=True,
                                       enforce_sorted=False)
-        _, (h, _) = self.lstm(packed)
-        feats = torch.cat(list(h[-self.dirs:]), dim=-1)  # [B, hidden * dirs]
+        out, (h, _) = self.lstm(packed)
+        if self.pool == "last":
+            feats = torch.cat(list(h[-self.dirs:]), dim=-1)  # [B, hidden * dirs]
+        elif self.pool == "max":
+            feats = pad_packed_sequence(out, batch_first=True,
+                                        padding_value=float("-inf"))[0].amax(1)
+        else:
+            feats = pad_packed_sequence(out, batch_first=True)[0].sum(1) / lengths.unsqueeze(-1)
         return self.out(self.drop(feats))
 
 
@@ -111,6 +129,7 @@ def main():
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--bidirectional", action="store_true")
     p.add_argument("--fine-tune", action="store_true")
+    p.add_argument("--pool", choices=("last", "max", "mean"), default="last")
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--patience", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -123,24 +142,42 @@ def main():
 
     from gensim.models import KeyedVectors
     kv = KeyedVectors.load_word2vec_format(a.vectors, binary=True)
-    keep = [i for i, w in enumerate(kv.index_to_key) if w not in ("<pad>", "<unk>")]
-    vocab = {kv.index_to_key[i]: 2 + j for j, i in enumerate(keep)}
-    vectors = torch.zeros(2 + len(keep), kv.vector_size)
-    vectors[2:] = torch.from_numpy(kv.vectors[keep]).float()
-
     splits = {s: read_sst(getattr(a, s)) for s in ("train", "dev", "test")}
     labels = sorted({l for rows in splits.values() for l, _ in rows}, key=float)
     label_id = {l: i for i, l in enumerate(labels)}
-    enc = {s: [([vocab.get(w, 1) for w in words(t)] or [1], label_id[l]) for l, t in rows]
+    tokens = {s: [words(t) for _, t in rows] for s, rows in splits.items()}
+    pretrained = torch.from_numpy(kv.vectors).float()
+    words_in_order = ["<pad>", "<unk>"]
+    if a.fine_tune:
+        counts = {}
+        for sentence in tokens["train"]:
+            for w in sentence:
+                counts[w] = counts.get(w, 0) + 1
+        words_in_order += sorted((w for w in counts if w not in ("<pad>", "<unk>")),
+                                 key=lambda w: (-counts[w], w))
+    trained_rows = len(words_in_order) if a.fine_tune else 0
+    have = set(words_in_order)
+    words_in_order += [w for w in kv.index_to_key if w not in have]
+    vocab = {w: i for i, w in enumerate(words_in_order)}
+    vectors = torch.zeros(len(words_in_order), kv.vector_size)
+    if a.fine_tune:
+        vectors[:trained_rows] = torch.randn(trained_rows, kv.vector_size) * pretrained.std(
+            unbiased=False).item()
+    pairs = [(i, kv.key_to_index[w]) for i, w in enumerate(words_in_order) if w in kv.key_to_index]
+    vectors[torch.tensor([i for i, _ in pairs])] = pretrained[torch.tensor([j for _, j in pairs])]
+    vectors[:2] = 0.0
+    enc = {s: [([vocab.get(w, 1) for w in ws] or [1], label_id[l])
+               for ws, (l, _) in zip(tokens[s], rows)]
            for s, rows in splits.items()}
     train, dev, test = enc["train"], enc["dev"], enc["test"]
-    found = sum(i > 1 for x, _ in train for i in x) / max(1, sum(len(x) for x, _ in train))
+    found = (sum(w in kv.key_to_index for ws in tokens["train"] for w in ws)
+             / max(1, sum(len(ws) for ws in tokens["train"])))
     print(f"vocab {len(vectors)}, dim {kv.vector_size}, labels {labels}, train/dev/test "
           f"{len(train)}/{len(dev)}/{len(test)}, train token coverage {100 * found:.1f}%",
           file=sys.stderr)
 
-    model = Classifier(vectors, a.hidden, a.layers, a.dropout, a.bidirectional, len(labels),
-                       a.fine_tune)
+    model = Classifier(vectors, trained_rows, a.hidden, a.layers, a.dropout, a.bidirectional,
+                       len(labels), a.pool)
     params = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.Adam(params, lr=a.lr)
     rng = random.Random(a.seed)
