@@ -187,7 +187,8 @@ fn train_predict_eval_and_bad_input() {
     );
     // The failed run left the trained model as it was.
     assert!(seqmodels(&["classify", "predict", "--model", m, "hi"]).ok);
-    // A bidirectional LSTM with max pooling, learning vectors for the words the file lacks.
+    // A bidirectional LSTM with max pooling and dropout on the word vectors, learning vectors
+    // for the words the file lacks.
     let pooled = dir.path().join("pooled");
     let run = seqmodels(&[
         "-q",
@@ -201,6 +202,8 @@ fn train_predict_eval_and_bad_input() {
         "--bidirectional",
         "--pool",
         "max",
+        "--embed-dropout",
+        "0.3",
         "--epochs",
         "2",
         "--out",
@@ -214,6 +217,7 @@ fn train_predict_eval_and_bad_input() {
     );
     let config = std::fs::read_to_string(pooled.join("config.json")).unwrap();
     assert!(config.contains("\"pooling\": \"max\""), "{config}");
+    assert!(config.contains("\"embed_dropout\": 0.3"), "{config}");
     let p = pooled.to_str().unwrap();
     assert!(seqmodels(&["classify", "predict", "--model", p, "I love pizza"]).ok);
     // Learning new words while fine-tuning them all says nothing: refused.

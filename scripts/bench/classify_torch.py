@@ -2,7 +2,8 @@
 
 Mirrors src/classify: NFKC + lower-case + BERT's pre-tokeniser (whitespace split, every
 punctuation character its own token); vocabulary <pad>=0, <unk>=1, then the words of the
-pretrained word2vec binary file in file order; embedding (frozen unless --fine-tune) -> packed
+pretrained word2vec binary file in file order; embedding (frozen unless --fine-tune) -> dropout
+(--embed-dropout, training only) -> packed
 (bi)LSTM -> last layer's final hidden state(s), or the maximum or mean of its outputs over the
 words (--pool) -> dropout -> linear. With --fine-tune, as seqmodels: the vocabulary is <pad>,
 <unk>, the training words by count (these rows are trained; those without a vector start at
@@ -64,8 +65,9 @@ def read_sst(path):
 
 class Classifier(nn.Module):
     def __init__(self, vectors, trained_rows, hidden, layers, dropout, bidirectional, classes,
-                 pool):
+                 pool, embed_dropout):
         super().__init__()
+        self.embed_drop = nn.Dropout(embed_dropout)
         v, d = vectors.shape
         # Rows [0, trained_rows) are trained, the others frozen (all frozen when 0).
         self.n = trained_rows
@@ -86,7 +88,7 @@ class Classifier(nn.Module):
         return torch.where((ids < self.n).unsqueeze(-1), head, tail)
 
     def forward(self, ids, lengths):
-        packed = pack_padded_sequence(self.lookup(ids), lengths, batch_first=True,
+        packed = pack_padded_sequence(self.embed_drop(self.lookup(ids)), lengths, batch_first=True,
                                       enforce_sorted=False)
         out, (h, _) = self.lstm(packed)
         if self.pool == "last":
@@ -129,6 +131,7 @@ def main():
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--bidirectional", action="store_true")
     p.add_argument("--fine-tune", action="store_true")
+    p.add_argument("--embed-dropout", type=float, default=0.0)
     p.add_argument("--pool", choices=("last", "max", "mean"), default="last")
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--patience", type=int, default=10)
@@ -177,7 +180,7 @@ def main():
           file=sys.stderr)
 
     model = Classifier(vectors, trained_rows, a.hidden, a.layers, a.dropout, a.bidirectional,
-                       len(labels), a.pool)
+                       len(labels), a.pool, a.embed_dropout)
     params = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.Adam(params, lr=a.lr)
     rng = random.Random(a.seed)

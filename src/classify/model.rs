@@ -70,6 +70,11 @@ pub struct ClassifierConfig {
     pub bidirectional: bool,
     /// Dropout between LSTM layers and before the head (training only).
     pub dropout: f64,
+    /// Dropout on the word vectors, before the LSTM or the average (training only). It zeroes
+    /// whole values of the looked-up vectors, so that no single word or dimension carries a
+    /// sentence; 0 (the default, and what older models read as) turns it off.
+    #[serde(default)]
+    pub embed_dropout: f64,
     /// How the LSTM's outputs become the sentence's features.
     #[serde(default)]
     pub pooling: Pooling,
@@ -100,6 +105,7 @@ impl Default for ClassifierConfig {
             layers: 2,
             bidirectional: false,
             dropout: 0.5,
+            embed_dropout: 0.0,
             pooling: Pooling::Last,
             train_embeddings: false,
             trained_rows: None,
@@ -132,6 +138,12 @@ impl ClassifierConfig {
             return Err(Error::Config(format!(
                 "dropout {} is not in [0, 1)",
                 self.dropout
+            )));
+        }
+        if !(0.0..1.0).contains(&self.embed_dropout) {
+            return Err(Error::Config(format!(
+                "embedding dropout {} is not in [0, 1)",
+                self.embed_dropout
             )));
         }
         if self.labels.len() < 2 {
@@ -420,7 +432,10 @@ impl Classifier {
         batch: &Batch,
         train: bool,
     ) -> std::result::Result<Tensor, tch::TchError> {
-        let x = self.lookup(&batch.ids)?;
+        let mut x = self.lookup(&batch.ids)?;
+        if train && self.config.embed_dropout > 0.0 {
+            x = x.f_dropout(self.config.embed_dropout, true)?;
+        }
         let features = match self.config.architecture {
             Architecture::Average => {
                 // Known words only: ids above <unk>.

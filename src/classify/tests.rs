@@ -85,6 +85,11 @@ fn untrained(architecture: Architecture) -> Classifier {
 fn untrained_pooled(architecture: Architecture, pooling: Pooling) -> Classifier {
     let mut config = config(architecture);
     config.pooling = pooling;
+    untrained_from(config)
+}
+
+/// A seeded, untrained classifier of `config` over a six-word vocabulary and three classes.
+fn untrained_from(mut config: ClassifierConfig) -> Classifier {
     config.labels = vec!["a".into(), "b".into(), "c".into()];
     let vocab = Vocab::try_from(
         ["<pad>", "<unk>", "w1", "w2", "w3", "w4"]
@@ -165,6 +170,38 @@ fn pooling_changes_the_features_and_learns() {
             evaluate(&model, &data).unwrap().accuracy,
             1.0,
             "{pooling:?}"
+        );
+    }
+}
+
+#[test]
+fn embedding_dropout_acts_in_training_only_and_learns() {
+    // Same weights with and without embedding dropout: evaluation gives the same logits,
+    // training-mode runs differ (the LSTM's own dropout is 0 here), and the model still learns.
+    let sentences: [&[i64]; 2] = [&[2, 3, 4, 5], &[5, 4]];
+    let plain = untrained(Architecture::Lstm);
+    let mut cfg = config(Architecture::Lstm);
+    cfg.embed_dropout = 0.5;
+    let dropped = untrained_from(cfg);
+    let d = |a: &Tensor, b: &Tensor| f64::try_from((a - b).abs().max()).unwrap();
+    assert!(d(&logits(&plain, &sentences), &logits(&dropped, &sentences)) < 1e-7);
+    let train_mode = |m: &Classifier| {
+        tch::no_grad(|| {
+            m.forward_t(&Batch::new(&sentences, Device::Cpu), true)
+                .unwrap()
+        })
+    };
+    assert!(d(&train_mode(&plain), &train_mode(&plain)) < 1e-7);
+    assert!(d(&train_mode(&plain), &train_mode(&dropped)) > 1e-4);
+    let data = separable();
+    for architecture in [Architecture::Lstm, Architecture::Average] {
+        let mut cfg = config(architecture);
+        cfg.embed_dropout = 0.2;
+        let (model, _) = fit(cfg, &data, None, &options(40)).unwrap();
+        assert_eq!(
+            evaluate(&model, &data).unwrap().accuracy,
+            1.0,
+            "{architecture:?}"
         );
     }
 }
@@ -451,6 +488,13 @@ fn bad_inputs_are_clear_errors() {
     cfg.pooling = Pooling::Max;
     let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
     assert!(err.contains("pooling is for the LSTM"), "{err}");
+    let mut cfg = config(Architecture::Lstm);
+    cfg.embed_dropout = 1.0;
+    let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
+    assert!(
+        err.contains("embedding dropout 1 is not in [0, 1)"),
+        "{err}"
+    );
     let mut cfg = config(Architecture::Lstm);
     cfg.display = vec!["only one".into()];
     let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();

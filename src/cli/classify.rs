@@ -173,6 +173,9 @@ pub struct TrainArgs {
     /// Dropout between LSTM layers and before the output layer.
     #[arg(long, default_value_t = 0.5)]
     pub dropout: f64,
+    /// Dropout on the word vectors before the LSTM or the average (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub embed_dropout: f64,
     /// Keep letter case (text is lower-cased by default, like the embeddings).
     #[arg(long)]
     pub keep_case: bool,
@@ -306,6 +309,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         bidirectional: args.bidirectional,
         pooling: args.pool.into(),
         dropout: args.dropout,
+        embed_dropout: args.embed_dropout,
         train_embeddings: args.fine_tune || vectors.is_none(),
         trained_rows: None,
         lowercase: !args.keep_case,
