@@ -315,6 +315,12 @@ fn vectors(dim: usize) -> Embeddings {
     Embeddings::new(words, dim, values).unwrap()
 }
 
+/// How far row `row` of `table` is from `word`'s vector in `e` (largest absolute difference).
+fn distance_from_pretrained(table: &Tensor, row: usize, e: &Embeddings, word: &str) -> f64 {
+    let expected = Tensor::from_slice(e.vector(e.id(word).unwrap()));
+    f64::try_from((table.get(row as i64) - expected).abs().max()).unwrap()
+}
+
 #[test]
 fn pretrained_vectors_fill_the_vocabulary_and_stay_frozen() {
     let data = separable();
@@ -332,9 +338,8 @@ fn pretrained_vectors_fill_the_vocabulary_and_stay_frozen() {
     assert!(model.vocab().id("tomorrow").is_none());
     assert_eq!(model.vocab().len(), 2 + 6);
     let table = &model.var_store().variables()["embed.weight"];
-    let sunny = model.vocab().id("sunny").unwrap() as i64;
-    let expected = Tensor::from_slice(e.vector(e.id("sunny").unwrap()));
-    assert!(f64::try_from((table.get(sunny) - expected).abs().max()).unwrap() < 1e-7);
+    let sunny = model.vocab().id("sunny").unwrap();
+    assert!(distance_from_pretrained(table, sunny, &e, "sunny") < 1e-7);
     assert_eq!(model.trainable_parameters(), 4 * 8 + 4);
     assert!(report.pretrained_coverage > 0.3 && report.pretrained_coverage < 0.7);
     assert_eq!(evaluate(&model, &data).unwrap().accuracy, 1.0);
@@ -364,9 +369,11 @@ fn new_words_get_trained_vectors_and_the_pretrained_ones_stay_frozen() {
     let vars = model.var_store().variables();
     let frozen = &vars["embed.frozen"];
     for word in ["sunny", "cloudy"] {
-        let row = frozen.get((vocab.id(word).unwrap() - trained) as i64);
-        let expected = Tensor::from_slice(e.vector(e.id(word).unwrap()));
-        assert!(f64::try_from((row - expected).abs().max()).unwrap() < 1e-7);
+        let row = vocab.id(word).unwrap() - trained;
+        assert!(
+            distance_from_pretrained(frozen, row, &e, word) < 1e-7,
+            "{word}"
+        );
     }
     // A new word's vector moves from its (seeded) start: compare with one epoch of the same
     // seed. <unk> never trains and stays zero.
@@ -397,14 +404,10 @@ fn fine_tuning_trains_the_training_words_and_keeps_the_others() {
     assert!(cloudy >= trained);
     let vars = model.var_store().variables();
     let frozen = &vars["embed.frozen"];
-    let expected = Tensor::from_slice(e.vector(e.id("cloudy").unwrap()));
-    let row = frozen.get((cloudy - trained) as i64);
-    assert!(f64::try_from((row - expected).abs().max()).unwrap() < 1e-7);
+    assert!(distance_from_pretrained(frozen, cloudy - trained, &e, "cloudy") < 1e-7);
     let sunny = model.vocab().id("sunny").unwrap();
     assert!(sunny < trained);
-    let start = Tensor::from_slice(e.vector(e.id("sunny").unwrap()));
-    let moved = vars["embed.weight"].get(sunny as i64) - start;
-    assert!(f64::try_from(moved.abs().max()).unwrap() > 1e-4);
+    assert!(distance_from_pretrained(&vars["embed.weight"], sunny, &e, "sunny") > 1e-4);
     // Padding stays exact across the two tables.
     let ids: Vec<Vec<i64>> = ["sunny cloudy today", "cloudy", "rainy so !"]
         .iter()
