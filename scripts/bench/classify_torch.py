@@ -69,7 +69,8 @@ class Classifier(nn.Module):
         super().__init__()
         self.embed_drop = nn.Dropout(embed_dropout)
         v, d = vectors.shape
-        # Rows [0, trained_rows) are trained, the others frozen (all frozen when 0).
+        # Rows [0, trained_rows) are trained, the others frozen (all frozen when 0, all
+        # trained when trained_rows == v).
         self.n = trained_rows
         self.embed = nn.Parameter(vectors[:trained_rows].clone()) if trained_rows else None
         self.register_buffer("frozen", vectors[trained_rows:].clone())
@@ -83,6 +84,8 @@ class Classifier(nn.Module):
     def lookup(self, ids):
         if self.embed is None:
             return F.embedding(ids, self.frozen)
+        if len(self.frozen) == 0:
+            return F.embedding(ids, self.embed, padding_idx=0)
         head = F.embedding(ids.clamp(max=self.n - 1), self.embed, padding_idx=0)
         tail = F.embedding((ids - self.n).clamp(min=0), self.frozen)
         return torch.where((ids < self.n).unsqueeze(-1), head, tail)
@@ -167,7 +170,10 @@ def main():
         vectors[:trained_rows] = torch.randn(trained_rows, kv.vector_size) * pretrained.std(
             unbiased=False).item()
     pairs = [(i, kv.key_to_index[w]) for i, w in enumerate(words_in_order) if w in kv.key_to_index]
-    vectors[torch.tensor([i for i, _ in pairs])] = pretrained[torch.tensor([j for _, j in pairs])]
+    if pairs:
+        rows_to = torch.tensor([i for i, _ in pairs], dtype=torch.long)
+        rows_from = torch.tensor([j for _, j in pairs], dtype=torch.long)
+        vectors[rows_to] = pretrained[rows_from]
     vectors[:2] = 0.0
     enc = {s: [([vocab.get(w, 1) for w in ws] or [1], label_id[l])
                for ws, (l, _) in zip(tokens[s], rows)]

@@ -70,9 +70,9 @@ pub struct ClassifierConfig {
     pub bidirectional: bool,
     /// Dropout between LSTM layers and before the head (training only).
     pub dropout: f64,
-    /// Dropout on the word vectors, before the LSTM or the average (training only). It zeroes
-    /// whole values of the looked-up vectors, so that no single word or dimension carries a
-    /// sentence; 0 (the default, and what older models read as) turns it off.
+    /// Dropout on the word vectors, before the LSTM or the average (training only): each value
+    /// of the looked-up vectors is zeroed with this probability (and the rest scaled up); 0
+    /// (the default, and what older models read as) turns it off.
     #[serde(default)]
     pub embed_dropout: f64,
     /// How the LSTM's outputs become the sentence's features.
