@@ -127,4 +127,14 @@ impl Error {
             source,
         }
     }
+
+    /// `Ok` when `value` lies in [0, 1) (a dropout rate, a held-out share); otherwise a
+    /// configuration error naming it: "dropout 1 is not in [0, 1)".
+    pub(crate) fn check_fraction(name: &str, value: f64) -> Result<()> {
+        if (0.0..1.0).contains(&value) {
+            Ok(())
+        } else {
+            Err(Error::Config(format!("{name} {value} is not in [0, 1)")))
+        }
+    }
 }

@@ -67,12 +67,7 @@ impl ModelConfig {
                 "hidden size and layers must be at least 1".into(),
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "dropout {} is not in [0, 1)",
-                self.dropout
-            )));
-        }
+        Error::check_fraction("dropout", self.dropout)?;
         Ok(())
     }
 

@@ -153,12 +153,7 @@ impl TrainOptions {
             }
             _ => {}
         }
-        if !(0.0..1.0).contains(&self.valid_fraction) {
-            return Err(Error::Config(format!(
-                "valid fraction {} is not in [0, 1)",
-                self.valid_fraction
-            )));
-        }
+        Error::check_fraction("valid fraction", self.valid_fraction)?;
         Ok(())
     }
 

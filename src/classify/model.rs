@@ -134,18 +134,8 @@ impl ClassifierConfig {
                 "pooling is for the LSTM; the average model has no outputs to pool".into(),
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "dropout {} is not in [0, 1)",
-                self.dropout
-            )));
-        }
-        if !(0.0..1.0).contains(&self.embed_dropout) {
-            return Err(Error::Config(format!(
-                "embedding dropout {} is not in [0, 1)",
-                self.embed_dropout
-            )));
-        }
+        Error::check_fraction("dropout", self.dropout)?;
+        Error::check_fraction("embedding dropout", self.embed_dropout)?;
         if self.labels.len() < 2 {
             return Err(Error::Config(
                 "a classifier needs at least two classes".into(),
@@ -432,10 +422,10 @@ impl Classifier {
         batch: &Batch,
         train: bool,
     ) -> std::result::Result<Tensor, tch::TchError> {
-        let mut x = self.lookup(&batch.ids)?;
-        if train && self.config.embed_dropout > 0.0 {
-            x = x.f_dropout(self.config.embed_dropout, true)?;
-        }
+        // Dropout at rate 0, or outside training, returns its input and draws nothing.
+        let x = self
+            .lookup(&batch.ids)?
+            .f_dropout(self.config.embed_dropout, train)?;
         let features = match self.config.architecture {
             Architecture::Average => {
                 // Known words only: ids above <unk>.

@@ -92,12 +92,7 @@ impl Seq2SeqConfig {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(Error::Config(format!("{name} must be at least 1")));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "dropout {} is not in [0, 1)",
-                self.dropout
-            )));
-        }
+        Error::check_fraction("dropout", self.dropout)?;
         Ok(())
     }
 }

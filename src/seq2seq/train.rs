@@ -57,12 +57,7 @@ impl TrainConfig {
                 "learning rate must be > 0 and clip norm >= 0".into(),
             ));
         }
-        if !(0.0..1.0).contains(&self.valid_fraction) {
-            return Err(Error::Config(format!(
-                "valid fraction {} is not in [0, 1)",
-                self.valid_fraction
-            )));
-        }
+        Error::check_fraction("valid fraction", self.valid_fraction)?;
         Ok(())
     }
 }
