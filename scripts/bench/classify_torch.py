@@ -3,17 +3,18 @@
 Mirrors src/classify: NFKC + lower-case + BERT's pre-tokeniser (whitespace split, every
 punctuation character its own token); vocabulary <pad>=0, <unk>=1, then the words of the
 pretrained word2vec binary file in file order; embedding (frozen unless --fine-tune) -> dropout
-(--embed-dropout, training only) -> packed
-(bi)LSTM -> last layer's final hidden state(s), or the maximum or mean of its outputs over the
-words (--pool) -> dropout -> linear. With --fine-tune, as seqmodels: the vocabulary is <pad>,
-<unk>, the training words by count (these rows are trained; those without a vector start at
-N(0, s^2), s the vectors' standard deviation), then the vectors' other words (kept frozen). Adam, batch 32, gradient
-norm clipped at 5, dev accuracy after every epoch (best kept; ties go to the lower dev loss),
+(--embed-dropout, training only) -> packed (bi)LSTM -> last layer's final hidden state(s), or
+the maximum or mean of its outputs over the words (--pool) -> dropout -> linear. With
+--fine-tune, as seqmodels: the vocabulary is <pad>, <unk>, the training words by count (these
+rows are trained; those without a vector start at N(0, s^2), s the vectors' standard
+deviation), then the vectors' other words (kept frozen). Adam, batch 32, gradient norm
+clipped at 5, dev accuracy after every epoch (best kept; ties go to the lower dev loss),
 early stopping with --patience, best weights restored for the test accuracy. Progress goes to
 stderr; one JSON line goes to stdout. Loading the vectors is not timed.
 
 usage: python classify_torch.py --train T --dev D --test E --vectors V.bin [--bidirectional]
-       [--fine-tune] [--pool last|max|mean] [--layers N] [--hidden N]
+       [--fine-tune] [--pool last|max|mean] [--embed-dropout P] [--dropout P] [--layers N]
+       [--hidden N]
 """
 import argparse
 import copy

@@ -116,6 +116,11 @@ fn fit(
     classify_train(config, data, None, vectors, options, Device::Cpu, &Silent)
 }
 
+/// The largest absolute difference between `a` and `b`.
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+    f64::try_from((a - b).abs().max()).unwrap()
+}
+
 fn logits(model: &Classifier, sentences: &[&[i64]]) -> Tensor {
     tch::no_grad(|| {
         model
@@ -138,7 +143,7 @@ fn padding_gives_the_logits_of_each_sentence_alone() {
         let batch = logits(&model, &sentences);
         for (i, s) in sentences.iter().enumerate() {
             let alone = logits(&model, &[s]);
-            let diff = f64::try_from((batch.get(i as i64) - alone.get(0)).abs().max()).unwrap();
+            let diff = max_abs_diff(&batch.get(i as i64), &alone.get(0));
             assert!(
                 diff < 1e-5,
                 "{architecture:?} {pooling:?} sentence {i}: {diff}"
@@ -161,7 +166,7 @@ fn pooling_changes_the_features_and_learns() {
         &untrained_pooled(Architecture::Lstm, Pooling::Mean),
         &[long],
     );
-    let differ = |a: &Tensor, b: &Tensor| f64::try_from((a - b).abs().max()).unwrap() > 1e-4;
+    let differ = |a: &Tensor, b: &Tensor| max_abs_diff(a, b) > 1e-4;
     assert!(differ(&last, &max) && differ(&last, &mean) && differ(&max, &mean));
     let data = separable();
     for pooling in [Pooling::Max, Pooling::Mean] {
@@ -185,8 +190,7 @@ fn embedding_dropout_acts_in_training_only_and_learns() {
     let mut cfg = config(Architecture::Lstm);
     cfg.embed_dropout = 0.5;
     let dropped = untrained_from(cfg);
-    let d = |a: &Tensor, b: &Tensor| f64::try_from((a - b).abs().max()).unwrap();
-    assert!(d(&logits(&plain, &sentences), &logits(&dropped, &sentences)) < 1e-7);
+    assert!(max_abs_diff(&logits(&plain, &sentences), &logits(&dropped, &sentences)) < 1e-7);
     let train_mode = |m: &Classifier| {
         tch::no_grad(|| {
             m.forward_t(&Batch::new(&sentences, Device::Cpu), true)
@@ -196,8 +200,8 @@ fn embedding_dropout_acts_in_training_only_and_learns() {
     {
         // The dropout masks come from torch's global generator.
         let _lock = crate::device::torch_rng_lock();
-        assert!(d(&train_mode(&plain), &train_mode(&plain)) < 1e-7);
-        assert!(d(&train_mode(&plain), &train_mode(&dropped)) > 1e-4);
+        assert!(max_abs_diff(&train_mode(&plain), &train_mode(&plain)) < 1e-7);
+        assert!(max_abs_diff(&train_mode(&plain), &train_mode(&dropped)) > 1e-4);
     }
     let data = separable();
     for architecture in [Architecture::Lstm, Architecture::Average] {
@@ -217,7 +221,7 @@ fn the_average_ignores_unknown_words() {
     let model = untrained(Architecture::Average);
     let with_unk = logits(&model, &[&[2, 1, 3, 1]]);
     let without = logits(&model, &[&[2, 3]]);
-    assert!(f64::try_from((with_unk - without).abs().max()).unwrap() < 1e-6);
+    assert!(max_abs_diff(&with_unk, &without) < 1e-6);
 }
 
 #[test]
@@ -324,7 +328,7 @@ fn vectors(dim: usize) -> Embeddings {
 /// How far row `row` of `table` is from `word`'s vector in `e` (largest absolute difference).
 fn distance_from_pretrained(table: &Tensor, row: usize, e: &Embeddings, word: &str) -> f64 {
     let expected = Tensor::from_slice(e.vector(e.id(word).unwrap()));
-    f64::try_from((table.get(row as i64) - expected).abs().max()).unwrap()
+    max_abs_diff(&table.get(row as i64), &expected)
 }
 
 #[test]
@@ -389,7 +393,7 @@ fn new_words_get_trained_vectors_and_the_pretrained_ones_stay_frozen() {
     let table = &vars["embed.weight"];
     let bang = vocab.id("!").unwrap() as i64;
     let start = early.var_store().variables()["embed.weight"].get(bang);
-    assert!(f64::try_from((table.get(bang) - start).abs().max()).unwrap() > 1e-3);
+    assert!(max_abs_diff(&table.get(bang), &start) > 1e-3);
     let unk = table.get(UNK_ID);
     assert_eq!(f64::try_from(unk.abs().max()).unwrap(), 0.0);
     assert_eq!(evaluate(&model, &data).unwrap().accuracy, 1.0);
@@ -422,12 +426,7 @@ fn fine_tuning_trains_the_training_words_and_keeps_the_others() {
     let refs: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
     let batch = logits(&model, &refs);
     for (i, s) in refs.iter().enumerate() {
-        let diff = f64::try_from(
-            (batch.get(i as i64) - logits(&model, &[s]).get(0))
-                .abs()
-                .max(),
-        );
-        assert!(diff.unwrap() < 1e-5);
+        assert!(max_abs_diff(&batch.get(i as i64), &logits(&model, &[s]).get(0)) < 1e-5);
     }
     // And it saves and loads.
     let dir = tempfile::tempdir().unwrap();
