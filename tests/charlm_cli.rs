@@ -94,21 +94,15 @@ fn train_sample_eval_resume_and_bad_input() {
     assert!(stdout.contains("trained 2 epoch(s)"), "{stdout}");
 
     // Bad input: each a one-line error naming the problem, never a panic.
-    let bad = |args: &[&str], needle: &str| {
-        let (ok, _, stderr) = seqmodels(args);
-        assert!(!ok, "{args:?} succeeded");
-        assert!(stderr.contains(needle), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{stderr}");
-    };
-    bad(
+    common::fails(
         &["charlm", "sample", "-m", m, "--temperature", "0"],
         "temperature",
     );
-    bad(&["charlm", "sample", "-m", m, "--top-k", "0"], "top-k");
-    bad(&["charlm", "sample", "-m", m, "--prefix", "mQ"], "'Q'");
+    common::fails(&["charlm", "sample", "-m", m, "--top-k", "0"], "top-k");
+    common::fails(&["charlm", "sample", "-m", m, "--prefix", "mQ"], "'Q'");
     let other = dir.path().join("other.txt");
     std::fs::write(&other, "mara\nxeno\n").unwrap();
-    bad(
+    common::fails(
         &["charlm", "eval", "-m", m, "--data", other.to_str().unwrap()],
         "other.txt:2",
     );
@@ -116,7 +110,7 @@ fn train_sample_eval_resume_and_bad_input() {
     std::fs::write(&empty, "\n\n").unwrap();
     let e = empty.to_str().unwrap();
     let out2 = dir.path().join("m2");
-    bad(
+    common::fails(
         &[
             "charlm",
             "train",
@@ -127,8 +121,8 @@ fn train_sample_eval_resume_and_bad_input() {
         ],
         "has no text",
     );
-    bad(&["charlm", "sample", "-m", e], "empty.txt");
-    bad(
+    common::fails(&["charlm", "sample", "-m", e], "empty.txt");
+    common::fails(
         &[
             "charlm",
             "train",

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{seqmodels, seqmodels_with_input};
+use common::{fails, seqmodels, seqmodels_with_input};
 
 const TRAIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/emoji/train.csv");
 const TEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/emoji/test.csv");
@@ -125,28 +125,17 @@ fn train_predict_eval_and_bad_input() {
         "{}",
         run.stderr
     );
-    let run = seqmodels(&[
-        "classify",
-        "predict",
-        "--model",
-        dir.path().to_str().unwrap(),
-        "hi",
-    ]);
-    assert!(
-        !run.ok && run.stderr.contains("meta.json"),
-        "{}",
-        run.stderr
+    let not_a_model = dir.path().to_str().unwrap();
+    fails(
+        &["classify", "predict", "--model", not_a_model, "hi"],
+        "meta.json",
     );
     let missing = dir.path().join("nope.csv");
-    let run = seqmodels(&[
-        "classify",
-        "train",
-        "--train",
-        missing.to_str().unwrap(),
-        "--out",
-        m,
-    ]);
-    assert!(!run.ok && run.stderr.contains("nope.csv"), "{}", run.stderr);
+    let missing = missing.to_str().unwrap();
+    fails(
+        &["classify", "train", "--train", missing, "--out", m],
+        "nope.csv",
+    );
     // Pretrained vectors: used when their size fits, an error naming the file when it does not.
     let vectors = dir.path().join("v.txt");
     std::fs::write(
@@ -178,13 +167,8 @@ fn train_predict_eval_and_bad_input() {
         "{}",
         run.stdout
     );
-    let run = seqmodels(&[&args[..], &["--embed-dim", "8"]].concat());
-    assert!(!run.ok);
-    assert!(
-        run.stderr.contains("v.txt") && run.stderr.contains("4 dimensions"),
-        "{}",
-        run.stderr
-    );
+    let stderr = fails(&[&args[..], &["--embed-dim", "8"]].concat(), "v.txt");
+    assert!(stderr.contains("4 dimensions"), "{stderr}");
     // The failed run left the trained model as it was.
     assert!(seqmodels(&["classify", "predict", "--model", m, "hi"]).ok);
     // A bidirectional LSTM with max pooling and dropout on the word vectors, learning vectors
@@ -221,11 +205,9 @@ fn train_predict_eval_and_bad_input() {
     let p = pooled.to_str().unwrap();
     assert!(seqmodels(&["classify", "predict", "--model", p, "I love pizza"]).ok);
     // Learning new words while fine-tuning them all says nothing: refused.
-    let run = seqmodels(&[&args[..], &["--learn-new-words", "--fine-tune"]].concat());
-    assert!(
-        !run.ok && run.stderr.contains("--fine-tune"),
-        "{}",
-        run.stderr
+    fails(
+        &[&args[..], &["--learn-new-words", "--fine-tune"]].concat(),
+        "--fine-tune",
     );
 }
 

@@ -266,62 +266,35 @@ fn bad_input_is_named() {
         stderr.contains("error: unexpected argument") || stderr.contains("nope"),
         "{stderr}"
     );
-    let (ok, _, stderr) = seqmodels(&["embed", "analogy", "a1", "nope", "nada", "--vectors", v]);
-    assert!(!ok);
-    assert!(stderr.contains("unknown words: nope, nada"), "{stderr}");
+    common::fails(
+        &["embed", "analogy", "a1", "nope", "nada", "--vectors", v],
+        "unknown words: nope, nada",
+    );
 
     let missing = dir.path().join("missing.txt");
-    let (ok, _, stderr) = seqmodels(&[
-        "embed",
-        "train",
-        "--corpus",
-        missing.to_str().unwrap(),
-        "--out",
-        "x.bin",
-    ]);
-    assert!(!ok);
-    assert!(stderr.contains("missing.txt"), "{stderr}");
+    fn train_on(corpus: &Path) -> [&str; 4] {
+        ["embed", "train", "--corpus", corpus.to_str().unwrap()]
+    }
+    common::fails(
+        &[&train_on(&missing)[..], &["--out", "x.bin"]].concat(),
+        "missing.txt",
+    );
 
     let empty = dir.path().join("empty.txt");
     std::fs::File::create(&empty).unwrap();
-    let (ok, _, stderr) = seqmodels(&[
-        "embed",
-        "train",
-        "--corpus",
-        empty.to_str().unwrap(),
-        "--out",
-        "x.bin",
-    ]);
-    assert!(!ok);
-    assert!(stderr.contains("empty.txt"), "{stderr}");
+    common::fails(
+        &[&train_on(&empty)[..], &["--out", "x.bin"]].concat(),
+        "empty.txt",
+    );
 
     let bad = dir.path().join("bad.txt");
     let mut f = std::fs::File::create(&bad).unwrap();
     f.write_all(b"good line here\nbad \xff line\n").unwrap();
-    let (ok, _, stderr) = seqmodels(&[
-        "embed",
-        "train",
-        "--corpus",
-        bad.to_str().unwrap(),
-        "--min-count",
-        "1",
-        "--out",
-        "x.bin",
-    ]);
-    assert!(!ok);
-    assert!(stderr.contains("bad.txt:2"), "{stderr}");
+    let bad_args = [&train_on(&bad)[..], &["--min-count", "1"]].concat();
+    common::fails(&[&bad_args[..], &["--out", "x.bin"]].concat(), "bad.txt:2");
     let lossy_out = dir.path().join("lossy.bin");
-    let (ok, _, stderr) = seqmodels(&[
-        "embed",
-        "train",
-        "--corpus",
-        bad.to_str().unwrap(),
-        "--min-count",
-        "1",
-        "--lossy",
-        "--out",
-        lossy_out.to_str().unwrap(),
-    ]);
+    let lossy = ["--lossy", "--out", lossy_out.to_str().unwrap()];
+    let (ok, _, stderr) = seqmodels(&[&bad_args[..], &lossy[..]].concat());
     assert!(ok, "{stderr}");
     assert!(formats::read(&lossy_out, None, None)
         .unwrap()
@@ -331,14 +304,7 @@ fn bad_input_is_named() {
 
     let truncated = dir.path().join("t.txt");
     std::fs::write(&truncated, "3 2\na 1 2\nb 1\n").unwrap();
-    let (ok, _, stderr) = seqmodels(&[
-        "embed",
-        "similar",
-        "a",
-        "--vectors",
-        truncated.to_str().unwrap(),
-    ]);
-    assert!(!ok);
-    assert!(stderr.contains("t.txt:3"), "{stderr}");
+    let t = truncated.to_str().unwrap();
+    common::fails(&["embed", "similar", "a", "--vectors", t], "t.txt:3");
     assert!(!dir.path().join("x.bin").exists());
 }

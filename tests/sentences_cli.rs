@@ -5,7 +5,7 @@
 use std::path::Path;
 
 mod common;
-use common::{seqmodels, seqmodels_with_input, toy_pairs as pairs, Run};
+use common::{fails, seqmodels, seqmodels_with_input, toy_pairs as pairs, Run};
 
 fn write(path: &Path, lines: impl IntoIterator<Item = String>) {
     let text: String = lines.into_iter().map(|l| l + "\n").collect();
@@ -107,16 +107,18 @@ fn train_translate_and_score_a_toy_language_pair() {
     ];
     let r = seqmodels(&json);
     assert!(r.stdout.contains("\"truncated\":true"), "{}", r.stdout);
-    let r = seqmodels(&[
-        "translate",
-        "--model",
-        m,
-        "--device",
-        "cpu",
-        "--strict",
-        long,
-    ]);
-    assert!(!r.ok && r.stderr.contains("at most 8"), "{}", r.stderr);
+    fails(
+        &[
+            "translate",
+            "--model",
+            m,
+            "--device",
+            "cpu",
+            "--strict",
+            long,
+        ],
+        "at most 8",
+    );
 
     // BLEU on held-out pairs.
     let test = pairs(100, 99);
@@ -180,53 +182,29 @@ fn bad_parallel_data_is_reported() {
     write(&a, ["s1 s2".to_owned(), "s3".to_owned()]);
     write(&b, ["t2 t1".to_owned()]);
     let out = dir.path().join("m");
-    let base = |src: &Path, tgt: &Path| {
-        seqmodels(&[
-            "seq2seq",
-            "train",
-            "--task",
-            "pairs",
-            "--src",
-            src.to_str().unwrap(),
-            "--tgt",
-            tgt.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--device",
-            "cpu",
-        ])
+    let o = out.to_str().unwrap();
+    let bad_pair = |src: &Path, tgt: &Path, needle: &str| {
+        let (s, t) = (src.to_str().unwrap(), tgt.to_str().unwrap());
+        fails(
+            &[
+                "seq2seq", "train", "--task", "pairs", "--src", s, "--tgt", t, "--out", o,
+            ],
+            needle,
+        )
     };
-    let r = base(&a, &b);
-    assert!(!r.ok);
-    assert!(
-        r.stderr.contains("2 lines") && r.stderr.contains("b.tgt"),
-        "{}",
-        r.stderr
-    );
-    let missing = dir.path().join("missing.tgt");
-    let r = base(&a, &missing);
-    assert!(!r.ok && r.stderr.contains("missing.tgt"), "{}", r.stderr);
+    let stderr = bad_pair(&a, &b, "b.tgt");
+    assert!(stderr.contains("2 lines"), "{stderr}");
+    bad_pair(&a, &dir.path().join("missing.tgt"), "missing.tgt");
     let tsv = dir.path().join("bad.tsv");
     std::fs::write(&tsv, "s1 s2\tt2 t1\nno tab\n").unwrap();
-    let r = seqmodels(&[
-        "seq2seq",
-        "train",
-        "--task",
-        "pairs",
-        "--pairs",
-        tsv.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(!r.ok && r.stderr.contains("bad.tsv:2"), "{}", r.stderr);
+    let t = tsv.to_str().unwrap();
+    fails(
+        &[
+            "seq2seq", "train", "--task", "pairs", "--pairs", t, "--out", o,
+        ],
+        "bad.tsv:2",
+    );
     // A date model is not scored with --src/--ref, nor a sentence model with --pairs.
-    let r = seqmodels(&[
-        "seq2seq",
-        "eval",
-        "--src",
-        a.to_str().unwrap(),
-        "--ref",
-        a.to_str().unwrap(),
-    ]);
-    assert!(!r.ok && r.stderr.contains("date model"), "{}", r.stderr);
+    let a = a.to_str().unwrap();
+    fails(&["seq2seq", "eval", "--src", a, "--ref", a], "date model");
 }

@@ -78,9 +78,7 @@ fn n_best_and_json_output() {
 #[test]
 fn too_long_input_says_the_limit() {
     let long = "1 ".repeat(30);
-    let (ok, _, stderr) = run(&["translate", long.as_str()], b"");
-    assert!(!ok);
-    assert!(stderr.contains("this model reads at most 40"), "{stderr}");
+    common::fails(&["translate", long.as_str()], "this model reads at most 40");
 }
 
 #[test]
@@ -105,14 +103,9 @@ fn attention_is_drawn_in_the_terminal_and_as_png() {
 
 #[test]
 fn a_missing_model_directory_is_a_clear_error() {
-    let (ok, _, stderr) = run(
+    common::fails(
         &["translate", "--model", "/nonexistent/model", "3 may 1979"],
-        b"",
-    );
-    assert!(!ok);
-    assert!(
-        stderr.contains("checkpoint /nonexistent/model: no such model directory"),
-        "{stderr}"
+        "checkpoint /nonexistent/model: no such model directory",
     );
 }
 

@@ -47,6 +47,16 @@ pub fn seqmodels(args: &[&str]) -> Run {
     seqmodels_with_input(args, b"")
 }
 
+/// Runs `seqmodels ARGS`, which must fail with an error that contains `needle`, and without a
+/// panic; returns its standard error.
+pub fn fails(args: &[&str], needle: &str) -> String {
+    let run = seqmodels(args);
+    assert!(!run.ok, "{args:?} succeeded");
+    assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.stderr
+}
+
 /// A small seeded generator (a 64-bit linear congruential one), so the tests need no
 /// random-number crate and the binary's own generator stays out of their data.
 pub struct Lcg(pub u64);
