@@ -9,13 +9,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 refs="${1:-../shared/data/translation/multi30k/test_2016_flickr.en.gz}"
-./scripts/setup.sh > /dev/null
-cargo build --release --quiet
-python="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}/torch-2.13.0/bin/python"
-py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$@"; }
-py -c "import sacrebleu" 2>/dev/null || py -m pip install --quiet "sacrebleu==2.5.1"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source scripts/bench/common.sh
+need sacrebleu "sacrebleu==2.5.1"
 case "$refs" in
     *.gz) gzip -dc "$refs" > "$work/ref.txt" ;;
     *) cp "$refs" "$work/ref.txt" ;;

@@ -18,14 +18,8 @@ names_budget="${1:-10m}"
 shakespeare_budget="${2:-0}"
 throughput="${3:-60}"
 threads="${4:-2}"
-./scripts/setup.sh
-cargo build --release --quiet
-bin=target/release/seqmodels
-python="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}/torch-2.13.0/bin/python"
+source scripts/bench/common.sh
 # PyTorch runs without this machine's OpenBLAS overrides; seqmodels does not use them.
-py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$@"; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 
 py - "$data/makemore_names/names.txt" "$work" <<'PY'
 import random, sys

@@ -16,17 +16,9 @@ vectors="${1:-}"
 seeds="${2:-3}"
 parts="${3:-emojify sst sst-max mr}"
 threads="${THREADS:-2}"
-./scripts/setup.sh
-cargo build --release --quiet
-bin=target/release/seqmodels
-home="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}"
-python="$home/torch-2.13.0/bin/python"
-"$python" -c "import gensim" 2>/dev/null || "$python" -m pip install --quiet "gensim==4.4.0"
-# The peer runs without this machine's OpenBLAS overrides. Both tools use the same libtorch and
-# OpenMP; run nothing else meanwhile (OpenMP threads spin while waiting, and stall when shared).
-py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$@"; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source scripts/bench/common.sh
+need gensim "gensim==4.4.0"
+# Both tools use the same libtorch and OpenMP; run nothing else meanwhile (OpenMP threads spin while waiting, and stall when shared).
 
 if [ -z "$vectors" ]; then
     vectors="$home/bench/english_mix-300d.bin"

@@ -12,12 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 epochs="${1:-3}"
 threads="${2:-2}"
-./scripts/setup.sh
-cargo build --release --quiet
-bin=target/release/seqmodels
-python="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}/torch-2.13.0/bin/python"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source scripts/bench/common.sh
 
 echo "== built-in dates model: 5,000 fresh pairs per format set"
 "$bin" dates generate -n 5000 --seed 900001 --formats course --with-format -o "$work/course.tsv"
@@ -38,7 +33,7 @@ echo "== training speed: course-size model, 10,000 course pairs, $epochs epochs,
     --batch-size 64 --lr 5e-3 --clip-norm 1.0 --threads "$threads" --device cpu \
     --out "$work/course-model" | tee "$work/rust.txt"
 # The peer alone runs without this machine's OpenBLAS overrides (they slow numpy).
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" scripts/bench/dates_torch.py "$work/train.tsv" \
+py scripts/bench/dates_torch.py "$work/train.tsv" \
     --epochs "$epochs" --batch-size 64 --lr 5e-3 --clip-norm 1.0 --threads "$threads" | tee "$work/torch.txt"
 rust=$(sed -n 's/.*(\([0-9.]*\) s\/epoch).*/\1/p' "$work/rust.txt")
 torch=$(awk '/pytorch_epoch_seconds/ {s += $2; n++} END {printf "%.3f", s / n}' "$work/torch.txt")

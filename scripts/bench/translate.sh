@@ -18,14 +18,8 @@ part="${1:-all}"
 seconds="${2:-600}"
 threads="${3:-2}"
 data=../shared/data/translation
-./scripts/setup.sh > /dev/null
-cargo build --release --quiet
-bin="$PWD/target/release/seqmodels"
-python="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}/torch-2.13.0/bin/python"
-py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$@"; }
-py -c "import sacrebleu" 2>/dev/null || py -m pip install --quiet "sacrebleu==2.5.1"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source scripts/bench/common.sh
+need sacrebleu "sacrebleu==2.5.1"
 bleu_check() { # HYP REF: sacrebleu's figures for the same files
     py -c "import sys,sacrebleu; h=open(sys.argv[1]).read().split('\n')[:-1]; r=open(sys.argv[2]).read().split('\n')[:-1]; print(f'sacrebleu {sacrebleu.__version__}: BLEU {sacrebleu.corpus_bleu(h,[r]).score:.2f}, chrF2 {sacrebleu.corpus_chrf(h,[r]).score:.2f}')" "$1" "$2"
 }

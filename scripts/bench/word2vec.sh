@@ -15,15 +15,8 @@ corpus="${1:-$data/corpora/english_mix/english_mix.txt.gz}"
 runs="${2:-1}"
 epochs="${3:-5}"
 threads="${4:-2}"
-./scripts/setup.sh
-cargo build --release --quiet
-bin=target/release/seqmodels
-python="${SEQMODELS_HOME:-$HOME/.cache/seqmodels}/torch-2.13.0/bin/python"
-"$python" -c "import gensim" 2>/dev/null || "$python" -m pip install --quiet "gensim==4.4.0"
-# gensim runs without this machine's OpenBLAS overrides, which slow numpy; seqmodels does not use them.
-py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$@"; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source scripts/bench/common.sh
+need gensim "gensim==4.4.0"
 # gensim's corpus_file mode reads plain text only: both tools train on the same plain file.
 case "$corpus" in
     *.gz) gzip -dc "$corpus" > "$work/corpus.txt" ;;
@@ -38,7 +31,7 @@ analogies="$data/embedding_eval/gensim/questions-words.txt"
 # Run N seeds both tools with --seed N; each run's two files are evaluated by gensim's code.
 for run in $(seq "$runs"); do
     /usr/bin/time -v -o "$work/gensim.time" \
-        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" scripts/bench/word2vec_gensim.py train \
+        py scripts/bench/word2vec_gensim.py train \
         "$work/corpus.txt" "$work/gensim-$run.bin" "${settings[@]}" --threads "$threads" --seed "$run" \
         > "$work/gensim.json"
     /usr/bin/time -v -o "$work/seqmodels.time" \
