@@ -18,7 +18,8 @@ parts="${3:-emojify sst sst-max mr}"
 threads="${THREADS:-2}"
 source scripts/bench/common.sh
 need gensim "gensim==4.4.0"
-# Both tools use the same libtorch and OpenMP; run nothing else meanwhile (OpenMP threads spin while waiting, and stall when shared).
+# Both tools use the same libtorch and OpenMP; run nothing else meanwhile (OpenMP threads spin
+# while waiting, and stall when shared).
 
 if [ -z "$vectors" ]; then
     vectors="$home/bench/english_mix-300d.bin"
