@@ -239,8 +239,11 @@ impl fmt::Display for Bleu {
     }
 }
 
-/// Corpus BLEU of `hypotheses` against one reference each, both tokenised with `13a` here.
-pub fn corpus_bleu(hypotheses: &[&str], references: &[&str]) -> Result<Bleu> {
+/// Each hypothesis with its reference; an error when their numbers differ.
+pub(super) fn paired<'a>(
+    hypotheses: &'a [&'a str],
+    references: &'a [&'a str],
+) -> Result<impl Iterator<Item = (&'a str, &'a str)>> {
     if hypotheses.len() != references.len() {
         return Err(Error::Config(format!(
             "{} hypotheses but {} references",
@@ -248,8 +251,13 @@ pub fn corpus_bleu(hypotheses: &[&str], references: &[&str]) -> Result<Bleu> {
             references.len()
         )));
     }
+    Ok(hypotheses.iter().copied().zip(references.iter().copied()))
+}
+
+/// Corpus BLEU of `hypotheses` against one reference each, both tokenised with `13a` here.
+pub fn corpus_bleu(hypotheses: &[&str], references: &[&str]) -> Result<Bleu> {
     let mut stats = BleuStats::default();
-    for (h, r) in hypotheses.iter().zip(references) {
+    for (h, r) in paired(hypotheses, references)? {
         let (h, r) = (tokenize_13a(h), tokenize_13a(r));
         let h: Vec<&str> = h.split(' ').filter(|t| !t.is_empty()).collect();
         let r: Vec<&str> = r.split(' ').filter(|t| !t.is_empty()).collect();

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Largest character n-gram order.
 const CHAR_ORDER: usize = 6;
@@ -36,15 +36,8 @@ impl fmt::Display for Chrf {
 
 /// Corpus chrF of `hypotheses` against one reference each.
 pub fn corpus_chrf(hypotheses: &[&str], references: &[&str]) -> Result<Chrf> {
-    if hypotheses.len() != references.len() {
-        return Err(Error::Config(format!(
-            "{} hypotheses but {} references",
-            hypotheses.len(),
-            references.len()
-        )));
-    }
     let mut stats = [[0usize; 3]; CHAR_ORDER];
-    for (h, r) in hypotheses.iter().zip(references) {
+    for (h, r) in super::bleu::paired(hypotheses, references)? {
         for (n, s) in sentence_stats(h, r).iter().enumerate() {
             for k in 0..3 {
                 stats[n][k] += s[k];
