@@ -128,6 +128,14 @@ impl Error {
         }
     }
 
+    /// A file with nothing of `what` in it: `input "a.tsv": has no sentence pairs`.
+    pub(crate) fn nothing_in(path: &std::path::Path, what: &str) -> Self {
+        Error::InvalidInput {
+            input: path.display().to_string(),
+            reason: format!("has no {what}"),
+        }
+    }
+
     /// `Ok` when `value` lies in [0, 1) (a dropout rate, a held-out share); otherwise a
     /// configuration error naming it: "dropout 1 is not in [0, 1)".
     pub(crate) fn check_fraction(name: &str, value: f64) -> Result<()> {

@@ -114,11 +114,7 @@ pub fn read_tsv(path: &Path, min_columns: usize) -> Result<Vec<Vec<String>>> {
         });
     }
     if rows.is_empty() {
-        return Err(Error::BadLine {
-            path: path.to_path_buf(),
-            line: 0,
-            reason: "no rows in the file".to_owned(),
-        });
+        return Err(Error::nothing_in(path, "rows"));
     }
     Ok(rows)
 }

@@ -204,6 +204,15 @@ fn bad_parallel_data_is_reported() {
         ],
         "bad.tsv:2",
     );
+    let empty = dir.path().join("empty.tsv");
+    std::fs::write(&empty, "\n").unwrap();
+    let e = empty.to_str().unwrap();
+    fails(
+        &[
+            "seq2seq", "train", "--task", "pairs", "--pairs", e, "--out", o,
+        ],
+        "empty.tsv\": has no sentence pairs",
+    );
     // A date model is not scored with --src/--ref, nor a sentence model with --pairs.
     let a = a.to_str().unwrap();
     fails(&["seq2seq", "eval", "--src", a, "--ref", a], "date model");

@@ -55,10 +55,7 @@ impl Dataset {
             items.push((1, text));
         }
         if items.is_empty() {
-            return Err(Error::InvalidInput {
-                input: path.display().to_string(),
-                reason: "has no text (empty, or blank lines only)".into(),
-            });
+            return Err(Error::nothing_in(path, "text (empty, or blank lines only)"));
         }
         Ok(Dataset {
             path: path.to_path_buf(),

@@ -118,7 +118,13 @@ pub fn read_table(path: &Path, options: &TableOptions) -> Result<Vec<Example>> {
     for record in csv.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line() as usize);
-            bad(line, format!("cannot be read: {e}"))
+            let reason = match e.kind() {
+                csv::ErrorKind::Utf8 { err, .. } => {
+                    format!("not valid UTF-8 (column {})", err.field() + 1)
+                }
+                _ => format!("cannot be read: {e}"),
+            };
+            bad(line, reason)
         })?;
         let line = record.position().map_or(0, |p| p.line() as usize);
         if record.iter().all(|f| f.trim().is_empty()) {
@@ -205,10 +211,7 @@ pub fn read_labelled_lines(path: &Path) -> Result<Vec<Example>> {
 }
 
 fn empty(path: &Path) -> Error {
-    Error::InvalidInput {
-        input: path.display().to_string(),
-        reason: "has no labelled sentences".into(),
-    }
+    Error::nothing_in(path, "labelled sentences")
 }
 
 fn non_empty(out: Vec<Example>, path: &Path) -> Result<Vec<Example>> {
@@ -423,7 +426,10 @@ mod tests {
         let err = read_table(&bad, &TableOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("bad.csv:2"), "{err}");
+        assert!(
+            err.contains("bad.csv:2: not valid UTF-8 (column 1)"),
+            "{err}"
+        );
         let empty = write(dir.path(), "empty.csv", b"");
         let err = read_table(&empty, &TableOptions::default())
             .unwrap_err()

@@ -69,11 +69,7 @@ pub fn read_tsv(path: &Path) -> Result<Vec<Pair>> {
         });
     }
     if pairs.is_empty() {
-        return Err(Error::BadLine {
-            path: path.to_path_buf(),
-            line: 0,
-            reason: "no sentence pairs in the file".to_owned(),
-        });
+        return Err(Error::nothing_in(path, "sentence pairs"));
     }
     Ok(pairs)
 }
@@ -102,11 +98,10 @@ pub fn read_aligned(src: &Path, tgt: &Path) -> Result<Vec<Pair>> {
         }
     }
     if pairs.is_empty() {
-        return Err(Error::BadLine {
-            path: src.to_path_buf(),
-            line: 0,
-            reason: "no sentence pairs in the files".to_owned(),
-        });
+        return Err(Error::nothing_in(
+            src,
+            "sentence pairs (nor has its target file)",
+        ));
     }
     Ok(pairs)
 }

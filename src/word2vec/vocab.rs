@@ -129,10 +129,7 @@ impl Vocabulary {
         };
         let stats = corpus::stream(corpus, config.lowercase, config.lossy, &mut counter)?;
         if stats.tokens == 0 {
-            return Err(Error::InvalidInput {
-                input: corpus.display().to_string(),
-                reason: "the corpus has no words".into(),
-            });
+            return Err(Error::nothing_in(corpus, "words"));
         }
         let distinct = counter.counts.len();
         let mut entries: Vec<(String, u64)> = counter.counts.into_iter().collect();
