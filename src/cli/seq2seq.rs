@@ -295,10 +295,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let device = args.device.device.resolve()?;
-    let translator = match &args.model {
-        Some(dir) => Translator::load(dir, device)?,
-        None => Translator::builtin_dates(device)?,
-    };
+    let translator = super::translate::translator(args.model.as_deref(), device)?;
     let options = DecodeOptions {
         beam_width: args.beam_width,
         alpha: args.alpha,

@@ -63,12 +63,20 @@ pub enum OutputFormat {
     Json,
 }
 
+/// The translator in `model`, or the built-in date translator without one.
+pub(crate) fn translator(
+    model: Option<&Path>,
+    device: tch::Device,
+) -> seqmodels::Result<Translator> {
+    match model {
+        Some(dir) => Translator::load(dir, device),
+        None => Translator::builtin_dates(device),
+    }
+}
+
 pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
     let device = args.device.device.resolve()?;
-    let translator = match &args.model {
-        Some(dir) => Translator::load(dir, device)?,
-        None => Translator::builtin_dates(device)?,
-    };
+    let translator = translator(args.model.as_deref(), device)?;
     let options = DecodeOptions {
         beam_width: args.beam_width,
         alpha: args.alpha,
