@@ -111,32 +111,17 @@ fn a_missing_model_directory_is_a_clear_error() {
 
 #[test]
 fn dates_generate_is_seeded() {
-    let a = run(
-        &[
-            "dates",
-            "generate",
-            "-n",
-            "5",
-            "--seed",
-            "3",
-            "--formats",
-            "wide",
-        ],
-        b"",
-    );
-    let b = run(
-        &[
-            "dates",
-            "generate",
-            "-n",
-            "5",
-            "--seed",
-            "3",
-            "--formats",
-            "wide",
-        ],
-        b"",
-    );
+    let args = [
+        "dates",
+        "generate",
+        "-n",
+        "5",
+        "--seed",
+        "3",
+        "--formats",
+        "wide",
+    ];
+    let (a, b) = (run(&args, b""), run(&args, b""));
     assert!(a.0);
     assert_eq!(a.1, b.1);
     assert_eq!(a.1.lines().count(), 5);
