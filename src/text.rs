@@ -134,21 +134,32 @@ pub fn read_tsv_pairs(path: &Path) -> Result<Vec<(String, String)>> {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
 /// file is either the old one or complete.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_atomically(path, |tmp| {
+        std::fs::File::create(tmp)
+            .and_then(|mut f| {
+                std::io::Write::write_all(&mut f, bytes)?;
+                f.sync_all()
+            })
+            .map_err(|e| Error::io("writing", path, e))
+    })
+}
+
+/// Has `write` write a temporary file beside `path` (named `.tmp-PID-NAME`, so it keeps the
+/// extension, which some writers go by), then renames it over `path`: `path` is always either the
+/// old file or the complete new one. On failure the temporary file is removed.
+pub fn replace_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            std::io::Write::write_all(&mut f, bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    written.map_err(|e| {
+    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
+    let done = write(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e))
+    });
+    if done.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        Error::io("writing", path, e)
-    })
+    }
+    done
 }
 
 #[cfg(test)]
@@ -185,5 +196,30 @@ mod tests {
             .contains("no rows"));
         let missing = read_tsv_pairs(&dir.path().join("nope.tsv")).unwrap_err();
         assert!(format!("{missing}").contains("nope.tsv"));
+    }
+
+    #[test]
+    fn atomic_replacement_keeps_the_old_file_when_writing_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        let names = || -> Vec<_> {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        };
+        write_atomic(&path, b"old").unwrap();
+        let err = replace_atomically(&path, |tmp| {
+            assert!(tmp.to_str().unwrap().ends_with(".png"), "{}", tmp.display());
+            std::fs::write(tmp, b"half").unwrap();
+            Err(Error::Config("the writer failed".into()))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("the writer failed"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(names(), ["out.png"]);
+        replace_atomically(&path, |tmp| write_atomic(tmp, b"new")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(names(), ["out.png"]);
     }
 }

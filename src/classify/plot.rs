@@ -26,15 +26,8 @@ fn axis_label(name: &str, label: &str) -> String {
 /// names the bundled font cannot draw are replaced by the labels. The picture is drawn into
 /// a temporary file next to `path` and renamed over it, so `path` is never half-written.
 pub fn confusion_png(eval: &Evaluation, names: &[String], path: &Path) -> Result<()> {
-    let tmp = path.with_extension("tmp.png");
-    let drawn = draw(eval, names, &tmp).map_err(|e| Error::io("drawing", path, e));
-    if let Err(e) = drawn {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("writing", path, e)
+    crate::text::replace_atomically(path, |tmp| {
+        draw(eval, names, tmp).map_err(|e| Error::io("drawing", path, e))
     })
 }
 

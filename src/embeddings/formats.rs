@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufRead, BufWriter, Cursor, ErrorKind, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
@@ -108,25 +108,17 @@ pub fn read_from<R: Read>(
 /// beside the target under a temporary name and renamed into place, so `path` is always either
 /// the old file or the complete new one.
 pub fn write(emb: &Embeddings, path: &Path, format: Format) -> Result<()> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = File::create(&tmp)
-        .map_err(|e| Error::io("creating", path, e))
-        .and_then(|mut file| {
-            if path.extension().is_some_and(|e| e == "gz") {
-                let mut gz = GzEncoder::new(&mut file, Compression::default());
-                write_records(emb, &mut gz, format, path)?;
-                gz.finish().map_err(|e| Error::io("writing", path, e))?;
-            } else {
-                write_records(emb, &mut file, format, path)?;
-            }
-            file.sync_all().map_err(|e| Error::io("writing", path, e))
-        })
-        .and_then(|()| fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e)));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
+    crate::text::replace_atomically(path, |tmp| {
+        let mut file = File::create(tmp).map_err(|e| Error::io("creating", path, e))?;
+        if path.extension().is_some_and(|e| e == "gz") {
+            let mut gz = GzEncoder::new(&mut file, Compression::default());
+            write_records(emb, &mut gz, format, path)?;
+            gz.finish().map_err(|e| Error::io("writing", path, e))?;
+        } else {
+            write_records(emb, &mut file, format, path)?;
+        }
+        file.sync_all().map_err(|e| Error::io("writing", path, e))
+    })
 }
 
 /// Writes `emb` to `writer` in `format` (uncompressed). Values are written so that reading them

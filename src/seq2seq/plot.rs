@@ -63,8 +63,15 @@ fn visible(token: &str) -> String {
     label(token).collect()
 }
 
-/// Draws the attention map into a PNG at `path`, with the tokens on the axes.
+/// Draws the attention map into a PNG at `path`, with the tokens on the axes. The picture is
+/// drawn into a temporary file next to `path` and renamed over it, so `path` is never
+/// half-written.
 pub fn attention_png(map: &AttentionMap, path: &Path) -> Result<()> {
+    crate::text::replace_atomically(path, |tmp| draw(map, tmp, path))
+}
+
+/// Draws the attention map into `file`; errors name `path`, where it is going.
+fn draw(map: &AttentionMap, file: &Path, path: &Path) -> Result<()> {
     let draw_err = |e: String| Error::io("drawing", path, std::io::Error::other(e));
     bundled_font().map_err(draw_err)?;
     let (cols, rows) = (map.source.len().max(1), map.output.len().max(1));
@@ -79,7 +86,7 @@ pub fn attention_png(map: &AttentionMap, path: &Path) -> Result<()> {
         (left + cols as u32 * cell + margin).max(340),
         top + rows as u32 * cell + margin,
     );
-    let root = BitMapBackend::new(path, size).into_drawing_area();
+    let root = BitMapBackend::new(file, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| draw_err(e.to_string()))?;
     let font = (FONT_NAME, 16).into_font().color(&BLACK);
     let title = (FONT_NAME, 14).into_font().color(&BLACK);
