@@ -482,8 +482,7 @@ fn eval_bleu(
     if let Some(path) = &args.output {
         let mut text = scored.hypotheses.join("\n");
         text.push('\n');
-        std::fs::write(path, text)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        seqmodels::text::write_atomic(path, text.as_bytes())?;
     }
     let (bleu, chrf) = (scored.bleu()?, scored.chrf()?);
     let (failed, truncated, seconds) = (scored.rejected, scored.truncated, scored.seconds);
