@@ -195,24 +195,17 @@ fn bad_parallel_data_is_reported() {
     let stderr = bad_pair(&a, &b, "b.tgt");
     assert!(stderr.contains("2 lines"), "{stderr}");
     bad_pair(&a, &dir.path().join("missing.tgt"), "missing.tgt");
-    let tsv = dir.path().join("bad.tsv");
-    std::fs::write(&tsv, "s1 s2\tt2 t1\nno tab\n").unwrap();
-    let t = tsv.to_str().unwrap();
-    fails(
-        &[
+    let bad_tsv = |name: &str, contents: &str, needle: &str| {
+        let tsv = dir.path().join(name);
+        std::fs::write(&tsv, contents).unwrap();
+        let t = tsv.to_str().unwrap();
+        let args = [
             "seq2seq", "train", "--task", "pairs", "--pairs", t, "--out", o,
-        ],
-        "bad.tsv:2",
-    );
-    let empty = dir.path().join("empty.tsv");
-    std::fs::write(&empty, "\n").unwrap();
-    let e = empty.to_str().unwrap();
-    fails(
-        &[
-            "seq2seq", "train", "--task", "pairs", "--pairs", e, "--out", o,
-        ],
-        "empty.tsv\": has no sentence pairs",
-    );
+        ];
+        fails(&args, needle);
+    };
+    bad_tsv("bad.tsv", "s1 s2\tt2 t1\nno tab\n", "bad.tsv:2");
+    bad_tsv("empty.tsv", "\n", "empty.tsv\": has no sentence pairs");
     // A date model is not scored with --src/--ref, nor a sentence model with --pairs.
     let a = a.to_str().unwrap();
     fails(&["seq2seq", "eval", "--src", a, "--ref", a], "date model");
