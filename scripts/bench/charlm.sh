@@ -19,7 +19,6 @@ shakespeare_budget="${2:-0}"
 throughput="${3:-60}"
 threads="${4:-2}"
 source scripts/bench/common.sh
-# PyTorch runs without this machine's OpenBLAS overrides; seqmodels does not use them.
 
 py - "$data/makemore_names/names.txt" "$work" <<'PY'
 import random, sys
