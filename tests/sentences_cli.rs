@@ -188,6 +188,7 @@ fn bad_parallel_data_is_reported() {
         fails(
             &[
                 "seq2seq", "train", "--task", "pairs", "--src", s, "--tgt", t, "--out", o,
+                "--device", "cpu",
             ],
             needle,
         )
