@@ -440,6 +440,7 @@ mod tests {
     }
 
     fn build(config: &TinyConfig) -> VarStore {
+        let _lock = crate::device::torch_rng_lock(); // the layers draw their initial weights
         let vs = VarStore::new(Device::Cpu);
         let root = vs.root();
         let _lstm = nn::lstm(

@@ -205,12 +205,35 @@ pub fn set_threads(threads: usize) {
     }
 }
 
-/// Tests that seed libtorch's global generator, or draw from it and compare, hold this lock so
-/// that tests running in parallel threads do not interleave their draws.
+/// Tests that seed libtorch's global generator or draw from it (every model constructor draws
+/// its initial weights there) hold this lock, so that tests running in parallel threads do not
+/// interleave their draws. A thread may take it again while it holds it, so a test can hold it
+/// throughout and still call helpers that take it.
 #[cfg(test)]
-pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn torch_rng_lock() -> TorchRngGuard {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let depth = TORCH_RNG_DEPTH.get();
+    TORCH_RNG_DEPTH.set(depth + 1);
+    TorchRngGuard(
+        (depth == 0).then(|| LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
+    )
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many [`torch_rng_lock`] guards this thread holds.
+    static TORCH_RNG_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Held by [`torch_rng_lock`]; the outermost guard of a thread owns the mutex.
+#[cfg(test)]
+pub(crate) struct TorchRngGuard(#[allow(dead_code)] Option<std::sync::MutexGuard<'static, ()>>);
+
+#[cfg(test)]
+impl Drop for TorchRngGuard {
+    fn drop(&mut self) {
+        TORCH_RNG_DEPTH.set(TORCH_RNG_DEPTH.get() - 1);
+    }
 }
 
 #[cfg(test)]
@@ -263,6 +286,22 @@ mod tests {
             too_high.to_string().contains("cuda:0 to cuda:1"),
             "{too_high}"
         );
+    }
+
+    #[test]
+    fn the_torch_rng_lock_is_reentrant_and_exclusive() {
+        let outer = torch_rng_lock();
+        drop(torch_rng_lock()); // the holder may take it again
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = std::thread::spawn(move || {
+            let _guard = torch_rng_lock();
+            tx.send(()).unwrap();
+        });
+        let wait = std::time::Duration::from_millis(100);
+        assert!(rx.recv_timeout(wait).is_err(), "taken while held");
+        drop(outer);
+        rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        other.join().unwrap();
     }
 
     #[test]

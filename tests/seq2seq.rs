@@ -23,8 +23,17 @@ fn smoke_config() -> TranslatorConfig {
     }
 }
 
+/// Held while seeding or drawing from libtorch's global generator (building a model draws its
+/// initial weights), so that the seeded training's draws are not interleaved with another
+/// test's, which run in parallel threads.
+fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Trains on 600 pairs for 12 epochs: seconds on a CPU.
 fn smoke_train(dir: &std::path::Path) -> Vec<seq2seq::EpochFigures> {
+    let _lock = torch_rng();
     tch::set_num_threads(1);
     let train = seq2seq::TrainConfig {
         epochs: 12,
@@ -123,7 +132,10 @@ fn seeded_smoke_training_learns_and_round_trips() {
 
 #[test]
 fn bad_inputs_fail_alone() {
-    let model = Translator::builtin_dates(Device::Cpu).unwrap();
+    let model = {
+        let _lock = torch_rng();
+        Translator::builtin_dates(Device::Cpu).unwrap()
+    };
     let long = "9".repeat(model.config().model.max_src_len + 1);
     let inputs = ["", "3 may 1979", &long, "3 may 1979 ☃"];
     let out = model.translate(&inputs, &DecodeOptions::default()).unwrap();
@@ -147,7 +159,10 @@ fn bad_inputs_fail_alone() {
 
 #[test]
 fn attention_rows_are_distributions_over_the_input() {
-    let model = Translator::builtin_dates(Device::Cpu).unwrap();
+    let model = {
+        let _lock = torch_rng();
+        Translator::builtin_dates(Device::Cpu).unwrap()
+    };
     let map = model.attention("Tue 10 Jul 2007", "2007-07-10").unwrap();
     assert_eq!(map.source.len(), "tue 10 jul 2007".len());
     assert_eq!(map.output.len(), 10);

@@ -340,6 +340,7 @@ fn every_cell_and_the_dinosaur_preset_train() {
 
 #[test]
 fn bad_options_are_refused() {
+    let _lock = crate::device::torch_rng_lock(); // a model may be built before an option is refused
     let data = Dataset::from_items(Unit::Line, names());
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x");

@@ -111,8 +111,10 @@ fn fit(
     options: &TrainOptions,
 ) -> crate::error::Result<(Classifier, TrainReport)> {
     // Training draws from torch's global generator: no other test may seed or draw from it
-    // meanwhile, or "same seed, same model" fails.
+    // meanwhile, or "same seed, same model" fails. One libtorch thread, because another test
+    // may change the thread count between two runs, and sums then round differently.
     let _lock = crate::device::torch_rng_lock();
+    crate::device::set_threads(1);
     classify_train(config, data, None, vectors, options, Device::Cpu, &Silent)
 }
 
@@ -511,6 +513,8 @@ fn bad_inputs_are_clear_errors() {
 
 #[test]
 fn cross_validation_scores_every_fold() {
+    let _lock = crate::device::torch_rng_lock(); // each fold's model draws its weights
+    crate::device::set_threads(1);
     let data = separable();
     let cv = cross_validate(
         &config(Architecture::Average),

@@ -505,6 +505,7 @@ mod tests {
 
     #[test]
     fn parameter_names_read_like_pytorch() {
+        let _lock = crate::device::torch_rng_lock(); // the model draws its initial weights
         let vs = nn::VarStore::new(Device::Cpu);
         let _model = Seq2Seq::new(&vs.root(), &small()).unwrap();
         let names = vs.variables();
@@ -525,6 +526,7 @@ mod tests {
 
     #[test]
     fn invalid_sizes_are_errors() {
+        let _lock = crate::device::torch_rng_lock(); // the model draws its initial weights
         let vs = nn::VarStore::new(Device::Cpu);
         let mut c = small();
         c.dec_hidden = 0;

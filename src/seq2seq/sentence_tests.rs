@@ -323,6 +323,7 @@ fn checkpoints_round_trip_and_a_directory_without_its_tokenizer_is_a_clear_error
 
 #[test]
 fn bad_settings_are_refused() {
+    let _lock = crate::device::torch_rng_lock(); // a model may be built before a setting is refused
     for bad in [
         SentenceTrainConfig {
             label_smoothing: 1.0,
