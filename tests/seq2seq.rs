@@ -59,6 +59,18 @@ fn seeded_smoke_training_learns_and_round_trips() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("dates");
     let history = smoke_train(&dir);
+    // One thread, one seed: the same training, epoch for epoch.
+    let figures = |h: &[seq2seq::EpochFigures]| {
+        h.iter()
+            .map(|e| (e.train_loss, e.valid_accuracy))
+            .collect::<Vec<_>>()
+    };
+    let again = smoke_train(&tmp.path().join("again"));
+    assert_eq!(
+        figures(&again),
+        figures(&history),
+        "same seed, same training"
+    );
     let best = history.iter().map(|e| e.valid_accuracy).fold(0.0, f64::max);
     assert!(
         history[0].train_loss > 3.0 * history.last().unwrap().train_loss,
