@@ -404,6 +404,17 @@ fn weights_from_bytes(bytes: &[u8], path: &Path, vs: &mut VarStore) -> Result<()
         let kind = var.kind();
         let src = Tensor::f_from_data_size(view.data(), &shape, kind)
             .map_err(|e| Error::torch(format!("reading `{name}` from {}", path.display()), e))?;
+        // A NaN or infinite weight would make every output NaN or empty without an error.
+        let float = matches!(
+            kind,
+            Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+        );
+        if float && !bool::try_from(src.isfinite().all()).unwrap_or(false) {
+            return Err(Error::checkpoint(
+                path,
+                format!("tensor `{name}` holds NaN or infinite values (corrupt?)"),
+            ));
+        }
         sources.push(src);
     }
     if let Some(extra) = file
@@ -624,6 +635,26 @@ mod tests {
         }
         fs::write(&path, b"not a safetensors file at all").unwrap();
         assert!(load_weights(&dir, &mut build(&CFG)).is_err());
+    }
+
+    #[test]
+    fn nan_or_infinite_weights_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("model");
+        for bad in [f64::NAN, f64::INFINITY] {
+            let vs = build(&CFG);
+            tch::no_grad(|| {
+                let _ = vs.variables()["out.bias"].shallow_clone().fill_(bad);
+            });
+            save(&dir, &Meta::new("tiny", 1, 42), &CFG, &vocab(), &vs).unwrap();
+            let err = load_weights(&dir, &mut build(&CFG))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("model.safetensors") && err.contains("`out.bias` holds NaN"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -101,6 +101,27 @@ pub enum Error {
     },
 }
 
+/// The most weights a model may have: 2^31, 8 GiB of 32-bit floats.
+pub const MAX_WEIGHTS: f64 = 2_147_483_648.0;
+/// The most stacked recurrent layers a model may have.
+pub const MAX_LAYERS: usize = 64;
+
+/// The weights of `layers` stacked recurrent layers of `hidden` units in `directions`
+/// directions, with `gates` gates (4 for an LSTM), reading `input` values at the first layer.
+pub(crate) fn rnn_weights(
+    gates: f64,
+    input: f64,
+    hidden: f64,
+    layers: usize,
+    directions: f64,
+) -> f64 {
+    let layer = |fan_in: f64| directions * gates * hidden * (fan_in + hidden + 2.0);
+    match layers {
+        0 => 0.0,
+        n => layer(input) + (n - 1) as f64 * layer(hidden * directions),
+    }
+}
+
 impl Error {
     pub(crate) fn io(
         action: &'static str,
@@ -134,6 +155,25 @@ impl Error {
             input: path.display().to_string(),
             reason: format!("has no {what}"),
         }
+    }
+
+    /// `Ok` when a model of `weights` values in `layers` stacked layers is one seqmodels builds:
+    /// at most [`MAX_WEIGHTS`] values and [`MAX_LAYERS`] layers. Checked before any tensor is
+    /// made, for sizes from options and from a checkpoint's `config.json` alike.
+    pub(crate) fn check_model_size(weights: f64, layers: usize) -> Result<()> {
+        if layers > MAX_LAYERS {
+            return Err(Error::Config(format!(
+                "{layers} layers: seqmodels builds at most {MAX_LAYERS}"
+            )));
+        }
+        if weights.is_nan() || weights > MAX_WEIGHTS {
+            return Err(Error::Config(format!(
+                "these sizes make a model of {weights:.3e} weights ({:.0} GiB); seqmodels builds \
+                 at most 2^31 (8 GiB)",
+                weights * 4.0 / (1u64 << 30) as f64
+            )));
+        }
+        Ok(())
     }
 
     /// `Ok` when `value` lies in [0, 1) (a dropout rate, a held-out share); otherwise a

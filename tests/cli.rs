@@ -73,6 +73,25 @@ fn a_bad_device_string_is_rejected() {
 }
 
 #[test]
+fn counts_beyond_their_limit_are_refused_before_anything_runs() {
+    for (args, says) in [
+        (
+            &["--threads", "2147483648", "doctor", "--device", "cpu"][..],
+            "2147483648 is more than the 1024 allowed",
+        ),
+        (
+            &["dates", "generate", "-n", "18446744073709551615"][..],
+            "is more than the 10000000 allowed",
+        ),
+    ] {
+        let out = seqmodels(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says) && !err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
 fn bleu_scores_files_and_refuses_a_line_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let hyp = dir.path().join("hyp.txt");

@@ -105,43 +105,68 @@ impl CharLm {
         if vocab.is_empty() {
             return Err(Error::Config("the vocabulary is empty".into()));
         }
-        let vs = VarStore::new(device);
-        let root = vs.root();
         let v = vocab.len() as i64;
         let h = config.hidden as i64;
-        let embedding = (config.embed > 0).then(|| {
-            (&root / "embed").var(
-                "weight",
-                &[v, config.embed as i64],
-                Init::Randn {
-                    mean: 0.0,
-                    stdev: 1.0,
-                },
-            )
-        });
         let input = if config.embed > 0 {
             config.embed as i64
         } else {
             v
         };
+        let gates = config.cell.gates();
+        // In floating point: sizes from a config.json may be beyond any integer type's range.
+        let (vf, hf) = (v as f64, config.hidden as f64);
+        let input_f = if config.embed > 0 {
+            config.embed as f64
+        } else {
+            vf
+        };
+        Error::check_model_size(
+            vf * config.embed as f64
+                + crate::error::rnn_weights(gates as f64, input_f, hf, config.layers, 1.0)
+                + vf * (hf + 1.0),
+            config.layers,
+        )?;
+        let alloc = |e| Error::torch("making the model's weights", e);
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let embedding = (config.embed > 0)
+            .then(|| {
+                (&root / "embed").f_var(
+                    "weight",
+                    &[v, config.embed as i64],
+                    Init::Randn {
+                        mean: 0.0,
+                        stdev: 1.0,
+                    },
+                )
+            })
+            .transpose()
+            .map_err(alloc)?;
         let bound = 1.0 / (h as f64).sqrt();
         let uniform = Init::Uniform {
             lo: -bound,
             up: bound,
         };
-        let g = config.cell.gates() * h;
+        let g = gates * h;
         let mut rnn = Vec::with_capacity(4 * config.layers);
         for l in 0..config.layers {
             let fan_in = if l == 0 { input } else { h };
             let r = &root / "rnn";
-            rnn.push(r.var(&format!("weight_ih_l{l}"), &[g, fan_in], uniform));
-            rnn.push(r.var(&format!("weight_hh_l{l}"), &[g, h], uniform));
-            rnn.push(r.var(&format!("bias_ih_l{l}"), &[g], uniform));
-            rnn.push(r.var(&format!("bias_hh_l{l}"), &[g], uniform));
+            for (name, dims) in [
+                ("weight_ih", vec![g, fan_in]),
+                ("weight_hh", vec![g, h]),
+                ("bias_ih", vec![g]),
+                ("bias_hh", vec![g]),
+            ] {
+                rnn.push(
+                    r.f_var(&format!("{name}_l{l}"), &dims, uniform)
+                        .map_err(alloc)?,
+                );
+            }
         }
         let head = &root / "head";
-        let head_w = head.var("weight", &[v, h], uniform);
-        let head_b = head.var("bias", &[v], uniform);
+        let head_w = head.f_var("weight", &[v, h], uniform).map_err(alloc)?;
+        let head_b = head.f_var("bias", &[v], uniform).map_err(alloc)?;
         Ok(CharLm {
             config,
             vocab,
@@ -246,7 +271,8 @@ impl CharLm {
                 "a line model's vocabulary must start with the boundary \"\\n\"",
             ));
         }
-        let mut model = CharLm::new(loaded.config, loaded.vocab, device)?;
+        let mut model = CharLm::new(loaded.config, loaded.vocab, device)
+            .map_err(|e| Error::checkpoint(dir, e.to_string()))?;
         checkpoint::load_weights(dir, &mut model.vs)?;
         Ok(model)
     }

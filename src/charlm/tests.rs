@@ -374,6 +374,19 @@ fn bad_options_are_refused() {
         }),
         Error::Config(_)
     ));
+    // Sizes beyond memory, or absurdly deep, are refused before any tensor is made.
+    for (hidden, layers, says) in [(100_000_000, 1, "at most 2^31"), (4, 65, "65 layers")] {
+        let err = try_with(TrainOptions {
+            model: ModelConfig {
+                hidden,
+                layers,
+                ..base.model.clone()
+            },
+            ..base.clone()
+        })
+        .to_string();
+        assert!(err.contains(says), "{err}");
+    }
     let text = Dataset::from_items(Unit::Text, vec!["abc".into()]);
     assert!(train(&text, &base, Device::Cpu, &out, &Silent).is_err());
     assert!(!out.exists());

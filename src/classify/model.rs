@@ -265,22 +265,39 @@ impl Classifier {
                 )));
             }
         }
+        let (v, d) = (vocab.len() as i64, config.embed_dim as i64);
+        let (layers, features) = match config.architecture {
+            Architecture::Average => (0, config.embed_dim as f64),
+            Architecture::Lstm => (
+                config.layers,
+                config.hidden as f64 * config.directions() as f64,
+            ),
+        };
+        // In floating point: sizes from a config.json may be beyond any integer type's range.
+        let (dirs, df) = (config.directions() as f64, config.embed_dim as f64);
+        Error::check_model_size(
+            v as f64 * df
+                + crate::error::rnn_weights(4.0, df, config.hidden as f64, layers, dirs)
+                + config.labels.len() as f64 * (features + 1.0),
+            layers,
+        )?;
         let vs = VarStore::new(device);
         let root = vs.root();
-        let (v, d) = (vocab.len() as i64, config.embed_dim as i64);
         let split = match config.trained_rows {
             Some(n) if config.train_embeddings && (n as i64) < v => Some((n as i64).max(2)),
             _ => None,
         };
+        let alloc = |e| Error::torch("making the model's weights", e);
         let p = &root / "embed";
         let (embed, frozen) = match split {
             Some(n) => (
-                p.var("weight", &[n, d], Init::Const(0.0)),
-                Some(p.zeros_no_train("frozen", &[v - n, d])),
+                p.f_var("weight", &[n, d], Init::Const(0.0)),
+                Some(p.f_zeros_no_train("frozen", &[v - n, d]).map_err(alloc)?),
             ),
-            None if config.train_embeddings => (p.var("weight", &[v, d], Init::Const(0.0)), None),
-            None => (p.zeros_no_train("weight", &[v, d]), None),
+            None if config.train_embeddings => (p.f_var("weight", &[v, d], Init::Const(0.0)), None),
+            None => (p.f_zeros_no_train("weight", &[v, d]), None),
         };
+        let embed = embed.map_err(alloc)?;
         tch::no_grad(|| -> Result<()> {
             let mut table = Tensor::zeros([v, d], (Kind::Float, Device::Cpu));
             if config.train_embeddings && !matches!(init, EmbeddingInit::Zeros) {
@@ -340,14 +357,15 @@ impl Classifier {
                 for l in 0..config.layers {
                     let input = if l == 0 { d } else { h * config.directions() };
                     for suffix in ["", "_reverse"].iter().take(config.directions() as usize) {
-                        lstm.push(p.var(
-                            &format!("weight_ih_l{l}{suffix}"),
-                            &[4 * h, input],
-                            uniform,
-                        ));
-                        lstm.push(p.var(&format!("weight_hh_l{l}{suffix}"), &[4 * h, h], uniform));
-                        lstm.push(p.var(&format!("bias_ih_l{l}{suffix}"), &[4 * h], uniform));
-                        lstm.push(p.var(&format!("bias_hh_l{l}{suffix}"), &[4 * h], uniform));
+                        for (name, dims) in [
+                            ("weight_ih", vec![4 * h, input]),
+                            ("weight_hh", vec![4 * h, h]),
+                            ("bias_ih", vec![4 * h]),
+                            ("bias_hh", vec![4 * h]),
+                        ] {
+                            let name = format!("{name}_l{l}{suffix}");
+                            lstm.push(p.f_var(&name, &dims, uniform).map_err(alloc)?);
+                        }
                     }
                 }
                 h * config.directions()
@@ -359,8 +377,10 @@ impl Classifier {
             up: bound,
         };
         let head = &root / "head";
-        let head_w = head.var("weight", &[classes, features], uniform);
-        let head_b = head.var("bias", &[classes], uniform);
+        let head_w = head
+            .f_var("weight", &[classes, features], uniform)
+            .map_err(alloc)?;
+        let head_b = head.f_var("bias", &[classes], uniform).map_err(alloc)?;
         Ok(Classifier {
             config,
             vocab,

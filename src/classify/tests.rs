@@ -505,6 +505,19 @@ fn bad_inputs_are_clear_errors() {
         err.contains("embedding dropout 1 is not in [0, 1)"),
         "{err}"
     );
+    // Sizes beyond memory, or absurdly deep, are refused before any tensor is made.
+    let mut cfg = config(Architecture::Lstm);
+    cfg.hidden = 100_000_000;
+    let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
+    assert!(err.contains("at most 2^31"), "{err}");
+    let mut cfg = config(Architecture::Average);
+    cfg.embed_dim = 1_000_000_000;
+    let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
+    assert!(err.contains("at most 2^31"), "{err}");
+    let mut cfg = config(Architecture::Lstm);
+    cfg.layers = 65;
+    let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
+    assert!(err.contains("65 layers"), "{err}");
     let mut cfg = config(Architecture::Lstm);
     cfg.display = vec!["only one".into()];
     let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();

@@ -125,7 +125,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "C")]
     pub clip_value: Option<f64>,
     /// Passes over the training data [default: 10; no limit with --time-budget].
-    #[arg(long)]
+    #[arg(long, value_parser = super::at_most::<1_000_000>)]
     pub epochs: Option<usize>,
     /// Stop after this much training time, e.g. 90s, 10m, 1h (then evaluate and save).
     #[arg(long, value_parser = parse_duration)]
@@ -152,7 +152,7 @@ pub struct SampleArgs {
     #[arg(long, short)]
     pub model: PathBuf,
     /// Number of samples.
-    #[arg(short = 'n', long, default_value_t = 10)]
+    #[arg(short = 'n', long, default_value_t = 10, value_parser = super::at_most::<10_000_000>)]
     pub count: usize,
     /// Below 1: safer; above 1: wilder. Must be > 0.
     #[arg(long, default_value_t = 1.0)]
@@ -164,7 +164,7 @@ pub struct SampleArgs {
     #[arg(long, default_value = "")]
     pub prefix: String,
     /// Characters generated at most [default: 64 for lines, 500 for text].
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::at_most::<1_000_000>)]
     pub max_len: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

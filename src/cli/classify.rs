@@ -184,7 +184,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub label_names: Option<String>,
     /// Most passes over the training data.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = super::at_most::<1_000_000>)]
     pub epochs: usize,
     /// Stop after this many epochs without a better dev accuracy (0: never).
     #[arg(long, default_value_t = 10)]

@@ -106,7 +106,7 @@ pub struct TrainArgs {
     /// Final learning rate (linear decay over all epochs).
     #[arg(long, default_value_t = 0.0001)]
     pub min_alpha: f64,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = super::at_most::<1_000_000>)]
     pub epochs: usize,
     /// Keep only the N most frequent words.
     #[arg(long)]

@@ -23,7 +23,7 @@ pub struct Cli {
     pub quiet: bool,
 
     /// libtorch intra-op threads; 0 keeps libtorch's default (one per core).
-    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    #[arg(long, global = true, default_value_t = 0, value_name = "N", value_parser = at_most::<1024>)]
     pub threads: usize,
 
     #[command(subcommand)]
@@ -41,6 +41,16 @@ pub struct DeviceArgs {
 
 fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse().map_err(|e: seqmodels::Error| e.to_string())
+}
+
+/// A count of at most `MAX`, for the options whose memory or time grows with them, so that a
+/// mistyped value is refused at once rather than exhausting the machine.
+pub(crate) fn at_most<const MAX: usize>(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n > MAX {
+        return Err(format!("{n} is more than the {MAX} allowed"));
+    }
+    Ok(n)
 }
 
 #[derive(Debug, Subcommand)]

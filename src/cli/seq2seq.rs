@@ -138,7 +138,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Generate this many pairs instead (seeded by --seed).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::at_most::<10_000_000>)]
     pub generate: Option<usize>,
     /// Format set for --generate.
     #[arg(long, value_enum, default_value_t = Formats::Course)]
@@ -152,7 +152,7 @@ pub struct TrainArgs {
     /// Seeds data generation, the split, shuffles and initial weights.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = super::at_most::<1_000_000>)]
     pub epochs: usize,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,

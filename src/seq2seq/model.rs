@@ -93,7 +93,21 @@ impl Seq2SeqConfig {
             return Err(Error::Config(format!("{name} must be at least 1")));
         }
         Error::check_fraction("dropout", self.dropout)?;
-        Ok(())
+        // In floating point: sizes from a config.json may be beyond any integer type's range.
+        let f = |n: usize| n as f64;
+        let (src_e, tgt_e) = (self.src_embed.map_or(0.0, f), self.tgt_embed.map_or(0.0, f));
+        let (states, dec) = (2.0 * f(self.enc_hidden), f(self.dec_hidden));
+        let src_in = self.src_embed.map_or(f(self.src_vocab), f);
+        let rnn = crate::error::rnn_weights;
+        Error::check_model_size(
+            f(self.src_vocab) * src_e
+                + f(self.tgt_vocab) * tgt_e
+                + rnn(4.0, src_in, f(self.enc_hidden), self.enc_layers, 2.0)
+                + rnn(4.0, states + tgt_e, dec, 1, 1.0)
+                + f(self.attn_hidden) * (states + dec + 3.0)
+                + f(self.tgt_vocab) * (dec + states + 1.0),
+            self.enc_layers,
+        )
     }
 }
 
@@ -537,5 +551,14 @@ mod tests {
         c = small();
         c.dropout = 1.0;
         assert!(Seq2Seq::new(&vs.root(), &c).is_err());
+        // Sizes beyond memory (say from a corrupt config.json) are refused before any tensor.
+        c = small();
+        c.enc_hidden = 100_000_000;
+        let err = Seq2Seq::new(&vs.root(), &c).unwrap_err().to_string();
+        assert!(err.contains("at most 2^31"), "{err}");
+        c = small();
+        c.enc_layers = 65;
+        let err = Seq2Seq::new(&vs.root(), &c).unwrap_err().to_string();
+        assert!(err.contains("65 layers"), "{err}");
     }
 }

@@ -263,8 +263,14 @@ impl Translator {
                 Some(t)
             }
         };
+        // A bad size in config.json is the checkpoint's fault: name it.
         let mut translator =
-            Self::from_parts(loaded, device, |vs| checkpoint::load_weights(dir, vs))?;
+            Self::from_parts(loaded, device, |vs| checkpoint::load_weights(dir, vs)).map_err(
+                |e| match e {
+                    Error::Config(reason) => Error::checkpoint(dir, reason),
+                    other => other,
+                },
+            )?;
         translator.tokenizers = tokenizers;
         Ok(translator)
     }
@@ -293,6 +299,12 @@ impl Translator {
                 config.model.tgt_vocab,
                 vocabs.src.len(),
                 vocabs.tgt.len()
+            )));
+        }
+        if config.task == Task::Dates && config.model.max_tgt_len != 10 {
+            return Err(Error::Config(format!(
+                "a date model writes YYYY-MM-DD, 10 characters, but max_tgt_len is {}",
+                config.model.max_tgt_len
             )));
         }
         let mut vs = VarStore::new(device);
