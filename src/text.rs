@@ -138,16 +138,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::File::create(tmp)
             .and_then(|mut f| {
                 std::io::Write::write_all(&mut f, bytes)?;
-                f.sync_all()
+                sync_if_file(&f)
             })
             .map_err(|e| Error::io("writing", path, e))
     })
 }
 
+/// Flushes `file` to disk if it is a regular file (a pipe or a terminal cannot be synced).
+pub(crate) fn sync_if_file(file: &std::fs::File) -> std::io::Result<()> {
+    if file.metadata()?.is_file() {
+        file.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Has `write` write a temporary file beside `path` (named `.tmp-PID-NAME`, so it keeps the
 /// extension, which some writers go by), then renames it over `path`: `path` is always either the
 /// old file or the complete new one. On failure the temporary file is removed.
+///
+/// Through a symbolic link, the file it points to is replaced, not the link. A device or a pipe
+/// (`-o /dev/stdout`, a FIFO) is written into directly: renaming a file over it would replace it.
 pub fn replace_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file() && !meta.is_dir()) {
+        return write(path);
+    }
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path)
+                .map_err(|e| Error::io("following the link", path, e))?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -221,5 +244,35 @@ mod tests {
         replace_atomically(&path, |tmp| write_atomic(tmp, b"new")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(names(), ["out.png"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_and_pipes_written_into_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.txt");
+        let link = dir.path().join("link.txt");
+        std::fs::write(&target, "old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo here
+        }
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     }
 }

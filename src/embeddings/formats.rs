@@ -117,7 +117,7 @@ pub fn write(emb: &Embeddings, path: &Path, format: Format) -> Result<()> {
         } else {
             write_records(emb, &mut file, format, path)?;
         }
-        file.sync_all().map_err(|e| Error::io("writing", path, e))
+        crate::text::sync_if_file(&file).map_err(|e| Error::io("writing", path, e))
     })
 }
 
