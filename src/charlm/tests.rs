@@ -391,3 +391,25 @@ fn bad_options_are_refused() {
     assert!(train(&text, &base, Device::Cpu, &out, &Silent).is_err());
     assert!(!out.exists());
 }
+
+#[test]
+fn without_held_out_data_every_epoch_is_saved_and_the_last_kept() {
+    let _lock = crate::device::torch_rng_lock();
+    crate::device::set_threads(1);
+    let data = Dataset::from_items(Unit::Line, names());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lm");
+    let options = TrainOptions {
+        valid_count: Some(0),
+        epochs: 3,
+        ..small(Unit::Line)
+    };
+    let report = train(&data, &options, Device::Cpu, &out, &Silent).unwrap();
+    assert_eq!(report.valid_items, 0);
+    assert!(report
+        .epochs
+        .iter()
+        .all(|e| e.saved && e.valid_nats.is_nan()));
+    let meta = CharLm::meta(&out).unwrap();
+    assert_eq!(meta.training["epoch"], 3);
+}

@@ -416,10 +416,18 @@ impl Run {
             trained += epoch_start.elapsed();
             let train_nats = loss_sum.double_value(&[]) / counted.max(1) as f64;
             let (valid_sum, valid_count) = evaluate_ids(&self.model, &valid_ids, o.batch_size)?;
-            let valid_nats = valid_sum / valid_count.max(1) as f64;
-            let saved = valid_nats < self.best;
+            // Without held-out data there is no score (NaN) and every epoch is saved, so the
+            // last one is kept.
+            let valid_nats = if valid_count == 0 {
+                f64::NAN
+            } else {
+                valid_sum / valid_count as f64
+            };
+            let saved = valid_count == 0 || valid_nats < self.best;
             if saved {
-                self.best = valid_nats;
+                if valid_count > 0 {
+                    self.best = valid_nats;
+                }
                 self.save(out, epoch, valid_nats)?;
             }
             let figures = EpochFigures {
@@ -431,8 +439,13 @@ impl Run {
                 chars_per_sec: counted as f64 / seconds.max(1e-9),
                 saved,
             };
+            let held_out = if valid_count == 0 {
+                "no held-out data".to_owned()
+            } else {
+                format!("held-out {valid_nats:.4} nats/char")
+            };
             let summary = format!(
-                "{label}{}: train {train_nats:.4}, held-out {valid_nats:.4} nats/char, \
+                "{label}{}: train {train_nats:.4}, {held_out}, \
                  {:.0} chars/s, {seconds:.1} s ({:.2} min of training in all){}",
                 if complete {
                     ""

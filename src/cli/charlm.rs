@@ -319,8 +319,17 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         .iter()
         .map(|e| e.seconds * e.chars_per_sec)
         .sum();
+    let score = if report.valid_items == 0 {
+        "no held-out characters, so no held-out score".to_owned()
+    } else {
+        format!(
+            "best held-out {:.4} nats/char (perplexity {:.3})",
+            report.best_valid_nats,
+            report.best_valid_nats.exp()
+        )
+    };
     println!(
-        "trained {} epoch(s) ({} steps in all) of a {}-parameter model on {} training and {} held-out characters in {:.1} s ({:.0} chars/s); best held-out {:.4} nats/char (perplexity {:.3}); saved to {}",
+        "trained {} epoch(s) ({} steps in all) of a {}-parameter model on {} training and {} held-out characters in {:.1} s ({:.0} chars/s); {score}; saved to {}",
         report.epochs.len(),
         report.steps,
         report.parameters,
@@ -328,8 +337,6 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         report.valid_items,
         seconds,
         chars / seconds.max(1e-9),
-        report.best_valid_nats,
-        report.best_valid_nats.exp(),
         out.display()
     );
     Ok(())

@@ -275,19 +275,34 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let history = seq2seq::train(&pairs, config, &train, device, &args.out, progress)?;
-    let best = history
-        .iter()
-        .max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
+    let last = history
+        .last()
         .ok_or_else(|| anyhow::anyhow!("no epoch ran"))?;
+    // Without held-out pairs every accuracy is NaN and the last epoch is the one saved.
+    let kept = if last.valid_accuracy.is_nan() {
+        format!(
+            "no held-out pairs, so the last epoch ({}) is kept",
+            last.epoch
+        )
+    } else {
+        let best = history
+            .iter()
+            .filter(|e| !e.valid_accuracy.is_nan())
+            .max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
+            .unwrap_or(last);
+        format!(
+            "best epoch {}: held-out exact match {:.2}%",
+            best.epoch,
+            100.0 * best.valid_accuracy
+        )
+    };
     let seconds: f64 = history.iter().map(|e| e.train_seconds).sum();
     println!(
-        "trained {} epochs on {} pairs in {:.1} s ({:.2} s/epoch); best epoch {}: held-out exact match {:.2}%; saved to {}",
+        "trained {} epochs on {} pairs in {:.1} s ({:.2} s/epoch); {kept}; saved to {}",
         history.len(),
         pairs.len(),
         seconds,
         seconds / history.len() as f64,
-        best.epoch,
-        100.0 * best.valid_accuracy,
         args.out.display()
     );
     Ok(())

@@ -216,10 +216,14 @@ pub fn train(
             translator.set_meta(meta);
             translator.save(out)?;
         }
+        let held_out = if valid_src.is_empty() {
+            "no held-out pairs".to_owned()
+        } else {
+            format!("held-out exact match {:.2}%", 100.0 * valid_accuracy)
+        };
         let summary = format!(
-            "{label}: loss {:.4}, held-out exact match {:.2}%{} ({:.1} s)",
+            "{label}: loss {:.4}, {held_out}{} ({:.1} s)",
             figures.train_loss,
-            100.0 * valid_accuracy,
             if improved { ", saved" } else { "" },
             train_seconds
         );
