@@ -99,6 +99,28 @@ fn attention_is_drawn_in_the_terminal_and_as_png() {
     );
     assert!(ok, "{stderr}");
     assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+    // Another format or a missing folder is refused before anything is translated.
+    let svg = dir.path().join("att.svg");
+    let stderr = common::fails(
+        &[
+            "translate",
+            "--attention",
+            svg.to_str().unwrap(),
+            "3 May 1979",
+        ],
+        "give a name ending in .png",
+    );
+    assert!(!stderr.contains("ImageError"), "{stderr}");
+    let lost = dir.path().join("no/such/att.png");
+    common::fails(
+        &[
+            "translate",
+            "--attention",
+            lost.to_str().unwrap(),
+            "3 May 1979",
+        ],
+        "there is no folder",
+    );
 }
 
 #[test]

@@ -46,7 +46,8 @@ pub struct TranslateArgs {
     /// weighted most at that step.
     #[arg(long)]
     pub replace_unk: bool,
-    /// An input longer than the model reads is an error (otherwise it is cut, with a warning).
+    /// A sentence longer than the model reads is an error (otherwise it is cut, with a warning);
+    /// a date model always refuses an input that long, since a cut date is another date.
     #[arg(long)]
     pub strict: bool,
     #[command(flatten)]
@@ -75,6 +76,9 @@ pub(crate) fn translator(
 }
 
 pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
+    if let Some(target) = args.attention.as_deref().filter(|t| *t != "-") {
+        seqmodels::seq2seq::plot::check_png_path(Path::new(target))?;
+    }
     let device = args.device.device.resolve()?;
     let translator = translator(args.model.as_deref(), device)?;
     let options = DecodeOptions {

@@ -63,6 +63,31 @@ fn visible(token: &str) -> String {
     label(token).collect()
 }
 
+/// `Ok` when a picture can go to `path`: its name ends in `.png` (the one format drawn) and its
+/// folder exists. Commands check this before any work, so that a typo does not cost a run.
+pub fn check_png_path(path: &Path) -> Result<()> {
+    let bad = |reason: String| Error::InvalidInput {
+        input: path.display().to_string(),
+        reason,
+    };
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+    {
+        return Err(bad(
+            "pictures are drawn as PNG: give a name ending in .png".into()
+        ));
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(bad(format!("there is no folder {}", folder.display())));
+    }
+    Ok(())
+}
+
 /// Draws the attention map into a PNG at `path`, with the tokens on the axes. The picture is
 /// drawn into a temporary file next to `path` and renamed over it, so `path` is never
 /// half-written.
