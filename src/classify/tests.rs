@@ -471,6 +471,22 @@ fn bad_inputs_are_clear_errors() {
         err.contains("one.csv") && err.contains("at least two"),
         "{err}"
     );
+    // Two classes in the file, but the dev split leaves one for training.
+    let two = Dataset {
+        path: PathBuf::from("two.csv"),
+        examples: vec![example("a b", "x", 1), example("c", "y", 2)],
+    };
+    let split_half = TrainOptions {
+        valid_fraction: 0.5,
+        ..options(1)
+    };
+    let err = fit(config(Architecture::Average), &two, None, &split_half)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("two.csv") && err.contains("after the dev split"),
+        "{err}"
+    );
     // A label at test time that training never had.
     let (model, _) = fit(config(Architecture::Average), &data, None, &options(1)).unwrap();
     let test = Dataset {

@@ -296,6 +296,7 @@ pub fn train(
     progress: &dyn Progress,
 ) -> Result<(Classifier, TrainReport)> {
     options.validate()?;
+    let whole = train;
     let (train, valid) = match valid {
         Some(v) => (train.clone(), Some(v.clone())),
         None if options.valid_fraction > 0.0 => {
@@ -304,7 +305,22 @@ pub fn train(
         }
         None => (train.clone(), None),
     };
-    let labels = Labels::of(&train.examples, &train.path)?;
+    let labels = match Labels::of(&train.examples, &train.path) {
+        // The file has two classes or more, but the dev split took all of one.
+        Err(_) if train.examples.len() < whole.examples.len() => {
+            Labels::of(&whole.examples, &whole.path)?;
+            return Err(Error::InvalidInput {
+                input: whole.path.display().to_string(),
+                reason: format!(
+                    "the {} sentences left for training after the dev split (--valid-fraction \
+                     {}) hold only one class; give more sentences, or --valid FILE",
+                    train.examples.len(),
+                    options.valid_fraction
+                ),
+            });
+        }
+        labels => labels?,
+    };
     config.labels = labels.names().to_vec();
     if pretrained.is_none() {
         config.train_embeddings = true;

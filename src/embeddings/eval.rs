@@ -127,6 +127,9 @@ pub fn evaluate_analogies_from(
 ) -> Result<AnalogyReport> {
     let vocab = EvalVocab::new(emb, options);
     let (mut sections, questions) = parse_analogies(text, name, &vocab)?;
+    if sections.iter().all(|s| s.total == 0) {
+        return Err(Error::nothing_in(name, "analogy questions"));
+    }
     for (q, ok) in questions.iter().zip(answer_all(emb, &vocab, &questions)) {
         sections[q.section].correct += usize::from(ok);
     }
@@ -165,7 +168,7 @@ pub fn evaluate_pairs_from(
             let reason = format!("expected 3 tab-separated fields, not {}", fields.len());
             return Err(bad_line(name, i + 1, reason));
         };
-        let Ok(score) = score.trim().parse::<f64>() else {
+        let Some(score) = score.trim().parse::<f64>().ok().filter(|s| s.is_finite()) else {
             let reason = format!("score {score:?} is not a number");
             return Err(bad_line(name, i + 1, reason));
         };

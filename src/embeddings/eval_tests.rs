@@ -121,6 +121,12 @@ fn malformed_files_are_errors() {
         [p("a\tb\tx\n"), p("#\na\tb\n"), p("a\tzebra\t1\n")],
         [1, 2, 0]
     );
+    // A score must be a finite number; a file without questions is an error, not 0/0.
+    assert_eq!([p("a\tb\t1\na\tc\tnan\n"), p("a\tb\tinf\n")], [2, 1]);
+    for text in ["", "\n\n", ": empty section\n"] {
+        let e = q(text).unwrap_err().to_string();
+        assert!(e.contains("has no analogy questions"), "{text:?}: {e}");
+    }
 }
 
 #[test]

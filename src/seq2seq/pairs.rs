@@ -25,9 +25,14 @@ pub fn read_text_lines(path: &Path) -> Result<Vec<String>> {
 }
 
 /// Reads two files that must hold the same number of lines (plain or gzip); different
-/// counts are an error naming both files.
+/// counts are an error naming both files, and so is a file with no text at all.
 pub fn read_parallel_lines(a: &Path, b: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let (x, y) = (read_text_lines(a)?, read_text_lines(b)?);
+    for (path, lines) in [(a, &x), (b, &y)] {
+        if lines.iter().all(|l| l.trim().is_empty()) {
+            return Err(Error::nothing_in(path, "text"));
+        }
+    }
     if x.len() != y.len() {
         return Err(Error::Config(format!(
             "{} has {} lines but {} has {}: the files must be aligned line by line",
@@ -158,5 +163,11 @@ mod tests {
         let holes = write(dir.path(), "c.en", "a man\nextra\ntwo dogs\n");
         let err = read_aligned(&src, &holes).unwrap_err().to_string();
         assert!(err.contains("a.de") && err.contains('2'), "{err}");
+        // Line-parallel files (hypotheses and references) must hold some text.
+        let blank = write(dir.path(), "blank.txt", "\n \n");
+        let two = write(dir.path(), "two.txt", "x\ny\n");
+        let err = read_parallel_lines(&blank, &two).unwrap_err().to_string();
+        assert!(err.contains("blank.txt\": has no text"), "{err}");
+        assert!(read_parallel_lines(&two, &two).is_ok());
     }
 }
