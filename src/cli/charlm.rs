@@ -65,7 +65,10 @@ pub enum OptimizerArg {
     Sgd,
 }
 
+/// The model and training settings are the saved ones on `--resume`: giving any is an error
+/// rather than silently ignored.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("settings").multiple(true))]
 pub struct TrainArgs {
     /// Training data (UTF-8, `.gz` accepted); the held-out part is split off it.
     #[arg(long, required_unless_present = "resume")]
@@ -75,54 +78,54 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Continue training this model (weights and optimiser state) on the same data and split,
     /// for --epochs more epochs or --time-budget.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "settings")]
     pub resume: Option<PathBuf>,
     /// Lines or continuous text.
-    #[arg(long, value_enum, default_value_t = UnitArg::Line)]
+    #[arg(long, group = "settings", value_enum, default_value_t = UnitArg::Line)]
     pub unit: UnitArg,
     /// Start from a preset (options given explicitly override it).
-    #[arg(long, value_enum)]
+    #[arg(long, group = "settings", value_enum)]
     pub preset: Option<PresetArg>,
     /// Recurrent cell [default: lstm].
-    #[arg(long, value_enum)]
+    #[arg(long, group = "settings", value_enum)]
     pub cell: Option<CellArg>,
     /// Hidden units per layer [default: 512].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub hidden: Option<usize>,
     /// Stacked layers [default: 1 for lines, 2 for text].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub layers: Option<usize>,
     /// Embedding size; 0 feeds one-hot characters [default: 64].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub embed: Option<usize>,
     /// Dropout between layers and before the output [default: 0.1 for lines, 0.2 for text].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub dropout: Option<f64>,
     /// Lower-case the data (and later prefixes and evaluation files) [default: on for the
     /// dinosaur preset].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub lowercase: bool,
     /// Text mode: characters per training window [default: 128].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub seq_len: Option<usize>,
     /// Sequences (lines) or parallel streams (text) per batch [default: 64 lines, 32 text].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub batch_size: Option<usize>,
     /// adam or sgd [default: adam].
-    #[arg(long, value_enum)]
+    #[arg(long, group = "settings", value_enum)]
     pub optimizer: Option<OptimizerArg>,
     /// Learning rate [default: 2e-3].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub lr: Option<f64>,
     /// Final learning rate of a linear decay over the run [default: 2e-4]; equal to --lr for a
     /// constant rate.
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub lr_min: Option<f64>,
     /// Clip gradients to this global L2 norm [default: 1].
-    #[arg(long, conflicts_with = "clip_value")]
+    #[arg(long, group = "settings", conflicts_with = "clip_value")]
     pub clip_norm: Option<f64>,
     /// Clip each gradient value into [-C, C] instead.
-    #[arg(long, value_name = "C")]
+    #[arg(long, group = "settings", value_name = "C")]
     pub clip_value: Option<f64>,
     /// Passes over the training data [default: 10; no limit with --time-budget].
     #[arg(long, value_parser = super::at_most::<1_000_000>)]
@@ -131,13 +134,13 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_duration)]
     pub time_budget: Option<Duration>,
     /// Share held out [default: 0.1].
-    #[arg(long, conflicts_with = "valid_count")]
+    #[arg(long, group = "settings", conflicts_with = "valid_count")]
     pub valid_fraction: Option<f64>,
     /// Hold out this many lines (line mode) or characters (text mode) instead.
-    #[arg(long, conflicts_with = "valid")]
+    #[arg(long, group = "settings", conflicts_with = "valid")]
     pub valid_count: Option<usize>,
     /// Score on this file instead (then all of --data is for training).
-    #[arg(long, conflicts_with = "valid_fraction")]
+    #[arg(long, group = "settings", conflicts_with = "valid_fraction")]
     pub valid: Option<PathBuf>,
     /// Seeds the split, shuffles, initial weights and dropout.
     #[arg(long, default_value_t = 42)]
