@@ -92,6 +92,11 @@ fn train_sample_eval_resume_and_bad_input() {
     ]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("trained 2 epoch(s)"), "{stdout}");
+    // The sizes are the saved model's: another size on --resume is refused, not ignored.
+    common::fails(
+        &["charlm", "train", "--resume", m, "--data", d, "--hidden", "16"],
+        "'--resume <DIR>' cannot be used with",
+    );
 
     // Bad input: each a one-line error naming the problem, never a panic.
     common::fails(
