@@ -150,7 +150,7 @@ impl Error {
     }
 
     /// A file with nothing of `what` in it: `input "a.tsv": has no sentence pairs`.
-    pub(crate) fn nothing_in(path: &std::path::Path, what: &str) -> Self {
+    pub fn nothing_in(path: &std::path::Path, what: &str) -> Self {
         Error::InvalidInput {
             input: path.display().to_string(),
             reason: format!("has no {what}"),

@@ -94,7 +94,9 @@ fn train_sample_eval_resume_and_bad_input() {
     assert!(stdout.contains("trained 2 epoch(s)"), "{stdout}");
     // The sizes are the saved model's: another size on --resume is refused, not ignored.
     common::fails(
-        &["charlm", "train", "--resume", m, "--data", d, "--hidden", "16"],
+        &[
+            "charlm", "train", "--resume", m, "--data", d, "--hidden", "16",
+        ],
         "'--resume <DIR>' cannot be used with",
     );
 

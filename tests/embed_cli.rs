@@ -244,6 +244,31 @@ fn eval_bias_and_debias() {
         (values[1] + values[2]).abs() < 1e-4,
         "equalized pair not opposite: {stdout}"
     );
+
+    // An unknown word is named with its file and line; an empty file is an error.
+    std::fs::write(&neutral, "the\nzzunknown\n").unwrap();
+    let debias = |file: &std::path::Path, flag: &str| {
+        [
+            "embed",
+            "debias",
+            "--vectors",
+            v,
+            "--pair",
+            "a1:b1",
+            flag,
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+    };
+    let args = debias(&neutral, "--neutralize");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::fails(&args, "neutral.txt:2: unknown word \"zzunknown\"");
+    std::fs::write(&equalize, "# nothing\n\n").unwrap();
+    let args = debias(&equalize, "--equalize");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::fails(&args, "equalize.txt\": has no word pairs");
 }
 
 #[test]

@@ -543,15 +543,27 @@ fn bias(args: BiasArgs) -> anyhow::Result<()> {
 
 fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
     let emb = args.vectors.load()?;
-    let g = debias::bias_direction(&emb, &pair_refs(&args.pairs))?;
-    let neutral: Vec<String> = match &args.neutralize {
-        Some(path) => seqmodels::text::read_lines(path)?
-            .into_iter()
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect(),
-        None => Vec::new(),
+    let g = debias::bias_direction(&emb, &pair_refs(&args.pairs))
+        .map_err(|e| anyhow::anyhow!("--pair: {e}"))?;
+    // Each word of the two files must have a vector; an unknown one is named with its line.
+    let known = |path: &Path, line: usize, word: &str| -> anyhow::Result<String> {
+        match emb.id(word) {
+            Some(_) => Ok(word.to_owned()),
+            None => anyhow::bail!("{}:{line}: unknown word {word:?}", path.display()),
+        }
     };
+    let mut neutral: Vec<String> = Vec::new();
+    if let Some(path) = &args.neutralize {
+        for (i, line) in seqmodels::text::read_lines(path)?.iter().enumerate() {
+            let word = line.trim();
+            if !word.is_empty() && !word.starts_with('#') {
+                neutral.push(known(path, i + 1, word)?);
+            }
+        }
+        if neutral.is_empty() {
+            return Err(seqmodels::Error::nothing_in(path, "words").into());
+        }
+    }
     let mut equal: Vec<(String, String)> = Vec::new();
     if let Some(path) = &args.equalize {
         for (i, line) in seqmodels::text::read_lines(path)?.iter().enumerate() {
@@ -564,13 +576,16 @@ fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
                 .filter(|s| !s.is_empty())
                 .collect();
             match parts.as_slice() {
-                [a, b] => equal.push(((*a).to_owned(), (*b).to_owned())),
+                [a, b] => equal.push((known(path, i + 1, a)?, known(path, i + 1, b)?)),
                 _ => anyhow::bail!(
                     "{}:{}: expected two words (a b or a:b)",
                     path.display(),
                     i + 1
                 ),
             }
+        }
+        if equal.is_empty() {
+            return Err(seqmodels::Error::nothing_in(path, "word pairs").into());
         }
     }
     if neutral.is_empty() && equal.is_empty() {
