@@ -30,6 +30,26 @@ fn the_course_examples_come_out_right() {
     let got: Vec<&str> = stdout.lines().collect();
     let want: Vec<&str> = EXAMPLES.iter().map(|e| e.1).collect();
     assert_eq!(got, want);
+    // The course's examples hold no character the model has not seen.
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
+fn characters_the_model_never_saw_are_named_in_a_warning() {
+    let (ok, stdout, stderr) = run(
+        &["translate", "--device", "cpu"],
+        "3 May 1979
+zz 3 may 1979 ☃
+"
+        .as_bytes(),
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stderr.contains("<stdin>:2: characters the model never saw, read as unknown: \"z☃\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("<stdin>:1:"), "{stderr}");
 }
 
 #[test]

@@ -182,6 +182,16 @@ fn translate_chunk(
         }
         match result {
             Ok(hyps) => {
+                let unseen = translator.unseen_characters(input);
+                if !unseen.is_empty() {
+                    out.flush()?;
+                    let shown: String = unseen.iter().collect();
+                    eprintln!(
+                        "warning: {}characters the model never saw, read as unknown: {shown:?}; \
+                         the output may be wrong",
+                        name(i)
+                    );
+                }
                 if hyps.first().is_some_and(|h| h.truncated) {
                     out.flush()?;
                     eprintln!(

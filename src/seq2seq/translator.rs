@@ -385,6 +385,28 @@ impl Translator {
         Ok(self.source(input, true)?.ids)
     }
 
+    /// A character model's input characters that it never saw in training (each read as
+    /// `<unk>`), in order, without repeats; empty for a sentence model, whose tokenizer spells
+    /// unseen words in pieces.
+    pub fn unseen_characters(&self, input: &str) -> Vec<char> {
+        if self.tokenizers.is_some() {
+            return Vec::new();
+        }
+        let text = if self.config.lowercase {
+            input.trim().to_lowercase()
+        } else {
+            input.trim().to_owned()
+        };
+        let mut unseen = Vec::new();
+        let mut buf = [0u8; 4];
+        for c in text.chars() {
+            if self.vocabs.src.id(c.encode_utf8(&mut buf)).is_none() && !unseen.contains(&c) {
+                unseen.push(c);
+            }
+        }
+        unseen
+    }
+
     fn source(&self, input: &str, strict: bool) -> Result<Source> {
         let text = input.trim();
         let invalid = |reason: String| Error::InvalidInput {
