@@ -353,6 +353,13 @@ fn bad_options_are_refused() {
         }),
         Error::Config(_)
     ));
+    let err = try_with(TrainOptions {
+        lr: 1e-3,
+        lr_min: Some(1e-2),
+        ..base.clone()
+    })
+    .to_string();
+    assert!(err.contains("above the learning rate"), "{err}");
     assert!(matches!(
         try_with(TrainOptions {
             batch_size: 0,

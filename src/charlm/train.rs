@@ -147,6 +147,12 @@ impl TrainOptions {
                 "the learning rate must be > 0 (and its minimum >= 0)".into(),
             ));
         }
+        if let Some(min) = self.lr_min.filter(|&m| m > self.lr) {
+            return Err(Error::Config(format!(
+                "the final learning rate {min} is above the learning rate {}: the decay goes down",
+                self.lr
+            )));
+        }
         match self.clip {
             Clip::Norm(c) | Clip::Value(c) if !positive(c) => {
                 return Err(Error::Config(format!("clipping threshold {c} must be > 0")));

@@ -149,6 +149,14 @@ impl ClassifierConfig {
                 self.labels.join(", ")
             )));
         }
+        for (i, name) in self.display.iter().enumerate() {
+            if name.is_empty() || self.display[..i].contains(name) {
+                return Err(Error::Config(format!(
+                    "label name {:?} is empty or given twice: each class needs a name of its own",
+                    name
+                )));
+            }
+        }
         Ok(())
     }
 

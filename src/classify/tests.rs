@@ -535,6 +535,13 @@ fn bad_inputs_are_clear_errors() {
     let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
     assert!(err.contains("65 layers"), "{err}");
     let mut cfg = config(Architecture::Lstm);
+    cfg.display = ["a", "b", "a", "c"].map(String::from).to_vec();
+    let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
+    assert!(
+        err.contains("label name \"a\" is empty or given twice"),
+        "{err}"
+    );
+    let mut cfg = config(Architecture::Lstm);
     cfg.display = vec!["only one".into()];
     let err = fit(cfg, &data, None, &options(1)).unwrap_err().to_string();
     assert!(err.contains("1 label names for 4 classes"), "{err}");

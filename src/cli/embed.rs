@@ -161,7 +161,7 @@ pub struct SimilarArgs {
     /// The word (omit with --interactive).
     pub word: Option<String>,
     /// How many neighbours.
-    #[arg(short, default_value_t = 10)]
+    #[arg(short, default_value_t = 10, value_parser = super::positive)]
     pub k: usize,
     #[command(flatten)]
     pub query: QueryArgs,
@@ -188,7 +188,7 @@ pub struct AnalogyArgs {
     pub a: Option<String>,
     pub b: Option<String>,
     pub c: Option<String>,
-    #[arg(short, default_value_t = 5)]
+    #[arg(short, default_value_t = 5, value_parser = super::positive)]
     pub k: usize,
     #[arg(long, value_enum, default_value_t = MethodArg::Cosadd)]
     pub method: MethodArg,
@@ -214,7 +214,7 @@ pub struct EvalArgs {
     #[arg(long, num_args = 1..)]
     pub pairs: Vec<PathBuf>,
     /// Only the N most frequent words take part in the analogies (gensim's restrict_vocab).
-    #[arg(long, default_value_t = 300_000)]
+    #[arg(long, default_value_t = 300_000, value_parser = super::positive)]
     pub restrict_vocab: usize,
     /// The same for the word pairs (gensim's evaluate_word_pairs has its own, 300,000 by default).
     #[arg(long, default_value_t = 300_000)]

@@ -43,6 +43,14 @@ fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse().map_err(|e: seqmodels::Error| e.to_string())
 }
 
+/// A count of at least 1 (a batch size, a number of neighbours): 0 would do nothing.
+pub(crate) fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>().map_err(|e| format!("{e}"))? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
 /// A count of at most `MAX`, for the options whose memory or time grows with them, so that a
 /// mistyped value is refused at once rather than exhausting the machine.
 pub(crate) fn at_most<const MAX: usize>(s: &str) -> Result<usize, String> {

@@ -201,7 +201,7 @@ pub struct EvalArgs {
     /// Turn off calendar-valid decoding.
     #[arg(long)]
     pub no_constrain: bool,
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = super::positive)]
     pub batch_size: usize,
     #[command(flatten)]
     pub device: DeviceArgs,

@@ -34,7 +34,7 @@ pub struct TranslateArgs {
     #[arg(long, value_name = "PATH|-")]
     pub attention: Option<String>,
     /// Inputs decoded together.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = super::positive)]
     pub batch_size: usize,
     /// Sentence models: at most this many output tokens per source token.
     #[arg(long, default_value_t = 2.0)]
