@@ -166,7 +166,7 @@ pub struct SampleArgs {
     /// Every sample starts with this.
     #[arg(long, default_value = "")]
     pub prefix: String,
-    /// Characters generated at most [default: 64 for lines, 500 for text].
+    /// Characters generated at most; 0 is the model's default, 64 for lines and 500 for text.
     #[arg(long, default_value_t = 0, value_parser = super::at_most::<1_000_000>)]
     pub max_len: usize,
     #[arg(long, default_value_t = 42)]
