@@ -35,14 +35,6 @@ fn train(dir: &Path, epochs: &str, extra: &[&str]) -> Run {
         out.to_str().unwrap(),
         "--device",
         "cpu",
-        "--embed",
-        "16",
-        "--hidden",
-        "32",
-        "--dropout",
-        "0",
-        "--max-len",
-        "8",
         "--epochs",
         epochs,
         "--batch-size",
@@ -54,6 +46,19 @@ fn train(dir: &Path, epochs: &str, extra: &[&str]) -> Run {
         "--seed",
         "3",
     ];
+    // The sizes are a new model's; --resume keeps the saved ones and refuses others.
+    if !extra.contains(&"--resume") {
+        args.extend_from_slice(&[
+            "--embed",
+            "16",
+            "--hidden",
+            "32",
+            "--dropout",
+            "0",
+            "--max-len",
+            "8",
+        ]);
+    }
     args.extend_from_slice(extra);
     seqmodels(&args)
 }
@@ -166,7 +171,18 @@ fn train_translate_and_score_a_toy_language_pair() {
         again.stdout
     );
 
-    // --resume continues from the saved epoch.
+    // --resume continues from the saved epoch, with the saved sizes: another is refused.
+    let r = train(
+        dir.path(),
+        "1",
+        &["--resume", "--hidden", "64", "--keep-case"],
+    );
+    assert!(!r.ok && !r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("leave out --keep-case, --hidden"),
+        "{}",
+        r.stderr
+    );
     let r = train(dir.path(), "1", &["--resume"]);
     assert!(r.ok, "{}", r.stderr);
     // It trains one more epoch, numbered after the saved one (not epoch 1 again).

@@ -26,7 +26,7 @@ pub struct Seq2seqArgs {
 pub enum Seq2seqCommand {
     /// Train a translator (dates, or sentences from a parallel corpus with --task pairs); only
     /// the best epoch is saved.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Dates: exact match on a TSV of pairs, per format when a third column names it.
     /// Sentences: corpus BLEU of the translations of --src against --ref.
     Eval(EvalArgs),
@@ -85,15 +85,15 @@ pub struct TrainArgs {
     /// --task pairs: dev target sentences.
     #[arg(long, requires = "dev_src")]
     pub dev_tgt: Option<PathBuf>,
-    /// --task pairs: word-level or BPE tokenizers, learnt from the training side.
-    #[arg(long, value_enum, default_value_t = TokenizerArg::Word)]
-    pub tokenizer: TokenizerArg,
-    /// --task pairs: tokens per side, the 4 specials included.
-    #[arg(long, default_value_t = 10_000)]
-    pub vocab_size: usize,
-    /// --task pairs: words (or BPE pairs) seen fewer times are left out.
-    #[arg(long, default_value_t = 1)]
-    pub min_frequency: u64,
+    /// --task pairs: word-level or BPE tokenizers, learnt from the training side [default: word].
+    #[arg(long, value_enum)]
+    pub tokenizer: Option<TokenizerArg>,
+    /// --task pairs: tokens per side, the 4 specials included [default: 10000].
+    #[arg(long)]
+    pub vocab_size: Option<usize>,
+    /// --task pairs: words (or BPE pairs) seen fewer times are left out [default: 1].
+    #[arg(long)]
+    pub min_frequency: Option<u64>,
     /// --task pairs: keep case (the default lower-cases both sides).
     #[arg(long)]
     pub keep_case: bool,
@@ -101,21 +101,22 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_nfkc: bool,
     /// --task pairs: pairs with more tokens on either side are left out of training; the model
-    /// reads and writes at most this many tokens.
-    #[arg(long, default_value_t = 50)]
-    pub max_len: usize,
-    /// --task pairs: embedding size of both sides.
-    #[arg(long, default_value_t = 256)]
-    pub embed: usize,
-    /// --task pairs: encoder LSTM size per direction (the decoder has twice this).
-    #[arg(long, default_value_t = 256)]
-    pub hidden: usize,
-    /// --task pairs: stacked bidirectional encoder layers.
-    #[arg(long, default_value_t = 1)]
-    pub layers: usize,
-    /// --task pairs: dropout on embeddings, between layers and before the output layer.
-    #[arg(long, default_value_t = 0.2)]
-    pub dropout: f64,
+    /// reads and writes at most this many tokens [default: 50].
+    #[arg(long)]
+    pub max_len: Option<usize>,
+    /// --task pairs: embedding size of both sides [default: 256].
+    #[arg(long)]
+    pub embed: Option<usize>,
+    /// --task pairs: encoder LSTM size per direction (the decoder has twice this) [default: 256].
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// --task pairs: stacked bidirectional encoder layers [default: 1].
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// --task pairs: dropout on embeddings, between layers and before the output layer
+    /// [default: 0.2].
+    #[arg(long)]
+    pub dropout: Option<f64>,
     /// --task pairs: label smoothing of the training loss.
     #[arg(long, default_value_t = 0.1)]
     pub label_smoothing: f64,
@@ -134,7 +135,8 @@ pub struct TrainArgs {
     /// --task pairs: dev sentences translated for BLEU after each epoch (0: all).
     #[arg(long, default_value_t = 1000)]
     pub bleu_sentences: usize,
-    /// --task pairs: continue training the model in --out (weights, optimiser, learning rate).
+    /// --task pairs: continue training the model in --out (weights, optimiser, learning rate),
+    /// with its saved tokenizers and sizes.
     #[arg(long)]
     pub resume: bool,
     /// Generate this many pairs instead (seeded by --seed).
@@ -219,8 +221,8 @@ pub struct BleuArgs {
 
 pub fn run(args: Seq2seqArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     match args.command {
-        Seq2seqCommand::Train(a) if a.task == TaskArg::Pairs => train_pairs(a, progress),
-        Seq2seqCommand::Train(a) => train(a, progress),
+        Seq2seqCommand::Train(a) if a.task == TaskArg::Pairs => train_pairs(*a, progress),
+        Seq2seqCommand::Train(a) => train(*a, progress),
         Seq2seqCommand::Eval(a) => eval(a),
         Seq2seqCommand::Bleu(a) => bleu(a),
     }
@@ -404,6 +406,28 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let report = if args.resume {
+        // The tokenizers and sizes are the saved model's: another one would be ignored.
+        let given: Vec<&str> = [
+            ("--tokenizer", args.tokenizer.is_some()),
+            ("--vocab-size", args.vocab_size.is_some()),
+            ("--min-frequency", args.min_frequency.is_some()),
+            ("--keep-case", args.keep_case),
+            ("--no-nfkc", args.no_nfkc),
+            ("--max-len", args.max_len.is_some()),
+            ("--embed", args.embed.is_some()),
+            ("--hidden", args.hidden.is_some()),
+            ("--layers", args.layers.is_some()),
+            ("--dropout", args.dropout.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect();
+        if !given.is_empty() {
+            anyhow::bail!(
+                "--resume keeps the saved model's tokenizers and sizes; leave out {}",
+                given.join(", ")
+            );
+        }
         seq2seq::resume_sentences(
             &args.out,
             &train,
@@ -415,29 +439,31 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         )?
     } else {
         let tokenizer = TokenizerConfig {
-            kind: match args.tokenizer {
+            kind: match args.tokenizer.unwrap_or(TokenizerArg::Word) {
                 TokenizerArg::Word => TokenizerKind::Word,
                 TokenizerArg::Bpe => TokenizerKind::Bpe,
             },
-            vocab_size: args.vocab_size,
-            min_frequency: args.min_frequency,
+            vocab_size: args.vocab_size.unwrap_or(10_000),
+            min_frequency: args.min_frequency.unwrap_or(1),
             lowercase: !args.keep_case,
             nfkc: !args.no_nfkc,
         };
+        let (embed, hidden) = (args.embed.unwrap_or(256), args.hidden.unwrap_or(256));
+        let max_len = args.max_len.unwrap_or(50);
         let setup = SentenceSetup {
             model: Seq2SeqConfig {
                 src_vocab: 0,
                 tgt_vocab: 0,
-                src_embed: Some(args.embed),
-                tgt_embed: Some(args.embed),
-                enc_hidden: args.hidden,
-                enc_layers: args.layers,
-                dec_hidden: 2 * args.hidden,
-                attn_hidden: args.hidden,
+                src_embed: Some(embed),
+                tgt_embed: Some(embed),
+                enc_hidden: hidden,
+                enc_layers: args.layers.unwrap_or(1),
+                dec_hidden: 2 * hidden,
+                attn_hidden: hidden,
                 output_uses_context: true,
-                dropout: args.dropout,
-                max_src_len: args.max_len,
-                max_tgt_len: args.max_len + 1,
+                dropout: args.dropout.unwrap_or(0.2),
+                max_src_len: max_len,
+                max_tgt_len: max_len + 1,
             },
             src_tokenizer: tokenizer.clone(),
             tgt_tokenizer: tokenizer,
@@ -460,11 +486,10 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no epoch was saved"))?;
     let seconds: f64 = report.epochs.iter().map(|e| e.train_seconds).sum();
     println!(
-        "trained {} epoch(s) on {} pairs ({} left out as longer than --max-len {}), vocabularies {} / {}, in {:.1} s on {}; best epoch {}: dev loss {:.4}, dev BLEU {:.2} ({} dev pairs); saved to {}",
+        "trained {} epoch(s) on {} pairs ({} left out as longer than the model reads), vocabularies {} / {}, in {:.1} s on {}; best epoch {}: dev loss {:.4}, dev BLEU {:.2} ({} dev pairs); saved to {}",
         report.epochs.len(),
         report.train_pairs,
         report.too_long,
-        args.max_len,
         report.vocab_sizes.0,
         report.vocab_sizes.1,
         seconds,
