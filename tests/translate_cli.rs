@@ -172,3 +172,28 @@ fn dates_generate_is_seeded() {
         assert_eq!(iso.len(), 10);
     }
 }
+
+#[test]
+fn date_references_must_be_real_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("dates.tsv");
+    std::fs::write(&tsv, "3 may 1999\t1999-05-03\n28 feb 1999\t1999-02-30\n").unwrap();
+    let path = tsv.to_str().unwrap();
+    common::fails(
+        &["seq2seq", "eval", "--pairs", path, "--device", "cpu"],
+        "dates.tsv:2: \"1999-02-30\" is not a date written YYYY-MM-DD",
+    );
+    let out = dir.path().join("model");
+    common::fails(
+        &[
+            "seq2seq",
+            "train",
+            "--pairs",
+            path,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "dates.tsv:2: \"1999-02-30\"",
+    );
+    assert!(!out.exists());
+}

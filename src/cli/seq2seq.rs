@@ -1,7 +1,7 @@
 //! `seqmodels seq2seq`: train and evaluate attention translators.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -243,10 +243,31 @@ fn bleu(args: BleuArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every date pair's reference (the second column of `path`) must be a real date written
+/// `YYYY-MM-DD`; the first that is not is named with its line.
+fn check_iso_references(path: &Path) -> anyhow::Result<()> {
+    for (i, line) in seqmodels::text::read_lines(path)?.iter().enumerate() {
+        if let Some(iso) = line.split('\t').nth(1) {
+            if dates::Date::parse_iso(iso).is_none() {
+                anyhow::bail!(
+                    "{}:{}: {iso:?} is not a date written YYYY-MM-DD",
+                    path.display(),
+                    i + 1
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     let device = args.device.device.resolve()?;
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
-        (Some(path), _) => seqmodels::text::read_tsv_pairs(path)?,
+        (Some(path), _) => {
+            let pairs = seqmodels::text::read_tsv_pairs(path)?;
+            check_iso_references(path)?;
+            pairs
+        }
         (None, Some(n)) => {
             let mut rng = seqmodels::device::rng_from_seed(args.seed);
             dates::generate(n, args.formats.into(), &mut rng)
@@ -330,6 +351,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         anyhow::bail!("this is a sentence translator: score it with --src F --ref F");
     }
     let rows = seqmodels::text::read_tsv(pairs, 2)?;
+    check_iso_references(pairs)?;
     let inputs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     let start = Instant::now();
     let outputs = translator.translate(&inputs, &options)?;
