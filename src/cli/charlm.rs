@@ -356,12 +356,9 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
         max_len: args.max_len,
         seed: args.seed,
     };
-    let samples = model.sample(&options)?;
-    for s in &samples {
-        println!("{s}");
-    }
-    if args.stats {
-        // Without --data, the file the model was trained on, if it is still there.
+    // The training file for --stats is read first, so that a bad one fails before any output.
+    // Without --data, the file the model was trained on, if it is still there.
+    let (data_path, data) = if args.stats {
         let recorded = CharLm::meta(&args.model)?
             .training
             .get("train_data")
@@ -372,6 +369,15 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
             Some(p) => Some(Dataset::load(p, model.config().unit)?),
             None => None,
         };
+        (data_path, data)
+    } else {
+        (None, None)
+    };
+    let samples = model.sample(&options)?;
+    for s in &samples {
+        println!("{s}");
+    }
+    if args.stats {
         let prepared = data.as_ref().map(|d| model.config().prepared(d));
         let stats = SampleStats::of(&samples, prepared.as_deref());
         eprintln!(
