@@ -196,4 +196,18 @@ fn date_references_must_be_real_dates() {
         "dates.tsv:2: \"1999-02-30\"",
     );
     assert!(!out.exists());
+    // Options of sentence models are refused for dates rather than ignored.
+    common::fails(
+        &[
+            "seq2seq",
+            "train",
+            "--generate",
+            "50",
+            "--dropout",
+            "0.5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "only --task pairs reads --dropout",
+    );
 }

@@ -260,7 +260,35 @@ fn check_iso_references(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+impl TrainArgs {
+    /// The tokenizer and size options given, which only a new sentence model reads.
+    fn sentence_model_options(&self) -> Vec<&'static str> {
+        [
+            ("--tokenizer", self.tokenizer.is_some()),
+            ("--vocab-size", self.vocab_size.is_some()),
+            ("--min-frequency", self.min_frequency.is_some()),
+            ("--keep-case", self.keep_case),
+            ("--no-nfkc", self.no_nfkc),
+            ("--max-len", self.max_len.is_some()),
+            ("--embed", self.embed.is_some()),
+            ("--hidden", self.hidden.is_some()),
+            ("--layers", self.layers.is_some()),
+            ("--dropout", self.dropout.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
+}
+
 fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    let given = args.sentence_model_options();
+    if !given.is_empty() {
+        anyhow::bail!(
+            "only --task pairs reads {}; date models take their sizes from --preset",
+            given.join(", ")
+        );
+    }
     let device = args.device.device.resolve()?;
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
         (Some(path), _) => {
@@ -429,21 +457,7 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     };
     let report = if args.resume {
         // The tokenizers and sizes are the saved model's: another one would be ignored.
-        let given: Vec<&str> = [
-            ("--tokenizer", args.tokenizer.is_some()),
-            ("--vocab-size", args.vocab_size.is_some()),
-            ("--min-frequency", args.min_frequency.is_some()),
-            ("--keep-case", args.keep_case),
-            ("--no-nfkc", args.no_nfkc),
-            ("--max-len", args.max_len.is_some()),
-            ("--embed", args.embed.is_some()),
-            ("--hidden", args.hidden.is_some()),
-            ("--layers", args.layers.is_some()),
-            ("--dropout", args.dropout.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect();
+        let given = args.sentence_model_options();
         if !given.is_empty() {
             anyhow::bail!(
                 "--resume keeps the saved model's tokenizers and sizes; leave out {}",
