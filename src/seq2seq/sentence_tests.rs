@@ -344,6 +344,27 @@ fn bad_settings_are_refused() {
     ] {
         assert!(bad.validate().is_err(), "{bad:?}");
     }
+    // Without a dev file, a fraction of 0 would leave nothing to choose the saved epoch by.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let no_dev = SentenceTrainConfig {
+        valid_fraction: 0.0,
+        ..config(1)
+    };
+    let setup = setup(TokenizerKind::Word);
+    let err = train_sentences(
+        &reversal_pairs(20, 1),
+        None,
+        &setup,
+        &no_dev,
+        Device::Cpu,
+        &out,
+        &Silent,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("needs dev pairs"), "{err}");
+    assert!(!out.exists());
 }
 
 #[test]

@@ -262,6 +262,13 @@ fn split<'a>(
     if let Some(dev) = dev {
         return Ok((train.iter().collect(), dev.iter().collect()));
     }
+    if config.valid_fraction == 0.0 {
+        return Err(Error::Config(
+            "valid fraction 0: a sentence translator needs dev pairs, which choose the epoch \
+             saved and the learning-rate decay; give a fraction above 0 or a dev file"
+                .into(),
+        ));
+    }
     let mut order: Vec<&Pair> = train.iter().collect();
     order.shuffle(&mut crate::device::rng_from_seed(config.seed));
     let n_dev = ((train.len() as f64 * config.valid_fraction).round() as usize)
