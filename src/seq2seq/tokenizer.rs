@@ -177,6 +177,13 @@ impl SentenceTokenizer {
             inner: tokenizers::Tokenizer::from(inner),
         };
         tokenizer.check_specials(Path::new("<new tokenizer>"))?;
+        if tokenizer.inner.get_vocab_size(true) <= SPECIALS.len() {
+            return Err(Error::Config(format!(
+                "no word or piece occurs {} times or more: the vocabulary would hold only the \
+                 special tokens; lower --min-frequency",
+                config.min_frequency
+            )));
+        }
         Ok(tokenizer)
     }
 
@@ -295,6 +302,20 @@ mod tests {
             ..TokenizerConfig::default()
         };
         SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn a_min_frequency_no_word_reaches_is_refused() {
+        // Word level: nothing but the specials would be left. (BPE keeps its characters.)
+        let config = TokenizerConfig {
+            min_frequency: 1000,
+            ..TokenizerConfig::default()
+        };
+        let err = SentenceTokenizer::train(&config, TEXT.iter().copied())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("occurs 1000 times"), "{err}");
     }
 
     #[test]
