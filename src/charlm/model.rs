@@ -271,6 +271,17 @@ impl CharLm {
                 "a line model's vocabulary must start with the boundary \"\\n\"",
             ));
         }
+        if let Some(token) = loaded
+            .vocab
+            .tokens()
+            .iter()
+            .find(|t| t.chars().count() != 1)
+        {
+            return Err(Error::checkpoint(
+                dir,
+                format!("vocab.json holds {token:?}, not one character"),
+            ));
+        }
         let mut model = CharLm::new(loaded.config, loaded.vocab, device)
             .map_err(|e| Error::checkpoint(dir, e.to_string()))?;
         checkpoint::load_weights(dir, &mut model.vs)?;

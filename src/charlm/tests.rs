@@ -250,6 +250,16 @@ fn resume_continues_exactly_where_training_stopped() {
     std::fs::remove_file(half.join("optimizer.safetensors")).unwrap();
     let err = resume(&half, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap_err();
     assert!(err.to_string().contains("optimizer.safetensors"), "{err}");
+
+    // A vocabulary entry of more than one character is a corrupt checkpoint.
+    let vocab = whole.join("vocab.json");
+    let text = std::fs::read_to_string(&vocab).unwrap();
+    std::fs::write(&vocab, text.replacen("\"a\"", "\"ab\"", 1)).unwrap();
+    let err = CharLm::load(&whole, Device::Cpu).unwrap_err().to_string();
+    assert!(
+        err.contains("vocab.json holds \"ab\", not one character"),
+        "{err}"
+    );
 }
 
 #[test]
