@@ -598,6 +598,7 @@ mod tests {
 
     #[test]
     fn missing_and_extra_tensors_are_named() {
+        let _lock = crate::device::torch_rng_lock(); // the layers draw their initial weights
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("model");
         saved(&dir, &CFG);

@@ -101,6 +101,12 @@ impl CharLm {
     /// A freshly initialised model (PyTorch's initialisation: recurrent and head weights uniform
     /// in ±1/sqrt(fan), embedding N(0, 1)), seeded by the caller through libtorch's generator.
     pub fn new(config: ModelConfig, vocab: Vocab, device: Device) -> Result<CharLm> {
+        Self::build(config, vocab, device, true)
+    }
+
+    /// [`CharLm::new`], or with `random` false all zeros: for weights about to be loaded, so
+    /// that loading draws nothing from libtorch's generator.
+    fn build(config: ModelConfig, vocab: Vocab, device: Device, random: bool) -> Result<CharLm> {
         config.validate()?;
         if vocab.is_empty() {
             return Err(Error::Config("the vocabulary is empty".into()));
@@ -134,18 +140,26 @@ impl CharLm {
                 (&root / "embed").f_var(
                     "weight",
                     &[v, config.embed as i64],
-                    Init::Randn {
-                        mean: 0.0,
-                        stdev: 1.0,
+                    if random {
+                        Init::Randn {
+                            mean: 0.0,
+                            stdev: 1.0,
+                        }
+                    } else {
+                        Init::Const(0.0)
                     },
                 )
             })
             .transpose()
             .map_err(alloc)?;
         let bound = 1.0 / (h as f64).sqrt();
-        let uniform = Init::Uniform {
-            lo: -bound,
-            up: bound,
+        let uniform = if random {
+            Init::Uniform {
+                lo: -bound,
+                up: bound,
+            }
+        } else {
+            Init::Const(0.0)
         };
         let g = gates * h;
         let mut rnn = Vec::with_capacity(4 * config.layers);
@@ -282,7 +296,7 @@ impl CharLm {
                 format!("vocab.json holds {token:?}, not one character"),
             ));
         }
-        let mut model = CharLm::new(loaded.config, loaded.vocab, device)
+        let mut model = CharLm::build(loaded.config, loaded.vocab, device, false)
             .map_err(|e| Error::checkpoint(dir, e.to_string()))?;
         checkpoint::load_weights(dir, &mut model.vs)?;
         Ok(model)

@@ -251,6 +251,14 @@ fn resume_continues_exactly_where_training_stopped() {
     let err = resume(&half, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap_err();
     assert!(err.to_string().contains("optimizer.safetensors"), "{err}");
 
+    // Loading draws nothing from libtorch's generator: a seeded stream goes on unshifted.
+    let draw = || tch::Tensor::rand([4], (tch::Kind::Float, Device::Cpu));
+    tch::manual_seed(11);
+    let expected = draw();
+    tch::manual_seed(11);
+    CharLm::load(&whole, Device::Cpu).unwrap();
+    assert!(draw().equal(&expected), "loading drew from the generator");
+
     // A vocabulary entry of more than one character is a corrupt checkpoint.
     let vocab = whole.join("vocab.json");
     let text = std::fs::read_to_string(&vocab).unwrap();

@@ -200,8 +200,9 @@ pub enum EmbeddingInit<'a> {
     Pretrained(&'a Embeddings),
     /// N(0, 1) for every word of a trained layer (zero in a frozen one).
     Random,
-    /// Zero everywhere: for a model whose weights are loaded next, so that loading draws no
-    /// random table only to overwrite it.
+    /// Zero everywhere, the LSTM and the head too: for a model whose weights are loaded next,
+    /// so that loading draws nothing from libtorch's generator (a seeded program's stream does
+    /// not shift when it loads a model) and no random table only to overwrite it.
     Zeros,
 }
 
@@ -296,6 +297,18 @@ impl Classifier {
             _ => None,
         };
         let alloc = |e| Error::torch("making the model's weights", e);
+        // PyTorch's initialisation, uniform in ±bound; zeros for weights about to be loaded.
+        let loading = matches!(init, EmbeddingInit::Zeros);
+        let initial = |bound: f64| {
+            if loading {
+                Init::Const(0.0)
+            } else {
+                Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                }
+            }
+        };
         let p = &root / "embed";
         let (embed, frozen) = match split {
             Some(n) => (
@@ -356,11 +369,7 @@ impl Classifier {
             Architecture::Average => d,
             Architecture::Lstm => {
                 let h = config.hidden as i64;
-                let bound = 1.0 / (h as f64).sqrt();
-                let uniform = Init::Uniform {
-                    lo: -bound,
-                    up: bound,
-                };
+                let uniform = initial(1.0 / (h as f64).sqrt());
                 let p = &root / "lstm";
                 for l in 0..config.layers {
                     let input = if l == 0 { d } else { h * config.directions() };
@@ -379,11 +388,7 @@ impl Classifier {
                 h * config.directions()
             }
         };
-        let bound = 1.0 / (features as f64).sqrt();
-        let uniform = Init::Uniform {
-            lo: -bound,
-            up: bound,
-        };
+        let uniform = initial(1.0 / (features as f64).sqrt());
         let head = &root / "head";
         let head_w = head
             .f_var("weight", &[classes, features], uniform)

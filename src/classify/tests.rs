@@ -289,6 +289,7 @@ fn dev_split_early_stopping_and_best_epoch() {
 
 #[test]
 fn checkpoint_round_trip() {
+    let _lock = crate::device::torch_rng_lock(); // it seeds and draws below
     let dir = tempfile::tempdir().unwrap();
     let data = separable();
     let mut cfg = config(Architecture::Lstm);
@@ -296,7 +297,13 @@ fn checkpoint_round_trip() {
     let (model, report) = fit(cfg, &data, None, &options(5)).unwrap();
     let out = dir.path().join("model");
     model.save(&out, &report.meta(7)).unwrap();
+    // Loading draws nothing from libtorch's generator: a seeded stream goes on unshifted.
+    let draw = || Tensor::rand([4], (tch::Kind::Float, Device::Cpu));
+    tch::manual_seed(11);
+    let expected = draw();
+    tch::manual_seed(11);
     let loaded = Classifier::load(&out, Device::Cpu).unwrap();
+    assert!(draw().equal(&expected), "loading drew from the generator");
     assert_eq!(loaded.config(), model.config());
     assert_eq!(loaded.vocab(), model.vocab());
     assert_eq!(loaded.config().display_name(3), "🌬");
