@@ -314,7 +314,7 @@ fn sentence_translator_trains_on_the_gpu_and_decodes_the_same_on_the_cpu() {
     std::fs::write(&pairs, tsv).unwrap();
     let model = dir.path().join("m");
     let model = model.to_str().unwrap();
-    ok(&[
+    let mut args = vec![
         "-q",
         "seq2seq",
         "train",
@@ -326,14 +326,6 @@ fn sentence_translator_trains_on_the_gpu_and_decodes_the_same_on_the_cpu() {
         model,
         "--device",
         "cuda",
-        "--embed",
-        "16",
-        "--hidden",
-        "32",
-        "--dropout",
-        "0",
-        "--max-len",
-        "8",
         "--epochs",
         "12",
         "--batch-size",
@@ -342,7 +334,9 @@ fn sentence_translator_trains_on_the_gpu_and_decodes_the_same_on_the_cpu() {
         "1e-2",
         "--seed",
         "3",
-    ]);
+    ];
+    args.extend(common::TOY_MODEL);
+    ok(&args);
     let translate = |device: &str| {
         let (ok, stdout, stderr) = run(
             &[

@@ -48,16 +48,7 @@ fn train(dir: &Path, epochs: &str, extra: &[&str]) -> Run {
     ];
     // The sizes are a new model's; --resume keeps the saved ones and refuses others.
     if !extra.contains(&"--resume") {
-        args.extend_from_slice(&[
-            "--embed",
-            "16",
-            "--hidden",
-            "32",
-            "--dropout",
-            "0",
-            "--max-len",
-            "8",
-        ]);
+        args.extend_from_slice(&common::TOY_MODEL);
     }
     args.extend_from_slice(extra);
     seqmodels(&args)

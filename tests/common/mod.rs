@@ -72,6 +72,19 @@ impl Lcg {
     }
 }
 
+/// `seq2seq train --task pairs` sizes for a model of the toy pairs: small enough to learn them
+/// in seconds.
+pub const TOY_MODEL: [&str; 8] = [
+    "--embed",
+    "16",
+    "--hidden",
+    "32",
+    "--dropout",
+    "0",
+    "--max-len",
+    "8",
+];
+
 /// `n` pairs of a toy language pair: 2 to 5 words `sN` (N < 8), and the target is the source
 /// reversed, word by word translated ("s3 s1 s4" -> "t4 t1 t3").
 pub fn toy_pairs(n: usize, seed: u64) -> Vec<(String, String)> {
