@@ -89,6 +89,16 @@ pub fn read_lines(path: &Path) -> Result<Vec<String>> {
 /// Reads the rows of a TSV file that has at least `min_columns` non-empty columns on every
 /// line; blank lines are skipped, and a short line is an error naming it.
 pub fn read_tsv(path: &Path, min_columns: usize) -> Result<Vec<Vec<String>>> {
+    read_tsv_checked(path, min_columns, |_| Ok(()))
+}
+
+/// [`read_tsv`], with `check` also passing each row: its `Err(reason)` is an error naming the
+/// line.
+pub fn read_tsv_checked(
+    path: &Path,
+    min_columns: usize,
+    check: impl Fn(&[String]) -> std::result::Result<(), String>,
+) -> Result<Vec<Vec<String>>> {
     let lines = read_lines(path)?;
     let mut rows = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
@@ -103,6 +113,8 @@ pub fn read_tsv(path: &Path, min_columns: usize) -> Result<Vec<Vec<String>>> {
             )
         } else if cols[..min_columns].iter().any(|c| c.trim().is_empty()) {
             "empty column".to_owned()
+        } else if let Err(reason) = check(&cols) {
+            reason
         } else {
             rows.push(cols);
             continue;

@@ -243,21 +243,13 @@ fn bleu(args: BleuArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every date pair's reference (the second column of `path`) must be a real date written
-/// `YYYY-MM-DD`; the first that is not is named with its line.
-fn check_iso_references(path: &Path) -> anyhow::Result<()> {
-    for (i, line) in seqmodels::text::read_lines(path)?.iter().enumerate() {
-        if let Some(iso) = line.split('\t').nth(1) {
-            if dates::Date::parse_iso(iso).is_none() {
-                anyhow::bail!(
-                    "{}:{}: {iso:?} is not a date written YYYY-MM-DD",
-                    path.display(),
-                    i + 1
-                );
-            }
-        }
-    }
-    Ok(())
+/// The rows of a date-pair file, `human<TAB>YYYY-MM-DD[<TAB>...]`: every reference must be a
+/// real date; the first that is not is named with its line.
+fn read_date_rows(path: &Path) -> seqmodels::Result<Vec<Vec<String>>> {
+    seqmodels::text::read_tsv_checked(path, 2, |row| match dates::Date::parse_iso(&row[1]) {
+        Some(_) => Ok(()),
+        None => Err(format!("{:?} is not a date written YYYY-MM-DD", row[1])),
+    })
 }
 
 impl TrainArgs {
@@ -291,11 +283,10 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     }
     let device = args.device.device.resolve()?;
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
-        (Some(path), _) => {
-            let pairs = seqmodels::text::read_tsv_pairs(path)?;
-            check_iso_references(path)?;
-            pairs
-        }
+        (Some(path), _) => read_date_rows(path)?
+            .into_iter()
+            .map(|row| (row[0].clone(), row[1].clone()))
+            .collect(),
         (None, Some(n)) => {
             let mut rng = seqmodels::device::rng_from_seed(args.seed);
             dates::generate(n, args.formats.into(), &mut rng)
@@ -378,8 +369,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if translator.config().task != Task::Dates {
         anyhow::bail!("this is a sentence translator: score it with --src F --ref F");
     }
-    let rows = seqmodels::text::read_tsv(pairs, 2)?;
-    check_iso_references(pairs)?;
+    let rows = read_date_rows(pairs)?;
     let inputs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     let start = Instant::now();
     let outputs = translator.translate(&inputs, &options)?;
