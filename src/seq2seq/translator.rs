@@ -392,19 +392,23 @@ impl Translator {
         if self.tokenizers.is_some() {
             return Vec::new();
         }
-        let text = if self.config.lowercase {
-            input.trim().to_lowercase()
-        } else {
-            input.trim().to_owned()
-        };
         let mut unseen = Vec::new();
         let mut buf = [0u8; 4];
-        for c in text.chars() {
+        for c in self.char_text(input.trim()).chars() {
             if self.vocabs.src.id(c.encode_utf8(&mut buf)).is_none() && !unseen.contains(&c) {
                 unseen.push(c);
             }
         }
         unseen
+    }
+
+    /// `text` as a character model reads it: lower-cased if it was trained lower-cased.
+    fn char_text(&self, text: &str) -> String {
+        if self.config.lowercase {
+            text.to_lowercase()
+        } else {
+            text.to_owned()
+        }
     }
 
     fn source(&self, input: &str, strict: bool) -> Result<Source> {
@@ -418,12 +422,10 @@ impl Translator {
         }
         let (mut ids, mut words, unit) = match &self.tokenizers {
             None => {
-                let text = if self.config.lowercase {
-                    text.to_lowercase()
-                } else {
-                    text.to_owned()
-                };
-                let ids = self.vocabs.src.encode_chars(&text, self.unk());
+                let ids = self
+                    .vocabs
+                    .src
+                    .encode_chars(&self.char_text(text), self.unk());
                 (ids, Vec::new(), "characters")
             }
             Some(t) => {
@@ -696,17 +698,13 @@ impl Translator {
         let token = |v: &Vocab, id: usize| v.token(id).unwrap_or("?").to_owned();
         let (source_labels, mut output_labels): (Vec<String>, Vec<String>) = match self.config.task
         {
-            Task::Dates => {
-                let normalised = if self.config.lowercase {
-                    input.trim().to_lowercase()
-                } else {
-                    input.trim().to_owned()
-                };
-                (
-                    normalised.chars().map(String::from).collect(),
-                    tgt.iter().map(|&t| token(&self.vocabs.tgt, t)).collect(),
-                )
-            }
+            Task::Dates => (
+                self.char_text(input.trim())
+                    .chars()
+                    .map(String::from)
+                    .collect(),
+                tgt.iter().map(|&t| token(&self.vocabs.tgt, t)).collect(),
+            ),
             Task::Sentences => (
                 source
                     .ids
