@@ -295,6 +295,11 @@ fn bad_input_is_named() {
         &["embed", "analogy", "a1", "nope", "nada", "--vectors", v],
         "unknown words: nope, nada",
     );
+    // Words on the command line and --interactive: refused, not silently ignored.
+    common::fails(
+        &["embed", "similar", "-i", "a1", "--vectors", v],
+        "--interactive reads the words from stdin; drop `a1`",
+    );
 
     let missing = dir.path().join("missing.txt");
     fn train_on(corpus: &Path) -> [&str; 4] {

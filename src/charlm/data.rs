@@ -106,11 +106,19 @@ impl Dataset {
             Unit::Line => &[BOUNDARY],
             Unit::Text => &[],
         };
-        Vocab::of_chars(self.items.iter().map(|(_, s)| s.as_str()), specials)
+        let vocab = Vocab::of_chars(self.items.iter().map(|(_, s)| s.as_str()), specials);
+        // Text mode ends the text with a newline, even where the file has none: a one-line text
+        // whose newline falls in the held-out part still knows it.
+        if self.unit == Unit::Text && vocab.id("\n").is_none() {
+            let texts = self.items.iter().map(|(_, s)| s.as_str());
+            return Vocab::of_chars(texts.chain(["\n"]), specials);
+        }
+        vocab
     }
 
     /// Splits off a held-out part. Line mode: `valid` lines chosen by a seeded shuffle. Text
-    /// mode: the last `valid_fraction` of the text (as nanoGPT). Returns (train, valid).
+    /// mode: the last `valid` characters of the text (as nanoGPT), numbered from the line they
+    /// start on. Returns (train, valid).
     pub fn split(&self, valid_count: usize, seed: u64) -> Result<(Dataset, Dataset)> {
         let part = |items: Vec<(usize, String)>| Dataset {
             path: self.path.clone(),
@@ -144,8 +152,13 @@ impl Dataset {
                     )));
                 }
                 let cut = chars.len() - valid_count;
-                let text = |c: &[char]| vec![(1, c.iter().collect::<String>())];
-                Ok((part(text(&chars[..cut])), part(text(&chars[cut..]))))
+                // The held-out part is numbered from the line it starts on, so errors name it.
+                let first_line = 1 + chars[..cut].iter().filter(|&&c| c == '\n').count();
+                let text = |line, c: &[char]| vec![(line, c.iter().collect::<String>())];
+                Ok((
+                    part(text(1, &chars[..cut])),
+                    part(text(first_line, &chars[cut..])),
+                ))
             }
         }
     }

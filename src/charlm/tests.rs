@@ -97,6 +97,53 @@ fn split_is_seeded_and_disjoint() {
         (t.items[0].1.as_str(), v.items[0].1.as_str()),
         ("abcdefg", "hij")
     );
+    // The held-out text is numbered from the line it starts on.
+    let lines = Dataset::from_items(Unit::Text, vec!["ab\ncd\nef\n".into()]);
+    let (t, v) = lines.split(3, 0).unwrap();
+    assert_eq!((t.items[0].0, v.items[0].0), (1, 3));
+    assert_eq!(v.items[0].1, "ef\n");
+}
+
+#[test]
+fn a_held_out_character_the_training_text_lacks_is_named_by_line() {
+    let _lock = crate::device::torch_rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    // One line without a newline: the newline text mode adds falls in the held-out part, but
+    // the vocabulary has it, so this trains.
+    let one = dir.path().join("one.txt");
+    std::fs::write(&one, "abcab".repeat(40)).unwrap();
+    let data = Dataset::load(&one, Unit::Text).unwrap();
+    assert!(data.vocab().id("\n").is_some());
+    let options = TrainOptions {
+        valid_count: Some(20),
+        epochs: 1,
+        batch_size: 2,
+        ..small(Unit::Text)
+    };
+    train(
+        &data,
+        &options,
+        Device::Cpu,
+        &dir.path().join("m1"),
+        &Silent,
+    )
+    .unwrap();
+    // A character only on the last line is named with its file and line.
+    let last = dir.path().join("last.txt");
+    std::fs::write(&last, format!("{}abz\n", "abc\n".repeat(40))).unwrap();
+    let data = Dataset::load(&last, Unit::Text).unwrap();
+    let err = train(
+        &data,
+        &options,
+        Device::Cpu,
+        &dir.path().join("m2"),
+        &Silent,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("last.txt:41: character 'z'"), "{err}");
+    assert!(err.contains("--valid-fraction"), "{err}");
+    assert!(!dir.path().join("m2").exists());
 }
 
 #[test]

@@ -341,9 +341,13 @@ impl Run {
         let o = self.options.clone();
         let train_ids = train_set.encode(&self.model.vocab)?;
         let valid_ids = valid_set.encode(&self.model.vocab).map_err(|e| match e {
-            Error::BadLine { reason, .. } => Error::Config(format!(
-                "the held-out part has a character the training part lacks ({reason}); \
-                 hold out another part (--seed) or give it more data"
+            Error::BadLine { path, line, reason } => Error::Config(format!(
+                "the held-out part has a character the training part lacks ({}:{line}: {reason}); {}",
+                path.display(),
+                match o.model.unit {
+                    Unit::Line => "hold out other lines (--seed) or give it more data",
+                    Unit::Text => "hold out another share (--valid-fraction) or give it more data",
+                }
             )),
             other => other,
         })?;

@@ -326,6 +326,12 @@ fn answer(
     arity: usize,
     ask: impl Fn(&Embeddings, &[&str]) -> anyhow::Result<String>,
 ) -> anyhow::Result<()> {
+    if args.interactive && !given.is_empty() {
+        anyhow::bail!(
+            "--interactive reads the words from stdin; drop `{}` from the command line, or drop --interactive",
+            given.join(" ")
+        );
+    }
     let emb = args.vectors.load()?;
     let check = |words: &[&str]| -> anyhow::Result<()> {
         if (arity > 0 && words.len() != arity) || words.is_empty() {

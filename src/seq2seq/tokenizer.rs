@@ -184,6 +184,17 @@ impl SentenceTokenizer {
                 config.min_frequency
             )));
         }
+        // BPE keeps every character of the text, so its vocabulary can outgrow the size asked.
+        let size = tokenizer.inner.get_vocab_size(true);
+        if size > config.vocab_size {
+            return Err(Error::Config(format!(
+                "a BPE vocabulary of {} symbols cannot hold the {} characters of the training \
+                 text and the {} special tokens; raise --vocab-size to at least {size}",
+                config.vocab_size,
+                size - SPECIALS.len(),
+                SPECIALS.len()
+            )));
+        }
         Ok(tokenizer)
     }
 
@@ -355,6 +366,39 @@ mod tests {
         assert_eq!(t.decode(&ids).unwrap(), "snowing dogs");
         // A character never seen in training is unknown.
         assert!(t.encode("zzz").unwrap().contains(&UNK_ID));
+        assert!(t.len() <= 60);
+        // A size smaller than the characters of the text is refused, naming the least that fits.
+        let small = TokenizerConfig {
+            vocab_size: 6,
+            ..config.clone()
+        };
+        let err = SentenceTokenizer::train(&small, TEXT.iter().copied())
+            .unwrap_err()
+            .to_string();
+        // The least is the alphabet with the specials: what a trainer that merges nothing keeps.
+        let no_merges = TokenizerConfig {
+            vocab_size: 1000,
+            min_frequency: 1000,
+            ..config.clone()
+        };
+        let least = SentenceTokenizer::train(&no_merges, TEXT.iter().copied())
+            .unwrap()
+            .len();
+        assert!(least > 6);
+        assert!(
+            err.contains(&format!("raise --vocab-size to at least {least}")),
+            "{err}"
+        );
+        let exact = TokenizerConfig {
+            vocab_size: least,
+            ..config
+        };
+        assert_eq!(
+            SentenceTokenizer::train(&exact, TEXT.iter().copied())
+                .unwrap()
+                .len(),
+            least
+        );
     }
 
     #[test]
