@@ -9,11 +9,11 @@
 
 use seqmodels::charlm::{self, CharLm, Dataset, SampleOptions, SampleStats, TrainOptions, Unit};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let data_path = args
-        .next()
-        .ok_or("usage: dino_names DINOS.txt [OUT_DIR] (one name per line)")?;
+    let data_path = args.next().ok_or_else(|| {
+        anyhow::anyhow!("usage: dino_names DINOS.txt [OUT_DIR] (one name per line)")
+    })?;
     let out = args.next().unwrap_or_else(|| "dino-model".to_owned());
     let device = seqmodels::DeviceSpec::Cpu.resolve()?;
     seqmodels::device::set_threads(1);

@@ -13,7 +13,7 @@ use seqmodels::classify::{
 };
 use seqmodels::embeddings::formats;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let train_path = args
         .next()

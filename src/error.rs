@@ -70,6 +70,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A whole input file that cannot be used: empty, one class only, too few lines, ...
+    #[error("{}: {reason}", path.display())]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// An input given to a model that it cannot take (empty, too long, ...).
     #[error("input {input:?}: {reason}")]
     InvalidInput {
@@ -151,8 +160,8 @@ impl Error {
 
     /// A file with nothing of `what` in it: `input "a.tsv": has no sentence pairs`.
     pub fn nothing_in(path: &std::path::Path, what: &str) -> Self {
-        Error::InvalidInput {
-            input: path.display().to_string(),
+        Error::BadFile {
+            path: path.to_path_buf(),
             reason: format!("has no {what}"),
         }
     }

@@ -44,20 +44,28 @@ fn train_predict_eval_and_bad_input() {
         "--model",
         m,
         "I love you",
+        " ",
         "pizza for dinner",
     ]);
     assert!(run.ok, "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
     assert!(lines[0].starts_with("❤️ 0."), "{}", run.stdout);
-    assert!(lines[1].starts_with("🍴 "), "{}", run.stdout);
+    // An empty text gets an empty line, not a label drawn from nothing, and a count on stderr.
+    assert_eq!(lines[1], "", "{}", run.stdout);
+    assert!(lines[2].starts_with("🍴 "), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("1 empty text(s) got no label"),
+        "{}",
+        run.stderr
+    );
 
     // stdin, top 2, JSON: probabilities sorted and summing to at most 1.
     let run = seqmodels_with_input(
         &[
             "classify", "predict", "--model", m, "--top-k", "2", "--format", "json",
         ],
-        b"we won the baseball match\nzzz unknown words only\n",
+        b"we won the baseball match\n\nzzz unknown words only\n",
     );
     assert!(run.ok, "{}", run.stderr);
     let rows: Vec<serde_json::Value> = run
@@ -65,7 +73,9 @@ fn train_predict_eval_and_bad_input() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1]["labels"].as_array().unwrap().len(), 0);
+    let rows = [rows[0].clone(), rows[2].clone()];
     assert_eq!(rows[0]["labels"][0]["label"], "⚾");
     assert_eq!(rows[0]["labels"][0]["class"], "1");
     let p = |r: &serde_json::Value, i: usize| r["labels"][i]["probability"].as_f64().unwrap();

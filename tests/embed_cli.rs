@@ -105,6 +105,33 @@ fn words_of_a_topic_are_each_others_neighbours_and_training_is_deterministic() {
     assert!(ok);
     assert_eq!(stdout.trim(), "b7");
 
+    // --interactive: output stays in step with input. One-line answers take a line each, a
+    // blank or failed query an empty line (its error on stderr with the line number).
+    let run = common::seqmodels_with_input(
+        &["embed", "similarity", "-i", "--vectors", v],
+        b"b1 b2\n\nb1 zebra\nb1 a2\n",
+    );
+    assert!(run.ok, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!(lines[0].parse::<f64>().unwrap(), within);
+    assert_eq!((lines[1], lines[2]), ("", ""));
+    assert_eq!(lines[3].parse::<f64>().unwrap(), across);
+    assert!(
+        run.stderr.contains("<stdin>:3: unknown word: zebra"),
+        "{}",
+        run.stderr
+    );
+    // A list answer ends with an empty line.
+    let run = common::seqmodels_with_input(
+        &["embed", "similar", "-i", "-k", "2", "--vectors", v],
+        b"a3\nb3\n",
+    );
+    assert!(run.ok, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 6, "{}", run.stdout);
+    assert_eq!((lines[2], lines[5]), ("", ""));
+
     // One thread and one seed: the same file, byte for byte.
     let again = train(dir.path(), "v2.bin", "3");
     assert_eq!(
@@ -268,7 +295,7 @@ fn eval_bias_and_debias() {
     std::fs::write(&equalize, "# nothing\n\n").unwrap();
     let args = debias(&equalize, "--equalize");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    common::fails(&args, "equalize.txt\": has no word pairs");
+    common::fails(&args, "equalize.txt: has no word pairs");
 }
 
 #[test]

@@ -179,6 +179,19 @@ fn train_translate_and_score_a_toy_language_pair() {
     // It trains one more epoch, numbered after the saved one (not epoch 1 again).
     assert!(r.stdout.contains("trained 1 epoch(s)"), "{}", r.stdout);
     assert!(!r.stdout.contains("best epoch 1:"), "{}", r.stdout);
+
+    // A resumed run that lowers no dev loss (here: a saved best of 0, which none can beat)
+    // succeeds and leaves the model as it was.
+    let model = dir.path().join("model");
+    common::set_training_figure(&model, "dev_loss", 0.0);
+    let weights = std::fs::read(model.join("model.safetensors")).unwrap();
+    let r = train(dir.path(), "1", &["--resume"]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("is unchanged"), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read(model.join("model.safetensors")).unwrap(),
+        weights
+    );
 }
 
 #[test]
@@ -213,7 +226,7 @@ fn bad_parallel_data_is_reported() {
         fails(&args, needle);
     };
     bad_tsv("bad.tsv", "s1 s2\tt2 t1\nno tab\n", "bad.tsv:2");
-    bad_tsv("empty.tsv", "\n", "empty.tsv\": has no sentence pairs");
+    bad_tsv("empty.tsv", "\n", "empty.tsv: has no sentence pairs");
     // A date model is not scored with --src/--ref, nor a sentence model with --pairs.
     let a = a.to_str().unwrap();
     fails(&["seq2seq", "eval", "--src", a, "--ref", a], "date model");

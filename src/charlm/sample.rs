@@ -192,7 +192,9 @@ impl CharLm {
                 };
                 id.map(|i| i as i64).ok_or_else(|| Error::InvalidInput {
                     input: prefix.to_owned(),
-                    reason: format!("character {c:?} is not in the model's vocabulary"),
+                    reason: format!(
+                        "the prefix's character {c:?} is not in the model's vocabulary"
+                    ),
                 })
             })
             .collect()

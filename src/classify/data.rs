@@ -239,8 +239,8 @@ impl Labels {
             names.sort_by_key(|n| n.parse::<i64>().unwrap_or(0));
         }
         if names.len() < 2 {
-            return Err(Error::InvalidInput {
-                input: path.display().to_string(),
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
                 reason: format!(
                     "has {} class(es) ({}); a classifier needs at least two",
                     names.len(),

@@ -269,8 +269,8 @@ pub fn split(data: &Dataset, fraction: f64, seed: u64) -> Result<(Dataset, Datas
     let n = data.examples.len();
     let take = ((n as f64 * fraction).round() as usize).max(1);
     if n < 2 || take >= n {
-        return Err(Error::InvalidInput {
-            input: data.path.display().to_string(),
+        return Err(Error::BadFile {
+            path: data.path.clone(),
             reason: format!("has {n} sentence(s): too few to hold out a dev set"),
         });
     }
@@ -309,8 +309,8 @@ pub fn train(
         // The file has two classes or more, but the dev split took all of one.
         Err(_) if train.examples.len() < whole.examples.len() => {
             Labels::of(&whole.examples, &whole.path)?;
-            return Err(Error::InvalidInput {
-                input: whole.path.display().to_string(),
+            return Err(Error::BadFile {
+                path: whole.path.clone(),
                 reason: format!(
                     "the {} sentences left for training after the dev split (--valid-fraction \
                      {}) hold only one class; give more sentences, or --valid FILE",

@@ -331,8 +331,13 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             report.best_valid_nats.exp()
         )
     };
+    let saved = if report.epochs.iter().any(|e| e.saved) {
+        format!("saved to {}", out.display())
+    } else {
+        format!("no epoch improved on it, so {} is unchanged", out.display())
+    };
     println!(
-        "trained {} epoch(s) ({} steps in all) of a {}-parameter model on {} training and {} held-out characters in {:.1} s ({:.0} chars/s); {score}; saved to {}",
+        "trained {} epoch(s) ({} steps in all) of a {}-parameter model on {} training and {} held-out characters in {:.1} s ({:.0} chars/s); {score}; {saved}",
         report.epochs.len(),
         report.steps,
         report.parameters,
@@ -340,7 +345,6 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         report.valid_items,
         seconds,
         chars / seconds.max(1e-9),
-        out.display()
     );
     Ok(())
 }

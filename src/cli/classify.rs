@@ -411,9 +411,10 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let model = Classifier::load(&args.model, device)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut empty = 0usize;
     if !args.text.is_empty() {
         let texts: Vec<&str> = args.text.iter().map(String::as_str).collect();
-        write_predictions(&model, &texts, &args, &mut out)?;
+        empty += write_predictions(&model, &texts, &args, &mut out)?;
     } else {
         let stdin = std::io::stdin();
         // Typed lines are answered at once; piped lines are labelled in batches.
@@ -424,30 +425,54 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
             lines.push(text);
             if lines.len() >= batch {
                 let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
-                write_predictions(&model, &texts, &args, &mut out)?;
+                empty += write_predictions(&model, &texts, &args, &mut out)?;
                 out.flush()?;
                 lines.clear();
             }
         }
         let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
-        write_predictions(&model, &texts, &args, &mut out)?;
+        empty += write_predictions(&model, &texts, &args, &mut out)?;
     }
     out.flush()?;
+    if empty > 0 {
+        eprintln!("{empty} empty text(s) got no label (an empty output line each)");
+    }
     Ok(())
 }
 
+/// Writes a line per text: its `--top-k` labels, or nothing for an empty text (no words to
+/// go on), so output line N still answers input line N. Returns how many texts were empty.
 fn write_predictions(
     model: &Classifier,
     texts: &[&str],
     args: &PredictArgs,
     out: &mut impl Write,
-) -> anyhow::Result<()> {
-    if texts.is_empty() {
-        return Ok(());
+) -> anyhow::Result<usize> {
+    let words: Vec<&str> = texts
+        .iter()
+        .copied()
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    let mut probs = if words.is_empty() {
+        Vec::new()
+    } else {
+        model.probabilities(&words, 256)?
     }
-    let probs = model.probabilities(texts, 256)?;
+    .into_iter();
     let config = model.config();
-    for (text, p) in texts.iter().zip(probs) {
+    for text in texts {
+        if text.trim().is_empty() {
+            match args.format {
+                OutputFormat::Text => writeln!(out)?,
+                OutputFormat::Json => {
+                    writeln!(out, "{}", serde_json::json!({"text": text, "labels": []}))?
+                }
+            }
+            continue;
+        }
+        let p = probs
+            .next()
+            .expect("one row of probabilities per non-empty text");
         let mut ranked: Vec<(usize, f32)> = p.into_iter().enumerate().collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.truncate(args.top_k);
@@ -478,7 +503,7 @@ fn write_predictions(
             }
         }
     }
-    Ok(())
+    Ok(texts.len() - words.len())
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {

@@ -151,7 +151,8 @@ pub struct ConvertArgs {
 pub struct QueryArgs {
     #[command(flatten)]
     pub vectors: VectorsArgs,
-    /// Read one query per line from stdin (like the word2vec C tool's `distance`).
+    /// Read one query per line from stdin (like the word2vec C tool's `distance`); a list
+    /// answer ends with an empty line, and a blank or failed query gives an empty line.
     #[arg(long, short)]
     pub interactive: bool,
 }
@@ -361,13 +362,20 @@ fn answer(
     }
     for (number, line) in stdin.lock().lines().enumerate() {
         let line = line.map_err(|e| anyhow::anyhow!("<stdin>:{}: {e}", number + 1))?;
+        // Output stays in step with input: a blank line or a failed query gives an empty line
+        // (the error goes to stderr with its line number), and a list ends with an empty line.
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.is_empty() {
-            continue;
-        }
-        match check(&words).and_then(|()| ask(&emb, &words)) {
-            Ok(text) => writeln!(out, "{text}")?,
-            Err(e) => eprintln!("error: {e:#}"),
+            writeln!(out)?;
+        } else {
+            match check(&words).and_then(|()| ask(&emb, &words)) {
+                Ok(text) if text.contains('\n') => writeln!(out, "{text}\n")?,
+                Ok(text) => writeln!(out, "{text}")?,
+                Err(e) => {
+                    writeln!(out)?;
+                    eprintln!("error: <stdin>:{}: {e:#}", number + 1);
+                }
+            }
         }
         out.flush()?;
         if prompt {

@@ -340,7 +340,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     };
     let seconds: f64 = history.iter().map(|e| e.train_seconds).sum();
     println!(
-        "trained {} epochs on {} pairs in {:.1} s ({:.2} s/epoch); {kept}; saved to {}",
+        "trained {} epoch(s) on {} pairs in {:.1} s ({:.2} s/epoch); {kept}; saved to {}",
         history.len(),
         pairs.len(),
         seconds,
@@ -504,13 +504,18 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             progress,
         )?
     };
-    let best = report
-        .epochs
-        .iter()
-        .rev()
-        .find(|e| e.saved)
-        .ok_or_else(|| anyhow::anyhow!("no epoch was saved"))?;
     let seconds: f64 = report.epochs.iter().map(|e| e.train_seconds).sum();
+    let Some(best) = report.epochs.iter().rev().find(|e| e.saved) else {
+        println!(
+            "trained {} epoch(s) on {} pairs in {:.1} s; no epoch lowered the saved model's dev \
+             loss, so {} is unchanged",
+            report.epochs.len(),
+            report.train_pairs,
+            seconds,
+            args.out.display()
+        );
+        return Ok(());
+    };
     println!(
         "trained {} epoch(s) on {} pairs ({} left out as longer than the model reads), vocabularies {} / {}, in {:.1} s on {}; best epoch {}: dev loss {:.4}, dev BLEU {:.2} ({} dev pairs); saved to {}",
         report.epochs.len(),

@@ -181,8 +181,8 @@ pub fn evaluate_pairs_from(
     }
     if gold.is_empty() {
         let reason = format!("no pair is among the first {} words", vocab.rows);
-        let input = name.display().to_string();
-        return Err(Error::InvalidInput { input, reason });
+        let path = name.to_path_buf();
+        return Err(Error::BadFile { path, reason });
     }
     let (pairs, used) = (gold.len() + oov, gold.len());
     let oov_percent = oov as f64 / pairs as f64 * 100.0;

@@ -114,7 +114,7 @@ fn malformed_files_are_errors() {
     assert!(matches!(e, Error::Io { .. }) && e.to_string().contains("qw.txt"));
     let p = |t: &str| match evaluate_pairs_from(&emb, t, Path::new("p"), &o) {
         Err(Error::BadLine { line, .. }) => line,
-        Err(Error::InvalidInput { .. }) => 0,
+        Err(Error::BadFile { .. }) => 0,
         other => panic!("{other:?}"),
     };
     assert_eq!(

@@ -116,11 +116,11 @@ impl BeamConfig {
             return Err("beam width must be at least 1".into());
         }
         if self.n_best == 0 {
-            return Err("n_best must be at least 1".into());
+            return Err("the n-best count must be at least 1".into());
         }
         if self.n_best > self.width {
             return Err(format!(
-                "n_best ({}) cannot exceed the beam width ({})",
+                "the n-best count ({}) cannot exceed the beam width ({})",
                 self.n_best, self.width
             ));
         }

@@ -167,7 +167,7 @@ mod tests {
         let blank = write(dir.path(), "blank.txt", "\n \n");
         let two = write(dir.path(), "two.txt", "x\ny\n");
         let err = read_parallel_lines(&blank, &two).unwrap_err().to_string();
-        assert!(err.contains("blank.txt\": has no text"), "{err}");
+        assert!(err.contains("blank.txt: has no text"), "{err}");
         assert!(read_parallel_lines(&two, &two).is_ok());
     }
 }

@@ -351,9 +351,11 @@ impl Run<'_> {
                 break;
             }
         }
-        if !epochs.iter().any(|e| e.saved) {
+        // Resumed into its own directory, a run that improves on nothing leaves the model as it
+        // was; into another, it would leave that directory without a model.
+        if !epochs.iter().any(|e| e.saved) && !out.join(checkpoint::META_FILE).is_file() {
             return Err(Error::Config(format!(
-                "no epoch improved on the dev loss {:.4}; nothing was saved to {}",
+                "no epoch improved on the resumed model's dev loss {:.4}; nothing was saved to {}",
                 self.best,
                 out.display()
             )));

@@ -57,6 +57,15 @@ pub fn fails(args: &[&str], needle: &str) -> String {
     run.stderr
 }
 
+/// Sets `training.NAME` in the `meta.json` of the model directory `dir` to `value`.
+pub fn set_training_figure(dir: &std::path::Path, name: &str, value: f64) {
+    let path = dir.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    meta["training"][name] = serde_json::json!(value);
+    std::fs::write(&path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
+}
+
 /// A small seeded generator (a 64-bit linear congruential one), so the tests need no
 /// random-number crate and the binary's own generator stays out of their data.
 pub struct Lcg(pub u64);
