@@ -59,6 +59,16 @@ fn train_sample_eval_resume_and_bad_input() {
     assert_eq!(a.lines().count(), 8);
     let (_, b, _) = seqmodels(&["charlm", "sample", "-m", m, "-n", "8", "--seed", "5"]);
     assert_eq!(a, b, "same seed, same samples");
+    // --format json: the same samples, one JSON string per line.
+    let (ok, json, stderr) = seqmodels(&[
+        "charlm", "sample", "-m", m, "-n", "8", "--seed", "5", "--format", "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let parsed: Vec<String> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed, a.lines().collect::<Vec<_>>());
     let (ok, _, stats) = seqmodels(&[
         "charlm", "sample", "-m", m, "-n", "20", "--stats", "--data", d, "--prefix", "ma",
     ]);
@@ -164,4 +174,58 @@ fn train_sample_eval_resume_and_bad_input() {
         ],
         "duration",
     );
+}
+
+#[test]
+fn text_samples_that_span_lines_stay_apart_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("verse.txt");
+    std::fs::write(&data, "to be or not\nto be\n".repeat(30)).unwrap();
+    let model = dir.path().join("t");
+    let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
+    let (ok, _, stderr) = seqmodels(&[
+        "-q",
+        "--threads",
+        "1",
+        "charlm",
+        "train",
+        "--unit",
+        "text",
+        "--data",
+        d,
+        "--out",
+        m,
+        "--hidden",
+        "16",
+        "--embed",
+        "8",
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--seed",
+        "3",
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, json, stderr) = seqmodels(&[
+        "charlm",
+        "sample",
+        "-m",
+        m,
+        "-n",
+        "3",
+        "--max-len",
+        "40",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{stderr}");
+    let samples: Vec<String> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(samples.len(), 3, "{json}");
+    assert!(samples.iter().all(|s| s.chars().count() <= 40), "{json}");
 }

@@ -178,8 +178,20 @@ pub struct SampleArgs {
     /// The training file, for --stats.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Output: text prints each sample as it is (a text model's samples may span lines); json
+    /// prints each as one JSON string per line.
+    #[arg(long, value_enum, default_value_t = SampleFormat::Text)]
+    pub format: SampleFormat,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SampleFormat {
+    /// Each sample followed by a newline.
+    Text,
+    /// Each sample as a JSON string on its own line.
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -379,7 +391,10 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
     };
     let samples = model.sample(&options)?;
     for s in &samples {
-        println!("{s}");
+        match args.format {
+            SampleFormat::Text => println!("{s}"),
+            SampleFormat::Json => println!("{}", serde_json::Value::from(s.as_str())),
+        }
     }
     if args.stats {
         let prepared = data.as_ref().map(|d| model.config().prepared(d));
