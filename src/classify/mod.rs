@@ -36,5 +36,5 @@ pub use plot::confusion_png;
 pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
 pub use train::{
     cross_validate, evaluate, predict, split, train, vocabulary, CrossValidation, EpochFigures,
-    TrainOptions, TrainReport,
+    TrainOptions, TrainReport, TrainedWords,
 };
