@@ -456,7 +456,7 @@ impl Run {
             };
             let summary = format!(
                 "{label}{}: train {train_nats:.4}, {held_out}, \
-                 {:.0} chars/s, {seconds:.1} s ({:.2} min of training in all){}",
+                 {:.0} chars/s, {seconds:.1} s ({:.2} min of training in this run){}",
                 if complete {
                     ""
                 } else {
