@@ -322,6 +322,18 @@ fn check_meta(dir: &Path, meta: &Meta, kind: &str, format_version: u32) -> Resul
     Ok(())
 }
 
+/// Whether `resumed_from` is given and names the same directory as `out` (after resolving
+/// links and relative parts). A run resumed into its own directory may end without saving.
+pub(crate) fn same_directory(resumed_from: Option<&Path>, out: &Path) -> bool {
+    match (
+        resumed_from.map(std::fs::canonicalize),
+        std::fs::canonicalize(out),
+    ) {
+        (Some(Ok(a)), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Reads only `meta.json`: what kind of model a directory holds.
 pub fn read_meta(dir: &Path) -> Result<Meta> {
     if !dir.is_dir() {

@@ -158,7 +158,7 @@ impl Error {
         }
     }
 
-    /// A file with nothing of `what` in it: `input "a.tsv": has no sentence pairs`.
+    /// A file with nothing of `what` in it: `a.tsv: has no sentence pairs`.
     pub fn nothing_in(path: &std::path::Path, what: &str) -> Self {
         Error::BadFile {
             path: path.to_path_buf(),

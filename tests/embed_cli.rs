@@ -131,6 +131,14 @@ fn words_of_a_topic_are_each_others_neighbours_and_training_is_deterministic() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 6, "{}", run.stdout);
     assert_eq!((lines[2], lines[5]), ("", ""));
+    // Even a list of one.
+    let run = common::seqmodels_with_input(
+        &["embed", "similar", "-i", "-k", "1", "--vectors", v],
+        b"a3\nb3\n",
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!((lines[1], lines[3]), ("", ""));
 
     // One thread and one seed: the same file, byte for byte.
     let again = train(dir.path(), "v2.bin", "3");

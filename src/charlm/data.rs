@@ -106,12 +106,19 @@ impl Dataset {
             Unit::Line => &[BOUNDARY],
             Unit::Text => &[],
         };
-        let vocab = Vocab::of_chars(self.items.iter().map(|(_, s)| s.as_str()), specials);
-        // Text mode ends the text with a newline, even where the file has none: a one-line text
-        // whose newline falls in the held-out part still knows it.
-        if self.unit == Unit::Text && vocab.id("\n").is_none() {
+        Vocab::of_chars(self.items.iter().map(|(_, s)| s.as_str()), specials)
+    }
+
+    /// The vocabulary of this training part for a model scored on `held_out`: [`Dataset::vocab`],
+    /// plus, in text mode, the newline when only `held_out` has one. A loaded text always ends
+    /// with a newline, even where the file has none, so a one-line file's only newline falls in
+    /// the held-out part.
+    pub fn vocab_for(&self, held_out: &Dataset) -> Vocab {
+        let vocab = self.vocab();
+        let newline_held_out = held_out.items.iter().any(|(_, s)| s.contains('\n'));
+        if self.unit == Unit::Text && vocab.id("\n").is_none() && newline_held_out {
             let texts = self.items.iter().map(|(_, s)| s.as_str());
-            return Vocab::of_chars(texts.chain(["\n"]), specials);
+            return Vocab::of_chars(texts.chain(["\n"]), &[]);
         }
         vocab
     }

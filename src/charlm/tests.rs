@@ -113,7 +113,13 @@ fn a_held_out_character_the_training_text_lacks_is_named_by_line() {
     let one = dir.path().join("one.txt");
     std::fs::write(&one, "abcab".repeat(40)).unwrap();
     let data = Dataset::load(&one, Unit::Text).unwrap();
-    assert!(data.vocab().id("\n").is_some());
+    let (train_part, held_out) = data.split(20, 0).unwrap();
+    assert!(train_part.vocab().id("\n").is_none());
+    assert!(train_part.vocab_for(&held_out).id("\n").is_some());
+    // A text without any newline (built in memory) keeps its vocabulary as it was.
+    let plain = Dataset::from_items(Unit::Text, vec!["abcab".repeat(40)]);
+    let (p, h) = plain.split(20, 0).unwrap();
+    assert_eq!(p.vocab_for(&h), p.vocab());
     let options = TrainOptions {
         valid_count: Some(20),
         epochs: 1,
@@ -142,7 +148,7 @@ fn a_held_out_character_the_training_text_lacks_is_named_by_line() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("last.txt:41: character 'z'"), "{err}");
-    assert!(err.contains("--valid-fraction"), "{err}");
+    assert!(err.contains("--valid-count"), "{err}");
     assert!(!dir.path().join("m2").exists());
 }
 
@@ -292,6 +298,22 @@ fn resume_continues_exactly_where_training_stopped() {
     assert_eq!(report.steps, 2 * 4);
     // Same weights as two epochs straight through: the optimiser state was restored.
     assert_eq!(weights(&whole), weights(&resumed));
+
+    // A resumed run that beats nothing (a saved best of 0) may end without saving only in its
+    // own directory; into another it is an error, and that directory gets nothing.
+    let meta_path = resumed.join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["training"]["valid_nats_per_char"] = serde_json::json!(0.0);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let before = weights(&resumed);
+    let report = resume(&resumed, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap();
+    assert!(!report.epochs[0].saved);
+    assert_eq!(weights(&resumed), before);
+    let elsewhere = dir.path().join("elsewhere");
+    let err = resume(&resumed, &data, 1, None, Device::Cpu, &elsewhere, &Silent).unwrap_err();
+    assert!(err.to_string().contains("nothing was saved"), "{err}");
+    assert!(!elsewhere.join("meta.json").exists());
 
     // A model without its optimiser state cannot be resumed.
     std::fs::remove_file(half.join("optimizer.safetensors")).unwrap();

@@ -251,7 +251,11 @@ pub fn train(
     }
     let (train_set, valid_set) = options.split(data)?;
     crate::device::seed_everything(options.seed);
-    let model = CharLm::new(options.model.clone(), train_set.vocab(), device)?;
+    let model = CharLm::new(
+        options.model.clone(),
+        train_set.vocab_for(&valid_set),
+        device,
+    )?;
     let optim = Optim::new(&model.vs, options.optimizer == Optimizer::Adam);
     Run {
         model,
@@ -260,6 +264,7 @@ pub fn train(
         first_epoch: 1,
         best: f64::INFINITY,
         data_path: absolute(&data.path),
+        resumed_from: None,
     }
     .go(&train_set, &valid_set, out, progress)
 }
@@ -298,7 +303,7 @@ pub fn resume(
     }
     let (train_set, valid_set) = saved.split(data)?;
     // The same data must give the same vocabulary; anything else is another data set.
-    if train_set.vocab() != model.vocab {
+    if train_set.vocab_for(&valid_set) != model.vocab {
         return Err(Error::Config(format!(
             "{} is not the data this model was trained on (its characters differ)",
             data.path.display()
@@ -316,6 +321,7 @@ pub fn resume(
         first_epoch: done as usize + 1,
         best,
         data_path: absolute(&data.path),
+        resumed_from: Some(dir.to_path_buf()),
     }
     .go(&train_set, &valid_set, out, progress)
 }
@@ -328,6 +334,8 @@ struct Run {
     best: f64,
     /// The training file, recorded in `meta.json` for `sample --stats`.
     data_path: std::path::PathBuf,
+    /// The model directory a resumed run started from.
+    resumed_from: Option<std::path::PathBuf>,
 }
 
 impl Run {
@@ -344,9 +352,11 @@ impl Run {
             Error::BadLine { path, line, reason } => Error::Config(format!(
                 "the held-out part has a character the training part lacks ({}:{line}: {reason}); {}",
                 path.display(),
-                match o.model.unit {
-                    Unit::Line => "hold out other lines (--seed) or give it more data",
-                    Unit::Text => "hold out another share (--valid-fraction) or give it more data",
+                match (&o.valid_file, o.valid_count, o.model.unit) {
+                    (Some(_), _, _) => "give a held-out file with only the training data's characters",
+                    (None, _, Unit::Line) => "hold out other lines (--seed) or give it more data",
+                    (None, Some(_), Unit::Text) => "hold out fewer characters (--valid-count) or give it more data",
+                    (None, None, Unit::Text) => "hold out another share (--valid-fraction) or give it more data",
                 }
             )),
             other => other,
@@ -474,12 +484,23 @@ impl Run {
         }
         report.best_valid_nats = self.best;
         report.steps = self.optim.steps();
-        if !out.join(checkpoint::META_FILE).is_file() {
-            return Err(Error::Config(format!(
-                "no epoch improved on the resumed model's held-out loss {:.4}; nothing was saved to {}",
-                self.best,
-                out.display()
-            )));
+        // Only a run resumed into its own directory may end without saving: the model there is
+        // still the best. Anything else would leave `out` without this run's model.
+        if !report.epochs.iter().any(|e| e.saved)
+            && !crate::checkpoint::same_directory(self.resumed_from.as_deref(), out)
+        {
+            return Err(Error::Config(match &self.resumed_from {
+                Some(_) => format!(
+                    "no epoch improved on the resumed model's held-out loss {:.4}; nothing was \
+                     saved to {}",
+                    self.best,
+                    out.display()
+                ),
+                None => format!(
+                    "no epoch gave a finite held-out loss; nothing was saved to {}",
+                    out.display()
+                ),
+            }));
         }
         Ok(report)
     }

@@ -282,13 +282,16 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
             );
             Ok(())
         }
-        EmbedCommand::Similar(a) => answer(&a.query, a.word.into_iter().collect(), 1, |emb, w| {
-            Ok(neighbours(&query::similar(emb, w[0], a.k)?))
-        }),
+        EmbedCommand::Similar(a) => answer(
+            &a.query,
+            a.word.into_iter().collect(),
+            (1, LIST),
+            |emb, w| Ok(neighbours(&query::similar(emb, w[0], a.k)?)),
+        ),
         EmbedCommand::Similarity(a) => answer(
             &a.query,
             [a.a, a.b].into_iter().flatten().collect(),
-            2,
+            (2, !LIST),
             |emb, w| Ok(format!("{:.6}", query::similarity(emb, w[0], w[1])?)),
         ),
         EmbedCommand::Analogy(a) => {
@@ -297,13 +300,13 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
                 MethodArg::Cosmul => AnalogyMethod::CosMul,
             };
             let given = [a.a, a.b, a.c].into_iter().flatten().collect();
-            answer(&a.query, given, 3, |emb, w| {
+            answer(&a.query, given, (3, LIST), |emb, w| {
                 Ok(neighbours(&query::analogy(
                     emb, w[0], w[1], w[2], a.k, method, None,
                 )?))
             })
         }
-        EmbedCommand::OddOneOut(a) => answer(&a.query, a.words, 0, |emb, w| {
+        EmbedCommand::OddOneOut(a) => answer(&a.query, a.words, (0, !LIST), |emb, w| {
             Ok(query::odd_one_out(emb, w)?)
         }),
         EmbedCommand::Eval(a) => evaluate(a),
@@ -319,12 +322,16 @@ fn neighbours(list: &[Neighbour]) -> String {
         .join("\n")
 }
 
+/// An answer of several lines, which --interactive closes with an empty line.
+const LIST: bool = true;
+
 /// Runs one query from the arguments, or one per stdin line with --interactive. `arity` is the
-/// number of words a query takes (0: any number, at least one).
+/// number of words a query takes (0: any number, at least one); `list`: whether the answer is a
+/// list ([`LIST`]).
 fn answer(
     args: &QueryArgs,
     given: Vec<String>,
-    arity: usize,
+    (arity, list): (usize, bool),
     ask: impl Fn(&Embeddings, &[&str]) -> anyhow::Result<String>,
 ) -> anyhow::Result<()> {
     if args.interactive && !given.is_empty() {
@@ -369,7 +376,7 @@ fn answer(
             writeln!(out)?;
         } else {
             match check(&words).and_then(|()| ask(&emb, &words)) {
-                Ok(text) if text.contains('\n') => writeln!(out, "{text}\n")?,
+                Ok(text) if list => writeln!(out, "{text}\n")?,
                 Ok(text) => writeln!(out, "{text}")?,
                 Err(e) => {
                     writeln!(out)?;

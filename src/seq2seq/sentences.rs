@@ -184,9 +184,18 @@ pub fn train_sentences(
     config.validate()?;
     let rng = seed_everything(config.seed);
     let (train, dev) = split(train, dev, config)?;
+    // A tokenizer's configuration error says which side it is.
+    let side = |name: &'static str| {
+        move |e: Error| match e {
+            Error::Config(m) => Error::Config(format!("the {name} tokenizer: {m}")),
+            other => other,
+        }
+    };
     let tokenizers = Tokenizers {
-        src: SentenceTokenizer::train(&setup.src_tokenizer, train.iter().map(|p| p.src.as_str()))?,
-        tgt: SentenceTokenizer::train(&setup.tgt_tokenizer, train.iter().map(|p| p.tgt.as_str()))?,
+        src: SentenceTokenizer::train(&setup.src_tokenizer, train.iter().map(|p| p.src.as_str()))
+            .map_err(side("source"))?,
+        tgt: SentenceTokenizer::train(&setup.tgt_tokenizer, train.iter().map(|p| p.tgt.as_str()))
+            .map_err(side("target"))?,
     };
     let translator_config = TranslatorConfig {
         task: Task::Sentences,
@@ -204,6 +213,7 @@ pub fn train_sentences(
         learning_rate: config.learning_rate,
         best: f64::INFINITY,
         bad_epochs: 0,
+        resumed_from: None,
     }
     .go(&train, &dev, out, progress)
 }
@@ -248,6 +258,7 @@ pub fn resume_sentences(
         learning_rate,
         best,
         bad_epochs: 0,
+        resumed_from: Some(dir.to_path_buf()),
     }
     .go(&train, &dev, out, progress)
 }
@@ -292,6 +303,8 @@ struct Run<'a> {
     learning_rate: f64,
     best: f64,
     bad_epochs: usize,
+    /// The model directory a resumed run started from.
+    resumed_from: Option<std::path::PathBuf>,
 }
 
 impl Run<'_> {
@@ -352,13 +365,22 @@ impl Run<'_> {
             }
         }
         // Resumed into its own directory, a run that improves on nothing leaves the model as it
-        // was; into another, it would leave that directory without a model.
-        if !epochs.iter().any(|e| e.saved) && !out.join(checkpoint::META_FILE).is_file() {
-            return Err(Error::Config(format!(
-                "no epoch improved on the resumed model's dev loss {:.4}; nothing was saved to {}",
-                self.best,
-                out.display()
-            )));
+        // was; anything else would leave `out` without this run's model.
+        if !epochs.iter().any(|e| e.saved)
+            && !checkpoint::same_directory(self.resumed_from.as_deref(), out)
+        {
+            return Err(Error::Config(match &self.resumed_from {
+                Some(_) => format!(
+                    "no epoch improved on the resumed model's dev loss {:.4}; nothing was saved \
+                     to {}",
+                    self.best,
+                    out.display()
+                ),
+                None => format!(
+                    "no epoch gave a finite dev loss; nothing was saved to {}",
+                    out.display()
+                ),
+            }));
         }
         Ok(SentenceReport {
             epochs,

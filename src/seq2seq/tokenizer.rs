@@ -188,8 +188,9 @@ impl SentenceTokenizer {
         let size = tokenizer.inner.get_vocab_size(true);
         if size > config.vocab_size {
             return Err(Error::Config(format!(
-                "a BPE vocabulary of {} symbols cannot hold the {} characters of the training \
-                 text and the {} special tokens; raise --vocab-size to at least {size}",
+                "a BPE vocabulary of {} symbols cannot hold the {} single characters of the \
+                 training text (with their end-of-word forms) and the {} special tokens; raise \
+                 --vocab-size to at least {size}",
                 config.vocab_size,
                 size - SPECIALS.len(),
                 SPECIALS.len()

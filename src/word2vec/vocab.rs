@@ -104,7 +104,7 @@ impl Vocabulary {
     ///
     /// Errors: an invalid `config` ([`SkipGramConfig::validate`]), the file cannot be read, a
     /// line is not UTF-8 ([`Error::BadLine`]), the corpus has no tokens
-    /// ([`Error::InvalidInput`]), or no word reaches `min_count` ([`Error::Config`]).
+    /// ([`Error::BadFile`]), or no word reaches `min_count` ([`Error::Config`]).
     pub fn build(corpus: &Path, config: &SkipGramConfig) -> Result<Vocabulary> {
         Self::build_reporting(corpus, config, &Silent)
     }
