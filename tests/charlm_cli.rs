@@ -87,37 +87,28 @@ fn train_sample_eval_resume_and_bad_input() {
         "{stdout}"
     );
 
-    let (ok, stdout, stderr) = seqmodels(&[
-        "-q",
-        "--threads",
-        "1",
-        "charlm",
-        "train",
-        "--resume",
-        m,
-        "--data",
-        d,
-        "--epochs",
-        "2",
-    ]);
+    let resume = |epochs: &str| {
+        seqmodels(&[
+            "-q",
+            "--threads",
+            "1",
+            "charlm",
+            "train",
+            "--resume",
+            m,
+            "--data",
+            d,
+            "--epochs",
+            epochs,
+        ])
+    };
+    let (ok, stdout, stderr) = resume("2");
     assert!(ok, "{stderr}");
     assert!(stdout.contains("trained 2 epoch(s)"), "{stdout}");
     // A resumed run that beats no held-out figure (a saved best of 0 here) leaves the model.
     common::set_training_figure(&model, "valid_nats_per_char", 0.0);
     let weights = std::fs::read(model.join("model.safetensors")).unwrap();
-    let (ok, stdout, stderr) = seqmodels(&[
-        "-q",
-        "--threads",
-        "1",
-        "charlm",
-        "train",
-        "--resume",
-        m,
-        "--data",
-        d,
-        "--epochs",
-        "1",
-    ]);
+    let (ok, stdout, stderr) = resume("1");
     assert!(ok, "{stderr}");
     assert!(stdout.contains(&format!("so {m} is unchanged")), "{stdout}");
     assert_eq!(
