@@ -227,6 +227,46 @@ fn bad_parallel_data_is_reported() {
     };
     bad_tsv("bad.tsv", "s1 s2\tt2 t1\nno tab\n", "bad.tsv:2");
     bad_tsv("empty.tsv", "\n", "empty.tsv: has no sentence pairs");
+    // Every pair longer than --max-len: refused before any epoch, for training and for dev.
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let (short_src, short_tgt) = (file("s.src", "a\nc\nb\n"), file("s.tgt", "b\nd\na\n"));
+    let (long_src, long_tgt) = (file("l.src", "a b c d e\n"), file("l.tgt", "f g h i j\n"));
+    let train_args = [
+        "seq2seq",
+        "train",
+        "--task",
+        "pairs",
+        "--out",
+        o,
+        "--max-len",
+        "3",
+    ];
+    let refused = |[src, tgt, dev_src, dev_tgt]: [&str; 4], needle: &str| {
+        let options = [
+            "--src",
+            src,
+            "--tgt",
+            tgt,
+            "--dev-src",
+            dev_src,
+            "--dev-tgt",
+            dev_tgt,
+        ];
+        fails(&[&train_args[..], &options[..]].concat(), needle);
+    };
+    refused(
+        [&long_src, &long_tgt, &short_src, &short_tgt],
+        "all 1 training pairs are longer than the model reads",
+    );
+    refused(
+        [&short_src, &short_tgt, &long_src, &long_tgt],
+        "all 1 dev pairs are longer than the model reads",
+    );
+    assert!(!out.exists());
     // A date model is not scored with --src/--ref, nor a sentence model with --pairs.
     let a = a.to_str().unwrap();
     fails(&["seq2seq", "eval", "--src", a, "--ref", a], "date model");

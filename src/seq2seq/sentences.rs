@@ -323,6 +323,13 @@ impl Run<'_> {
             )));
         }
         let (dev_set, _) = self.encode(dev);
+        if dev_set.is_empty() {
+            return Err(Error::Config(format!(
+                "all {} dev pairs are longer than the model reads (--max-len), so no epoch could \
+                 be scored",
+                dev.len()
+            )));
+        }
         let started = Instant::now();
         let mut epochs = Vec::new();
         let last = self.first_epoch + self.config.epochs - 1;
