@@ -322,16 +322,34 @@ fn check_meta(dir: &Path, meta: &Meta, kind: &str, format_version: u32) -> Resul
     Ok(())
 }
 
-/// Whether `resumed_from` is given and names the same directory as `out` (after resolving
-/// links and relative parts). A run resumed into its own directory may end without saving.
-pub(crate) fn same_directory(resumed_from: Option<&Path>, out: &Path) -> bool {
-    match (
-        resumed_from.map(std::fs::canonicalize),
-        std::fs::canonicalize(out),
-    ) {
-        (Some(Ok(a)), Ok(b)) => a == b,
+/// `Ok` when a training run leaves a model in `out`: it saved an epoch, or it was resumed into
+/// its own directory (`resumed_from` is `out`, after resolving links and relative parts), where
+/// the resumed model is still the best. Anything else would leave `out` without this run's
+/// model: an error that names the `score` ("dev loss", ...) and the resumed model's `best`.
+pub(crate) fn check_run_left_a_model(
+    saved: bool,
+    resumed_from: Option<&Path>,
+    out: &Path,
+    score: &str,
+    best: f64,
+) -> Result<()> {
+    let same = |dir: &Path| match (std::fs::canonicalize(dir), std::fs::canonicalize(out)) {
+        (Ok(a), Ok(b)) => a == b,
         _ => false,
+    };
+    if saved || resumed_from.is_some_and(same) {
+        return Ok(());
     }
+    Err(Error::Config(match resumed_from {
+        Some(_) => format!(
+            "no epoch improved on the resumed model's {score} {best:.4}; nothing was saved to {}",
+            out.display()
+        ),
+        None => format!(
+            "no epoch gave a finite {score}; nothing was saved to {}",
+            out.display()
+        ),
+    }))
 }
 
 /// Reads only `meta.json`: what kind of model a directory holds.

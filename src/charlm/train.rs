@@ -484,24 +484,13 @@ impl Run {
         }
         report.best_valid_nats = self.best;
         report.steps = self.optim.steps();
-        // Only a run resumed into its own directory may end without saving: the model there is
-        // still the best. Anything else would leave `out` without this run's model.
-        if !report.epochs.iter().any(|e| e.saved)
-            && !crate::checkpoint::same_directory(self.resumed_from.as_deref(), out)
-        {
-            return Err(Error::Config(match &self.resumed_from {
-                Some(_) => format!(
-                    "no epoch improved on the resumed model's held-out loss {:.4}; nothing was \
-                     saved to {}",
-                    self.best,
-                    out.display()
-                ),
-                None => format!(
-                    "no epoch gave a finite held-out loss; nothing was saved to {}",
-                    out.display()
-                ),
-            }));
-        }
+        checkpoint::check_run_left_a_model(
+            report.epochs.iter().any(|e| e.saved),
+            self.resumed_from.as_deref(),
+            out,
+            "held-out loss",
+            self.best,
+        )?;
         Ok(report)
     }
 

@@ -371,24 +371,13 @@ impl Run<'_> {
                 break;
             }
         }
-        // Resumed into its own directory, a run that improves on nothing leaves the model as it
-        // was; anything else would leave `out` without this run's model.
-        if !epochs.iter().any(|e| e.saved)
-            && !checkpoint::same_directory(self.resumed_from.as_deref(), out)
-        {
-            return Err(Error::Config(match &self.resumed_from {
-                Some(_) => format!(
-                    "no epoch improved on the resumed model's dev loss {:.4}; nothing was saved \
-                     to {}",
-                    self.best,
-                    out.display()
-                ),
-                None => format!(
-                    "no epoch gave a finite dev loss; nothing was saved to {}",
-                    out.display()
-                ),
-            }));
-        }
+        checkpoint::check_run_left_a_model(
+            epochs.iter().any(|e| e.saved),
+            self.resumed_from.as_deref(),
+            out,
+            "dev loss",
+            self.best,
+        )?;
         Ok(SentenceReport {
             epochs,
             train_pairs: train_set.len(),

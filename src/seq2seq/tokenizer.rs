@@ -177,7 +177,8 @@ impl SentenceTokenizer {
             inner: tokenizers::Tokenizer::from(inner),
         };
         tokenizer.check_specials(Path::new("<new tokenizer>"))?;
-        if tokenizer.inner.get_vocab_size(true) <= SPECIALS.len() {
+        let size = tokenizer.inner.get_vocab_size(true);
+        if size <= SPECIALS.len() {
             return Err(Error::Config(format!(
                 "no word or piece occurs {} times or more: the vocabulary would hold only the \
                  special tokens; lower --min-frequency",
@@ -185,7 +186,6 @@ impl SentenceTokenizer {
             )));
         }
         // BPE keeps every character of the text, so its vocabulary can outgrow the size asked.
-        let size = tokenizer.inner.get_vocab_size(true);
         if size > config.vocab_size {
             return Err(Error::Config(format!(
                 "a BPE vocabulary of {} symbols cannot hold the {} single characters of the \
