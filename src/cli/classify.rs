@@ -448,15 +448,15 @@ fn write_predictions(
     args: &PredictArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<usize> {
-    let words: Vec<&str> = texts
+    let non_empty: Vec<&str> = texts
         .iter()
         .copied()
         .filter(|t| !t.trim().is_empty())
         .collect();
-    let mut probs = if words.is_empty() {
+    let mut probs = if non_empty.is_empty() {
         Vec::new()
     } else {
-        model.probabilities(&words, 256)?
+        model.probabilities(&non_empty, 256)?
     }
     .into_iter();
     let config = model.config();
@@ -503,7 +503,7 @@ fn write_predictions(
             }
         }
     }
-    Ok(texts.len() - words.len())
+    Ok(texts.len() - non_empty.len())
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
