@@ -285,13 +285,13 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
         EmbedCommand::Similar(a) => answer(
             &a.query,
             a.word.into_iter().collect(),
-            (1, LIST),
+            (1, Answer::List),
             |emb, w| Ok(neighbours(&query::similar(emb, w[0], a.k)?)),
         ),
         EmbedCommand::Similarity(a) => answer(
             &a.query,
             [a.a, a.b].into_iter().flatten().collect(),
-            (2, !LIST),
+            (2, Answer::Line),
             |emb, w| Ok(format!("{:.6}", query::similarity(emb, w[0], w[1])?)),
         ),
         EmbedCommand::Analogy(a) => {
@@ -300,13 +300,13 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
                 MethodArg::Cosmul => AnalogyMethod::CosMul,
             };
             let given = [a.a, a.b, a.c].into_iter().flatten().collect();
-            answer(&a.query, given, (3, LIST), |emb, w| {
+            answer(&a.query, given, (3, Answer::List), |emb, w| {
                 Ok(neighbours(&query::analogy(
                     emb, w[0], w[1], w[2], a.k, method, None,
                 )?))
             })
         }
-        EmbedCommand::OddOneOut(a) => answer(&a.query, a.words, (0, !LIST), |emb, w| {
+        EmbedCommand::OddOneOut(a) => answer(&a.query, a.words, (0, Answer::Line), |emb, w| {
             Ok(query::odd_one_out(emb, w)?)
         }),
         EmbedCommand::Eval(a) => evaluate(a),
@@ -322,16 +322,22 @@ fn neighbours(list: &[Neighbour]) -> String {
         .join("\n")
 }
 
-/// An answer of several lines, which --interactive closes with an empty line.
-const LIST: bool = true;
+/// The shape of a query's answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// One line.
+    Line,
+    /// A list of lines, which --interactive closes with an empty line.
+    List,
+}
 
 /// Runs one query from the arguments, or one per stdin line with --interactive. `arity` is the
-/// number of words a query takes (0: any number, at least one); `list`: whether the answer is a
-/// list ([`LIST`]).
+/// number of words a query takes (0: any number, at least one); `shape`, whether its answer is a
+/// line or a list.
 fn answer(
     args: &QueryArgs,
     given: Vec<String>,
-    (arity, list): (usize, bool),
+    (arity, shape): (usize, Answer),
     ask: impl Fn(&Embeddings, &[&str]) -> anyhow::Result<String>,
 ) -> anyhow::Result<()> {
     if args.interactive && !given.is_empty() {
@@ -376,7 +382,7 @@ fn answer(
             writeln!(out)?;
         } else {
             match check(&words).and_then(|()| ask(&emb, &words)) {
-                Ok(text) if list => writeln!(out, "{text}\n")?,
+                Ok(text) if shape == Answer::List => writeln!(out, "{text}\n")?,
                 Ok(text) => writeln!(out, "{text}")?,
                 Err(e) => {
                     writeln!(out)?;
