@@ -106,7 +106,8 @@ fi
 # The strongest configuration found: fine-tuned vectors, one bidirectional layer of 256 units,
 # max-pooled over the words; on SST-2 also dropout 0.5 on the word vectors and 0.3 (not 0.5)
 # before the head. MR keeps the configuration without the two dropouts: with them, seed 1 on one
-# thread gave 79.08% against 79.57% without (MR takes about 26 minutes per seed on 2 threads).
+# thread gave 79.08% against 79.57% without (MR takes 13 to 26 minutes per seed on 2 threads,
+# by machine).
 mr_lstm=(--fine-tune --bidirectional --pool max --layers 1 --hidden 256)
 best=("${mr_lstm[@]}" --embed-dropout 0.5 --dropout 0.3)
 if [[ " $parts " == *" sst-max "* ]]; then
