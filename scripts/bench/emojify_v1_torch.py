@@ -42,10 +42,11 @@ def features(kv, data):
     return x, torch.tensor([y for _, y in data])
 
 
-def accuracy(kv, train, test, seed, a):
+def accuracy(train, test, seed, a):
+    """Trains on the (features, labels) pair `train` and returns the accuracy on `test`."""
     torch.manual_seed(seed)
-    (x, y), (tx, ty) = features(kv, train), features(kv, test)
-    d = kv.vector_size
+    (x, y), (tx, ty) = train, test
+    d = x.shape[1]
     order = torch.Generator().manual_seed(seed)
     if a.recipe == "course":
         w = (torch.randn(5, d) / d**0.5).requires_grad_()
@@ -58,7 +59,7 @@ def accuracy(kv, train, test, seed, a):
         opt = torch.optim.Adam([w, b], lr=a.lr, weight_decay=a.weight_decay)
         size, drop = 32, a.dropout
     for _ in range(a.epochs):
-        for idx in torch.randperm(len(train), generator=order).split(size):
+        for idx in torch.randperm(len(y), generator=order).split(size):
             opt.zero_grad()
             F.cross_entropy(F.dropout(x[idx], drop) @ w.T + b, y[idx]).backward()
             opt.step()
@@ -80,18 +81,20 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(1)
     kv = KeyedVectors.load_word2vec_format(a.vectors, binary=True)
-    train = read(os.path.join(a.data, "train_emoji.csv"))
-    test = read(os.path.join(a.data, "tesss.csv"))
-    tests = [accuracy(kv, train, test, s, a) for s in range(1, a.seeds + 1)]
+    train = features(kv, read(os.path.join(a.data, "train_emoji.csv")))
+    test = features(kv, read(os.path.join(a.data, "tesss.csv")))
+    tests = [accuracy(train, test, s, a) for s in range(1, a.seeds + 1)]
     out = {"recipe": a.recipe, "test": [round(t, 2) for t in tests]}
     out["test_mean"] = round(statistics.mean(tests), 2)
     if a.cv:
-        perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(1)).tolist()
-        folds = [perm[k :: a.cv] for k in range(a.cv)]
-        cv = [
-            accuracy(kv, [train[i] for i in perm if i not in set(f)], [train[i] for i in f], 1, a)
-            for f in folds
-        ]
+        x, y = train
+        perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(1)).tolist()
+        cv = []
+        for k in range(a.cv):
+            held = set(perm[k :: a.cv])
+            rest = torch.tensor([i for i in perm if i not in held])
+            fold = torch.tensor(perm[k :: a.cv])
+            cv.append(accuracy((x[rest], y[rest]), (x[fold], y[fold]), 1, a))
         out["cv_mean"] = round(statistics.mean(cv), 2)
     print(json.dumps(out))
 
