@@ -303,7 +303,9 @@ impl Embedded {
     }
 }
 
-fn check_meta(dir: &Path, meta: &Meta, kind: &str, format_version: u32) -> Result<()> {
+/// `Ok` when `meta` is that of a `kind` model in `format_version`; otherwise an error naming
+/// `dir` and what it holds.
+pub(crate) fn check_meta(dir: &Path, meta: &Meta, kind: &str, format_version: u32) -> Result<()> {
     if meta.kind != kind {
         return Err(Error::checkpoint(
             dir,

@@ -99,6 +99,19 @@ pub fn read_tsv_checked(
     min_columns: usize,
     check: impl Fn(&[String]) -> std::result::Result<(), String>,
 ) -> Result<Vec<Vec<String>>> {
+    Ok(read_tsv_numbered(path, min_columns, check)?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect())
+}
+
+/// [`read_tsv_checked`], each row with its 1-based line number (blank lines are passed over,
+/// so the numbers can skip), for messages that name the line of a row found wrong later.
+pub fn read_tsv_numbered(
+    path: &Path,
+    min_columns: usize,
+    check: impl Fn(&[String]) -> std::result::Result<(), String>,
+) -> Result<Vec<(usize, Vec<String>)>> {
     let lines = read_lines(path)?;
     let mut rows = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
@@ -116,7 +129,7 @@ pub fn read_tsv_checked(
         } else if let Err(reason) = check(&cols) {
             reason
         } else {
-            rows.push(cols);
+            rows.push((i + 1, cols));
             continue;
         };
         return Err(Error::BadLine {

@@ -82,6 +82,27 @@ fn train_predict_eval_and_bad_input() {
     assert!(p(&rows[0], 0) >= p(&rows[0], 1) && p(&rows[0], 0) + p(&rows[0], 1) <= 1.0 + 1e-6);
     assert_eq!(rows[1]["labels"].as_array().unwrap().len(), 2);
 
+    // A stdin line that is not UTF-8 gets an empty output line and an error naming it; the
+    // lines after it are still labelled, and the run ends in failure.
+    let run = seqmodels_with_input(
+        &["classify", "predict", "--model", m],
+        b"i love you\n\xff\xfe\npizza for dinner\n",
+    );
+    assert!(!run.ok);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("❤️ ") && lines[1].is_empty(),
+        "{}",
+        run.stdout
+    );
+    assert!(lines[2].starts_with("🍴 "), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("<stdin>:2: not valid UTF-8"),
+        "{}",
+        run.stderr
+    );
+
     // Evaluation on the held-out sentences, with a confusion matrix picture.
     let png = dir.path().join("confusion.png");
     let run = seqmodels(&[
@@ -127,6 +148,29 @@ fn train_predict_eval_and_bad_input() {
         run.stderr.contains("bad.csv") && run.stderr.contains("\"7\""),
         "{}",
         run.stderr
+    );
+    // One column for both the text and the label would make every sentence its own label.
+    fails(
+        &[
+            "classify",
+            "train",
+            "--train",
+            TRAIN,
+            "--out",
+            m,
+            "--text-column",
+            "0",
+            "--label-column",
+            "0",
+        ],
+        "both read from column 0",
+    );
+    // A learning rate that libtorch's 32-bit Adam step would overflow is refused up front.
+    fails(
+        &[
+            "classify", "train", "--train", TRAIN, "--out", m, "--lr", "1e38",
+        ],
+        "learning rate 1e38 is not in (0, 1e6]",
     );
     let run = eval_bad("only text\n");
     assert!(!run.ok);

@@ -109,16 +109,22 @@ fn words_of_a_topic_are_each_others_neighbours_and_training_is_deterministic() {
     // blank or failed query an empty line (its error on stderr with the line number).
     let run = common::seqmodels_with_input(
         &["embed", "similarity", "-i", "--vectors", v],
-        b"b1 b2\n\nb1 zebra\nb1 a2\n",
+        b"b1 b2\n\nb1 zebra\nb1 \xff\nb1 a2\n",
     );
     assert!(run.ok, "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
     assert_eq!(lines[0].parse::<f64>().unwrap(), within);
-    assert_eq!((lines[1], lines[2]), ("", ""));
-    assert_eq!(lines[3].parse::<f64>().unwrap(), across);
+    assert_eq!((lines[1], lines[2], lines[3]), ("", "", ""));
+    assert_eq!(lines[4].parse::<f64>().unwrap(), across);
     assert!(
         run.stderr.contains("<stdin>:3: unknown word: zebra"),
+        "{}",
+        run.stderr
+    );
+    // A line that is not UTF-8 is a failed query, not the end of the session.
+    assert!(
+        run.stderr.contains("<stdin>:4: not valid UTF-8"),
         "{}",
         run.stderr
     );
@@ -366,6 +372,36 @@ fn bad_input_is_named() {
         .id("\u{fffd}")
         .is_some());
     std::fs::remove_file(&lossy_out).unwrap();
+
+    // A vectors file whose header says 0 words holds nothing to query or train on.
+    let none = dir.path().join("none.txt");
+    std::fs::write(&none, "0 4\n").unwrap();
+    let none = none.to_str().unwrap();
+    common::fails(
+        &["embed", "similar", "a", "--vectors", none],
+        "none.txt:1: the header gives 0 words",
+    );
+    // An analogy over a vocabulary of its own three words has no answer: an error, not an
+    // empty line.
+    let three = dir.path().join("three.txt");
+    std::fs::write(&three, "a 1 0\nb 0 1\nc 1 1\n").unwrap();
+    common::fails(
+        &[
+            "embed",
+            "analogy",
+            "a",
+            "b",
+            "c",
+            "--vectors",
+            three.to_str().unwrap(),
+        ],
+        "no answer",
+    );
+    // A learning rate so large that training diverges is refused before any work.
+    common::fails(
+        &[&train_on(&bad)[..], &["--alpha", "1e39", "--out", "x.bin"]].concat(),
+        "alpha 1e39 is not in (0, 1e6]",
+    );
 
     let truncated = dir.path().join("t.txt");
     std::fs::write(&truncated, "3 2\na 1 2\nb 1\n").unwrap();

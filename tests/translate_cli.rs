@@ -211,3 +211,70 @@ fn date_references_must_be_real_dates() {
         "only --task pairs reads --dropout",
     );
 }
+
+#[test]
+fn date_eval_writes_its_outputs_and_names_the_lines_it_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("dates.tsv");
+    let long = "x".repeat(60);
+    std::fs::write(
+        &tsv,
+        format!("3 may 1979\t1979-05-03\n\n{long}\t2001-01-01\n"),
+    )
+    .unwrap();
+    let path = tsv.to_str().unwrap();
+    let out = dir.path().join("out.txt");
+    let (ok, stdout, stderr) = run(
+        &[
+            "seq2seq",
+            "eval",
+            "--pairs",
+            path,
+            "--output",
+            out.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ],
+        b"",
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 inputs rejected"), "{stdout}");
+    // The blank line 2 is passed over, so the rejected input is named as line 3.
+    assert!(stderr.contains("dates.tsv:3: rejected"), "{stderr}");
+    // One output line per pair, empty for the rejected input.
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "1979-05-03\n\n");
+    // Options only sentence models read are refused, not ignored.
+    common::fails(
+        &["seq2seq", "eval", "--pairs", path, "--max-len-ratio", "0"],
+        "--max-len-ratio and --replace-unk are for sentence models",
+    );
+    // Training names the file and line of an input longer than the model reads.
+    let model = dir.path().join("model");
+    common::fails(
+        &[
+            "seq2seq",
+            "train",
+            "--pairs",
+            path,
+            "--out",
+            model.to_str().unwrap(),
+        ],
+        "dates.tsv:3: input",
+    );
+    assert!(!model.exists());
+    // Training options of sentence models too.
+    common::fails(
+        &[
+            "seq2seq",
+            "train",
+            "--generate",
+            "50",
+            "--label-smoothing",
+            "0.5",
+            "--out",
+            model.to_str().unwrap(),
+        ],
+        "only --task pairs reads --label-smoothing",
+    );
+    common::fails(&["dates", "generate", "-n", "0"], "must be at least 1");
+}

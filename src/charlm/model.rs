@@ -302,8 +302,11 @@ impl CharLm {
         Ok(model)
     }
 
-    /// The model's `meta.json`.
+    /// The model's `meta.json`; a directory that holds another kind of model, or another
+    /// format version, is an error that says so.
     pub fn meta(dir: &Path) -> Result<Meta> {
-        checkpoint::read_meta(dir)
+        let meta = checkpoint::read_meta(dir)?;
+        checkpoint::check_meta(dir, &meta, KIND, FORMAT_VERSION)?;
+        Ok(meta)
     }
 }

@@ -12,7 +12,7 @@ use super::adam::{Optim, OPTIMIZER_FILE};
 use super::data::{line_batch, text_windows, Batch, Dataset, Unit, IGNORE};
 use super::model::{CharLm, ModelConfig, State, FORMAT_VERSION, KIND};
 use crate::checkpoint::{self, Meta};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, MAX_CLIP, MAX_LEARNING_RATE};
 use crate::progress::{Progress, ProgressEvent};
 
 /// The optimiser.
@@ -136,16 +136,14 @@ impl TrainOptions {
     /// Checks ranges.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
-        if self.batch_size == 0 || self.seq_len == 0 || self.epochs == 0 {
-            return Err(Error::Config(
-                "batch size, sequence length and epochs must be at least 1".into(),
-            ));
-        }
-        let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !positive(self.lr) || self.lr_min.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
-            return Err(Error::Config(
-                "the learning rate must be > 0 (and its minimum >= 0)".into(),
-            ));
+        Error::check_count("batch size", self.batch_size)?;
+        Error::check_count("sequence length", self.seq_len)?;
+        Error::check_count("epochs", self.epochs)?;
+        Error::check_positive("learning rate", self.lr, MAX_LEARNING_RATE)?;
+        if let Some(m) = self.lr_min.filter(|&m| !(m.is_finite() && m >= 0.0)) {
+            return Err(Error::Config(format!(
+                "the final learning rate {m} must be >= 0"
+            )));
         }
         if let Some(min) = self.lr_min.filter(|&m| m > self.lr) {
             return Err(Error::Config(format!(
@@ -154,10 +152,10 @@ impl TrainOptions {
             )));
         }
         match self.clip {
-            Clip::Norm(c) | Clip::Value(c) if !positive(c) => {
-                return Err(Error::Config(format!("clipping threshold {c} must be > 0")));
+            Clip::Norm(c) | Clip::Value(c) => {
+                Error::check_positive("clipping threshold", c, MAX_CLIP)?
             }
-            _ => {}
+            Clip::Off => {}
         }
         Error::check_fraction("valid fraction", self.valid_fraction)?;
         Ok(())

@@ -114,6 +114,13 @@ pub fn read_table(path: &Path, options: &TableOptions) -> Result<Vec<Example>> {
     };
     let text_at = resolve(&options.text, "text", &mut csv)?;
     let label_at = resolve(&options.label, "label", &mut csv)?;
+    if text_at == label_at {
+        return Err(Error::Config(format!(
+            "{}: the text and the label are both read from column {text_at} (from 0); give \
+             --text-column and --label-column different columns",
+            path.display()
+        )));
+    }
     let mut out = Vec::new();
     for record in csv.records() {
         let record = record.map_err(|e| {

@@ -155,7 +155,7 @@ pub struct SampleArgs {
     #[arg(long, short)]
     pub model: PathBuf,
     /// Number of samples.
-    #[arg(short = 'n', long, default_value_t = 10, value_parser = super::at_most::<10_000_000>)]
+    #[arg(short = 'n', long, default_value_t = 10, value_parser = super::between_one_and::<10_000_000>)]
     pub count: usize,
     /// Below 1: safer; above 1: wilder. Must be > 0.
     #[arg(long, default_value_t = 1.0)]

@@ -412,6 +412,7 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut empty = 0usize;
+    let mut unreadable = 0usize;
     if !args.text.is_empty() {
         let texts: Vec<&str> = args.text.iter().map(String::as_str).collect();
         empty += write_predictions(&model, &texts, &args, &mut out)?;
@@ -420,22 +421,40 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
         // Typed lines are answered at once; piped lines are labelled in batches.
         let batch = if stdin.is_terminal() { 1 } else { 256 };
         let mut lines: Vec<String> = Vec::new();
+        let flush = |lines: &mut Vec<String>, out: &mut std::io::BufWriter<_>| {
+            let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let empty = write_predictions(&model, &texts, &args, out)?;
+            out.flush()?;
+            lines.clear();
+            anyhow::Ok(empty)
+        };
         for line in seqmodels::text::lines(stdin.lock(), Path::new("<stdin>")) {
-            let (_, text) = line?;
-            lines.push(text);
+            match line {
+                Ok((_, text)) => lines.push(text),
+                Err(err @ seqmodels::Error::BadLine { .. }) => {
+                    // Keep one output line per input: label what came before, then this one.
+                    empty += flush(&mut lines, &mut out)?;
+                    writeln!(out)?;
+                    out.flush()?;
+                    eprintln!("error: {err}");
+                    unreadable += 1;
+                }
+                Err(err) => return Err(err.into()),
+            }
             if lines.len() >= batch {
-                let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
-                empty += write_predictions(&model, &texts, &args, &mut out)?;
-                out.flush()?;
-                lines.clear();
+                empty += flush(&mut lines, &mut out)?;
             }
         }
-        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
-        empty += write_predictions(&model, &texts, &args, &mut out)?;
+        empty += flush(&mut lines, &mut out)?;
     }
     out.flush()?;
     if empty > 0 {
         eprintln!("{empty} empty text(s) got no label (an empty output line each)");
+    }
+    if unreadable > 0 {
+        anyhow::bail!(
+            "{unreadable} line(s) of stdin could not be read (an empty output line each)"
+        );
     }
     Ok(())
 }

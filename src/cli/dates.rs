@@ -21,7 +21,7 @@ pub enum DatesCommand {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// How many pairs.
-    #[arg(short, default_value_t = 10, value_parser = super::at_most::<10_000_000>)]
+    #[arg(short, default_value_t = 10, value_parser = super::between_one_and::<10_000_000>)]
     pub n: usize,
     /// Random seed.
     #[arg(long, default_value_t = 0)]

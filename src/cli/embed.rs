@@ -1,6 +1,6 @@
 //! `seqmodels embed`: train word2vec, convert formats, query, evaluate and debias vectors.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -127,11 +127,11 @@ pub struct TrainArgs {
     #[arg(long, default_value = "cpu", value_parser = super::parse_device)]
     pub device: seqmodels::DeviceSpec,
     /// Pairs per batch of the GPU trainer.
-    #[arg(long, default_value_t = word2vec::BATCH_PAIRS)]
+    #[arg(long, default_value_t = word2vec::BATCH_PAIRS, value_parser = super::positive)]
     pub batch_pairs: usize,
     /// GPU trainer: a word updated n times in one batch moves by the sum of its updates divided
     /// by max(1, n / CAP) (1: their mean; very large: their sum).
-    #[arg(long, value_name = "CAP", default_value_t = word2vec::ROW_CAP)]
+    #[arg(long, value_name = "CAP", default_value_t = word2vec::ROW_CAP, value_parser = super::at_least_one)]
     pub row_cap: f64,
 }
 
@@ -286,7 +286,7 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
             &a.query,
             a.word.into_iter().collect(),
             (1, Answer::List),
-            |emb, w| Ok(neighbours(&query::similar(emb, w[0], a.k)?)),
+            |emb, w| neighbours(&query::similar(emb, w[0], a.k)?),
         ),
         EmbedCommand::Similarity(a) => answer(
             &a.query,
@@ -301,9 +301,7 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
             };
             let given = [a.a, a.b, a.c].into_iter().flatten().collect();
             answer(&a.query, given, (3, Answer::List), |emb, w| {
-                Ok(neighbours(&query::analogy(
-                    emb, w[0], w[1], w[2], a.k, method, None,
-                )?))
+                neighbours(&query::analogy(emb, w[0], w[1], w[2], a.k, method, None)?)
             })
         }
         EmbedCommand::OddOneOut(a) => answer(&a.query, a.words, (0, Answer::Line), |emb, w| {
@@ -315,11 +313,17 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
     }
 }
 
-fn neighbours(list: &[Neighbour]) -> String {
-    list.iter()
+/// A line per neighbour, `word<TAB>score`; none is an error (every word of the vocabulary was
+/// a query word), not an empty answer.
+fn neighbours(list: &[Neighbour]) -> anyhow::Result<String> {
+    if list.is_empty() {
+        anyhow::bail!("no answer: the vectors hold no word besides the query's");
+    }
+    Ok(list
+        .iter()
         .map(|n| format!("{}\t{:.6}", n.word, n.score))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n"))
 }
 
 /// The shape of a query's answer.
@@ -373,10 +377,20 @@ fn answer(
     if prompt {
         eprint!("> ");
     }
-    for (number, line) in stdin.lock().lines().enumerate() {
-        let line = line.map_err(|e| anyhow::anyhow!("<stdin>:{}: {e}", number + 1))?;
-        // Output stays in step with input: a blank line or a failed query gives an empty line
-        // (the error goes to stderr with its line number), and a list ends with an empty line.
+    for line in seqmodels::text::lines(stdin.lock(), Path::new("<stdin>")) {
+        // Output stays in step with input: a blank line, a line that is not UTF-8 or a failed
+        // query gives an empty line (the error goes to stderr with its line number), and a list
+        // ends with an empty line.
+        let (number, line) = match line {
+            Ok(numbered) => numbered,
+            Err(err @ seqmodels::Error::BadLine { .. }) => {
+                writeln!(out)?;
+                out.flush()?;
+                eprintln!("error: {err}");
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.is_empty() {
             writeln!(out)?;
@@ -386,7 +400,8 @@ fn answer(
                 Ok(text) => writeln!(out, "{text}")?,
                 Err(e) => {
                     writeln!(out)?;
-                    eprintln!("error: <stdin>:{}: {e:#}", number + 1);
+                    out.flush()?;
+                    eprintln!("error: <stdin>:{number}: {e:#}");
                 }
             }
         }

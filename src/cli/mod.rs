@@ -61,6 +61,24 @@ pub(crate) fn at_most<const MAX: usize>(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// A count from 1 to `MAX` (how many samples or dates to print): 0 would print nothing.
+pub(crate) fn between_one_and<const MAX: usize>(s: &str) -> Result<usize, String> {
+    match at_most::<MAX>(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+/// A factor of at least 1 (the GPU word2vec trainer's row cap).
+pub(crate) fn at_least_one(s: &str) -> Result<f64, String> {
+    let x: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if x >= 1.0 {
+        Ok(x)
+    } else {
+        Err(format!("{x} is below 1"))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the seqmodels and libtorch versions, threads and GPUs, and check each device.

@@ -73,7 +73,8 @@ pub struct TrainArgs {
         required_unless_present_any = ["generate", "src"]
     )]
     pub pairs: Option<PathBuf>,
-    /// --task pairs: source sentences, one per line (`.gz` accepted), aligned with --tgt.
+    /// --task pairs: source sentences, one per line (`.gz` accepted), aligned with --tgt; a line
+    /// blank in both files is passed over.
     #[arg(long, requires = "tgt")]
     pub src: Option<PathBuf>,
     /// --task pairs: target sentences, line for line.
@@ -117,24 +118,26 @@ pub struct TrainArgs {
     /// [default: 0.2].
     #[arg(long)]
     pub dropout: Option<f64>,
-    /// --task pairs: label smoothing of the training loss.
-    #[arg(long, default_value_t = 0.1)]
-    pub label_smoothing: f64,
-    /// --task pairs: probability of feeding the decoder the reference token (else its guess).
-    #[arg(long, default_value_t = 1.0)]
-    pub teacher_forcing: f64,
+    /// --task pairs: label smoothing of the training loss [default: 0.1].
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
+    /// --task pairs: probability of feeding the decoder the reference token (else its guess)
+    /// [default: 1].
+    #[arg(long)]
+    pub teacher_forcing: Option<f64>,
     /// --task pairs: stop after this much training time, e.g. 90s, 15m, 1h.
     #[arg(long, value_parser = super::charlm::parse_duration)]
     pub time_budget: Option<std::time::Duration>,
-    /// --task pairs: stop after this many epochs without a better dev loss.
-    #[arg(long, default_value_t = 3)]
-    pub patience: usize,
-    /// --task pairs: multiply the learning rate by this after an epoch without a better dev loss.
-    #[arg(long, default_value_t = 0.5)]
-    pub lr_decay: f64,
-    /// --task pairs: dev sentences translated for BLEU after each epoch (0: all).
-    #[arg(long, default_value_t = 1000)]
-    pub bleu_sentences: usize,
+    /// --task pairs: stop after this many epochs without a better dev loss [default: 3].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// --task pairs: multiply the learning rate by this after an epoch without a better dev loss
+    /// [default: 0.5].
+    #[arg(long)]
+    pub lr_decay: Option<f64>,
+    /// --task pairs: dev sentences translated for BLEU after each epoch (0: all) [default: 1000].
+    #[arg(long)]
+    pub bleu_sentences: Option<usize>,
     /// --task pairs: continue training the model in --out (weights, optimiser, learning rate),
     /// with its saved tokenizers and sizes.
     #[arg(long)]
@@ -148,9 +151,9 @@ pub struct TrainArgs {
     /// Model directory to write.
     #[arg(long)]
     pub out: PathBuf,
-    /// Model sizes.
-    #[arg(long, value_enum, default_value_t = Preset::Course)]
-    pub preset: Preset,
+    /// Date models' sizes [default: course].
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// Seeds data generation, the split, shuffles and initial weights.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -185,12 +188,12 @@ pub struct EvalArgs {
     /// Sentence models: reference translations, line for line.
     #[arg(long = "ref", requires = "src")]
     pub reference: Option<PathBuf>,
-    /// Sentence models: also write the translations here, one per line.
+    /// Also write the translations here, one per line (an empty line for a rejected input).
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Sentence models: at most this many output tokens per source token.
-    #[arg(long, default_value_t = 2.0)]
-    pub max_len_ratio: f64,
+    /// Sentence models: at most this many output tokens per source token [default: 2].
+    #[arg(long)]
+    pub max_len_ratio: Option<f64>,
     /// Sentence models: replace output <unk> by the most attended source word.
     #[arg(long)]
     pub replace_unk: bool,
@@ -245,10 +248,24 @@ fn bleu(args: BleuArgs) -> anyhow::Result<()> {
 
 /// The rows of a date-pair file, `human<TAB>YYYY-MM-DD[<TAB>...]`: every reference must be a
 /// real date; the first that is not is named with its line.
-fn read_date_rows(path: &Path) -> seqmodels::Result<Vec<Vec<String>>> {
-    seqmodels::text::read_tsv_checked(path, 2, |row| match dates::Date::parse_iso(&row[1]) {
-        Some(_) => Ok(()),
-        None => Err(format!("{:?} is not a date written YYYY-MM-DD", row[1])),
+/// The rows of a date-pairs file, each with its line number. With `max_chars`, an input
+/// longer than that is an error naming its line.
+fn read_date_rows(
+    path: &Path,
+    max_chars: Option<usize>,
+) -> seqmodels::Result<Vec<(usize, Vec<String>)>> {
+    seqmodels::text::read_tsv_numbered(path, 2, |row| {
+        if dates::Date::parse_iso(&row[1]).is_none() {
+            return Err(format!("{:?} is not a date written YYYY-MM-DD", row[1]));
+        }
+        match max_chars {
+            Some(max) if row[0].chars().count() > max => Err(format!(
+                "input {:?}: {} characters; this model reads at most {max}",
+                row[0],
+                row[0].chars().count()
+            )),
+            _ => Ok(()),
+        }
     })
 }
 
@@ -271,21 +288,44 @@ impl TrainArgs {
         .filter_map(|(name, given)| given.then_some(name))
         .collect()
     }
+
+    /// The training options given that only sentence models read.
+    fn sentence_training_options(&self) -> Vec<&'static str> {
+        [
+            ("--label-smoothing", self.label_smoothing.is_some()),
+            ("--teacher-forcing", self.teacher_forcing.is_some()),
+            ("--time-budget", self.time_budget.is_some()),
+            ("--patience", self.patience.is_some()),
+            ("--lr-decay", self.lr_decay.is_some()),
+            ("--bleu-sentences", self.bleu_sentences.is_some()),
+            ("--dev-src", self.dev_src.is_some()),
+            ("--dev-tgt", self.dev_tgt.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
 }
 
 fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
-    let given = args.sentence_model_options();
+    let mut given = args.sentence_model_options();
+    given.extend(args.sentence_training_options());
     if !given.is_empty() {
         anyhow::bail!(
-            "only --task pairs reads {}; date models take their sizes from --preset",
+            "only --task pairs reads {}; date models take their sizes from --preset and \
+             train with --epochs, --batch-size, --lr, --clip-norm and --valid-fraction",
             given.join(", ")
         );
     }
     let device = args.device.device.resolve()?;
+    let model = match args.preset.unwrap_or(Preset::Course) {
+        Preset::Course => Seq2SeqConfig::course(0, 0),
+        Preset::Dates => seq2seq::dates_preset(),
+    };
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
-        (Some(path), _) => read_date_rows(path)?
+        (Some(path), _) => read_date_rows(path, Some(model.max_src_len))?
             .into_iter()
-            .map(|row| (row[0].clone(), row[1].clone()))
+            .map(|(_, row)| (row[0].clone(), row[1].clone()))
             .collect(),
         (None, Some(n)) => {
             let mut rng = seqmodels::device::rng_from_seed(args.seed);
@@ -299,10 +339,6 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     if args.src.is_some() || args.resume {
         anyhow::bail!("--src, --tgt and --resume are for --task pairs");
     }
-    let model = match args.preset {
-        Preset::Course => Seq2SeqConfig::course(0, 0),
-        Preset::Dates => seq2seq::dates_preset(),
-    };
     let config = TranslatorConfig {
         task: Task::Dates,
         lowercase: true,
@@ -359,7 +395,7 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         n_best: 1,
         constrain: !args.no_constrain,
         batch_size: args.batch_size,
-        max_len_ratio: args.max_len_ratio,
+        max_len_ratio: args.max_len_ratio.unwrap_or(2.0),
         replace_unk: args.replace_unk,
         ..DecodeOptions::default()
     };
@@ -369,14 +405,51 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if translator.config().task != Task::Dates {
         anyhow::bail!("this is a sentence translator: score it with --src F --ref F");
     }
-    let rows = read_date_rows(pairs)?;
-    let inputs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    if args.max_len_ratio.is_some() || args.replace_unk {
+        anyhow::bail!(
+            "--max-len-ratio and --replace-unk are for sentence models; this is a date model"
+        );
+    }
+    let rows = read_date_rows(pairs, None)?;
+    let inputs: Vec<&str> = rows.iter().map(|(_, r)| r[0].as_str()).collect();
     let start = Instant::now();
     let outputs = translator.translate(&inputs, &options)?;
     let seconds = start.elapsed().as_secs_f64();
+    // Name the lines whose input was rejected or holds characters the model never saw (the
+    // first ten; then a count), so a low score can be traced to its inputs.
+    let mut warnings = 0usize;
+    for ((line, row), out) in rows.iter().zip(&outputs) {
+        let warning = match out {
+            Err(err) => Some(format!("rejected: {err}")),
+            Ok(_) => {
+                let unseen: String = translator.unseen_characters(&row[0]).iter().collect();
+                (!unseen.is_empty())
+                    .then(|| format!("characters the model never saw, read as unknown: {unseen:?}"))
+            }
+        };
+        if let Some(warning) = warning {
+            warnings += 1;
+            if warnings <= 10 {
+                eprintln!("warning: {}:{line}: {warning}", pairs.display());
+            }
+        }
+    }
+    if warnings > 10 {
+        eprintln!("warning: {} more line(s) like these", warnings - 10);
+    }
+    if let Some(path) = &args.output {
+        let mut text = String::new();
+        for out in &outputs {
+            if let Some(h) = out.as_ref().ok().and_then(|h| h.first()) {
+                text.push_str(&h.text);
+            }
+            text.push('\n');
+        }
+        seqmodels::text::write_atomic(path, text.as_bytes())?;
+    }
     let mut per_format: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let (mut right, mut valid_dates, mut failed) = (0usize, 0usize, 0usize);
-    for (row, out) in rows.iter().zip(&outputs) {
+    for ((_, row), out) in rows.iter().zip(&outputs) {
         let best = out
             .as_ref()
             .ok()
@@ -429,6 +502,15 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     if args.generate.is_some() {
         anyhow::bail!("--generate makes date pairs; --task pairs reads --pairs or --src/--tgt");
     }
+    if args.preset.is_some() {
+        anyhow::bail!(
+            "--preset sizes date models; --task pairs takes --embed, --hidden and --layers"
+        );
+    }
+    let defaults = SentenceTrainConfig {
+        label_smoothing: 0.1,
+        ..SentenceTrainConfig::default()
+    };
     let device = args.device.device.resolve()?;
     let (train, dev) = read_pairs(&args)?;
     let config = SentenceTrainConfig {
@@ -436,13 +518,13 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         time_budget: args.time_budget,
         batch_size: args.batch_size,
         learning_rate: args.lr.unwrap_or(1e-3),
-        lr_decay: args.lr_decay,
+        lr_decay: args.lr_decay.unwrap_or(defaults.lr_decay),
         clip_norm: args.clip_norm,
-        label_smoothing: args.label_smoothing,
-        teacher_forcing: args.teacher_forcing,
-        patience: args.patience,
+        label_smoothing: args.label_smoothing.unwrap_or(defaults.label_smoothing),
+        teacher_forcing: args.teacher_forcing.unwrap_or(defaults.teacher_forcing),
+        patience: args.patience.unwrap_or(defaults.patience),
         valid_fraction: args.valid_fraction,
-        bleu_sentences: args.bleu_sentences,
+        bleu_sentences: args.bleu_sentences.unwrap_or(defaults.bleu_sentences),
         seed: args.seed,
     };
     let report = if args.resume {
@@ -554,6 +636,19 @@ fn eval_bleu(
         let mut text = scored.hypotheses.join("\n");
         text.push('\n');
         seqmodels::text::write_atomic(path, text.as_bytes())?;
+    }
+    let empty: Vec<usize> = (0..inputs.len())
+        .filter(|&i| inputs[i].trim().is_empty())
+        .collect();
+    for &i in empty.iter().take(10) {
+        eprintln!(
+            "warning: {}:{}: empty source, scored as an empty translation",
+            src.display(),
+            i + 1
+        );
+    }
+    if empty.len() > 10 {
+        eprintln!("warning: {} more empty source line(s)", empty.len() - 10);
     }
     let (bleu, chrf) = (scored.bleu()?, scored.chrf()?);
     let (failed, truncated, seconds) = (scored.rejected, scored.truncated, scored.seconds);

@@ -36,7 +36,8 @@ pub struct TranslateArgs {
     /// Inputs decoded together.
     #[arg(long, default_value_t = 256, value_parser = super::positive)]
     pub batch_size: usize,
-    /// Sentence models: at most this many output tokens per source token.
+    /// Sentence models: at most this many output tokens per source token (but at least
+    /// --min-len).
     #[arg(long, default_value_t = 2.0)]
     pub max_len_ratio: f64,
     /// Sentence models: no end of sentence before this many tokens.

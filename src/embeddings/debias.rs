@@ -135,7 +135,8 @@ pub fn debias(
         if neutral_ids.contains(&id) || pair_ids[..i].contains(&id) {
             return Err(Error::InvalidInput {
                 input: emb.word(id).to_owned(),
-                reason: "a word to debias must be either neutral or in one pair".into(),
+                reason: "given twice: a word to debias is either neutral or in one pair, once"
+                    .into(),
             });
         }
     }

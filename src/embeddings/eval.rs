@@ -180,7 +180,14 @@ pub fn evaluate_pairs_from(
         }
     }
     if gold.is_empty() {
-        let reason = format!("no pair is among the first {} words", vocab.rows);
+        let reason = if oov == 0 {
+            "has no word pairs".to_owned()
+        } else {
+            format!(
+                "none of its {oov} pairs is among the first {} words",
+                vocab.rows
+            )
+        };
         let path = name.to_path_buf();
         return Err(Error::BadFile { path, reason });
     }

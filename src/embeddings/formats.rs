@@ -206,6 +206,7 @@ fn parse<B: BufRead>(
             )
         }
         (_, Some((_, 0))) => bail!(r, "the header gives dimension 0"),
+        (_, Some((0, _))) => bail!(r, "the header gives 0 words: the file holds no vectors"),
         (format, Some((count, dim))) => {
             let max = max.min(count);
             r.dim = dim;

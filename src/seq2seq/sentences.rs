@@ -34,7 +34,7 @@ use crate::charlm::adam::{Optim, OPTIMIZER_FILE};
 use crate::charlm::Clip;
 use crate::checkpoint;
 use crate::device::seed_everything;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, MAX_CLIP, MAX_LEARNING_RATE};
 use crate::progress::{Progress, ProgressEvent};
 
 /// How to train a sentence translator.
@@ -89,17 +89,14 @@ impl SentenceTrainConfig {
     /// Checks ranges; the message names the setting.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
-        if self.epochs == 0 || self.batch_size == 0 {
-            return bad("epochs and batch size must be at least 1".into());
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(format!("learning rate {} must be > 0", self.learning_rate));
-        }
+        Error::check_count("epochs", self.epochs)?;
+        Error::check_count("batch size", self.batch_size)?;
+        Error::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
         if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
             return bad(format!("lr decay {} is not in (0, 1]", self.lr_decay));
         }
-        if !(self.clip_norm.is_finite() && self.clip_norm >= 0.0) {
-            return bad(format!("clip norm {} must be >= 0", self.clip_norm));
+        if self.clip_norm != 0.0 {
+            Error::check_positive("clip norm (0: no clipping)", self.clip_norm, MAX_CLIP)?;
         }
         for (name, v, top) in [
             ("label smoothing", self.label_smoothing, 1.0),

@@ -10,7 +10,7 @@ use tch::{nn, nn::OptimizerConfig, Device, Reduction, Tensor};
 
 use super::translator::{DecodeOptions, Translator, TranslatorConfig, Vocabs};
 use crate::device::seed_everything;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, MAX_CLIP, MAX_LEARNING_RATE};
 use crate::progress::{Progress, ProgressEvent};
 
 /// How to train.
@@ -46,16 +46,11 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Checks ranges.
     pub fn validate(&self) -> Result<()> {
-        if self.epochs == 0 || self.batch_size == 0 {
-            return Err(Error::Config(
-                "epochs and batch size must be at least 1".into(),
-            ));
-        }
-        let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !positive(self.learning_rate) || !(positive(self.clip_norm) || self.clip_norm == 0.0) {
-            return Err(Error::Config(
-                "learning rate must be > 0 and clip norm >= 0".into(),
-            ));
+        Error::check_count("epochs", self.epochs)?;
+        Error::check_count("batch size", self.batch_size)?;
+        Error::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
+        if self.clip_norm != 0.0 {
+            Error::check_positive("clip norm (0: no clipping)", self.clip_norm, MAX_CLIP)?;
         }
         Error::check_fraction("valid fraction", self.valid_fraction)?;
         Ok(())

@@ -125,8 +125,8 @@ pub struct DecodeOptions {
     pub constrain: bool,
     /// Inputs decoded together.
     pub batch_size: usize,
-    /// Sentences: an output has at most `ceil(max_len_ratio * source tokens)` tokens (and never
-    /// more than the model's `max_tgt_len`).
+    /// Sentences: an output has at most `ceil(max_len_ratio * source tokens)` tokens, but never
+    /// fewer than `min_len` nor more than the model's `max_tgt_len`.
     pub max_len_ratio: f64,
     /// Sentences: `<eos>` is not allowed before this many tokens.
     pub min_len: usize,
@@ -581,7 +581,7 @@ impl Translator {
                     sources
                         .iter()
                         .map(|s| (options.max_len_ratio * s.ids.len() as f64).ceil() as usize)
-                        .map(|n| n.clamp(1, beam_config.max_len))
+                        .map(|n| n.max(options.min_len).clamp(1, beam_config.max_len))
                         .collect(),
                 );
             }

@@ -325,6 +325,7 @@ pub(crate) fn run(
             ),
         });
         report.epochs.push(stats);
+        super::check_finite(&syn0, epoch, config.alpha)?;
         if let Some(callback) = after_epoch.as_mut() {
             let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0.clone())?;
             callback(epoch, &vectors)?;

@@ -69,7 +69,7 @@ mod tests;
 use std::path::Path;
 
 use crate::embeddings::Embeddings;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, MAX_LEARNING_RATE};
 use crate::progress::Progress;
 
 pub use vocab::Vocabulary;
@@ -151,12 +151,7 @@ impl SkipGramConfig {
                 "dim, window and negative must be at most 1048576".into(),
             ));
         }
-        if !(self.alpha.is_finite() && self.alpha > 0.0) {
-            return Err(Error::Config(format!(
-                "alpha must be positive, got {}",
-                self.alpha
-            )));
-        }
+        Error::check_positive("alpha", self.alpha, MAX_LEARNING_RATE)?;
         if !(self.min_alpha.is_finite() && (0.0..=self.alpha).contains(&self.min_alpha)) {
             return Err(Error::Config(format!(
                 "min_alpha must be between 0 and alpha ({}), got {}",
@@ -173,6 +168,19 @@ impl SkipGramConfig {
             return Err(Error::Config("max_vocab must be at least 1".into()));
         }
         Ok(())
+    }
+}
+
+/// `Ok` when every value of the vectors after `epoch` is finite; otherwise the error that
+/// training diverged, naming the epoch and the learning rate to lower.
+pub(crate) fn check_finite(values: &[f32], epoch: usize, alpha: f64) -> Result<()> {
+    if values.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "training diverged in epoch {epoch}: the vectors hold NaN or infinite values; \
+             lower alpha (now {alpha}); nothing was written"
+        )))
     }
 }
 

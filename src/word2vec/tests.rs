@@ -352,3 +352,15 @@ fn every_word_is_trained_once_per_epoch_with_several_workers_plain_or_gzip() {
         }
     }
 }
+
+#[test]
+fn diverged_vectors_are_an_error_naming_the_epoch_and_alpha() {
+    assert!(check_finite(&[0.5, -1.0], 1, 0.025).is_ok());
+    for bad in [f32::NAN, f32::INFINITY] {
+        let err = check_finite(&[0.5, bad], 3, 100.0).unwrap_err().to_string();
+        assert!(
+            err.contains("training diverged in epoch 3") && err.contains("lower alpha (now 100)"),
+            "{err}"
+        );
+    }
+}

@@ -144,6 +144,7 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
         progress.event(&ProgressEvent::End { summary: &summary });
         report.epochs.push(stats);
         let current = sink.embeddings()?;
+        super::check_finite(current.vectors(), epoch, config.alpha)?;
         after_epoch(epoch, &current)?;
         vectors = Some(current);
     }
