@@ -198,3 +198,23 @@ fn a_missing_or_foreign_model_directory_is_a_clear_error() {
     let err = Translator::load(tmp.path(), Device::Cpu).unwrap_err();
     assert!(err.to_string().contains("holds a `charlm` model"), "{err}");
 }
+
+#[test]
+fn training_outputs_without_every_digit_are_refused_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dates");
+    let pairs: Vec<(String, String)> =
+        [("3 may 2001", "2001-05-03"), ("2 march 2002", "2002-03-02")]
+            .iter()
+            .map(|(h, iso)| (h.to_string(), iso.to_string()))
+            .collect();
+    let train = seq2seq::TrainConfig {
+        valid_fraction: 0.0,
+        ..seq2seq::TrainConfig::default()
+    };
+    let err = seq2seq::train(&pairs, smoke_config(), &train, Device::Cpu, &dir, &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("never write the digit(s) 46789"), "{err}");
+    assert!(!dir.exists());
+}

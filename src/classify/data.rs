@@ -283,14 +283,24 @@ impl Labels {
                     path: PathBuf::from(path),
                     line: e.line,
                     reason: format!(
-                        "label {:?} is not one of the training labels ({})",
+                        "label {:?} is not one of the {} training labels ({})",
                         e.label,
-                        self.names.join(", ")
+                        self.names.len(),
+                        shown(&self.names, 20)
                     ),
                 })
             })
             .collect()
     }
+}
+
+/// The first `most` of `names`, comma-separated, then how many more there are.
+fn shown(names: &[String], most: usize) -> String {
+    let mut text = names[..names.len().min(most)].join(", ");
+    if names.len() > most {
+        text.push_str(&format!(", ... and {} more", names.len() - most));
+    }
+    text
 }
 
 /// Labelled sentences and the file they came from (named in errors).

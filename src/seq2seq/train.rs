@@ -92,6 +92,17 @@ pub fn train(
     if train_idx.is_empty() {
         return Err(Error::Config("no training pairs".into()));
     }
+    let missing: String = ('0'..='9')
+        .filter(|&d| !train_idx.iter().any(|&i| pairs[i].1.contains(d)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Config(format!(
+            "the {} training pairs (after holding out {n_valid} for validation) never write the \
+             digit(s) {missing}; a date model learns to write every digit from its training \
+             outputs: give more pairs or a smaller valid fraction",
+            train_idx.len()
+        )));
+    }
     let vocabs = Vocabs::of_chars(
         train_idx
             .iter()
