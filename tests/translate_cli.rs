@@ -184,32 +184,24 @@ fn date_references_must_be_real_dates() {
         "dates.tsv:2: \"1999-02-30\" is not a date written YYYY-MM-DD",
     );
     let out = dir.path().join("model");
-    common::fails(
-        &[
-            "seq2seq",
-            "train",
-            "--pairs",
-            path,
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "dates.tsv:2: \"1999-02-30\"",
-    );
+    date_training_fails(&["--pairs", path], &out, "dates.tsv:2: \"1999-02-30\"");
+    // Options of sentence models, sizes and training alike, are refused for dates rather than
+    // ignored.
+    for option in ["--dropout", "--label-smoothing"] {
+        date_training_fails(
+            &["--generate", "50", option, "0.5"],
+            &out,
+            &format!("only --task pairs reads {option}"),
+        );
+    }
+}
+
+/// `seqmodels seq2seq train --out OUT ARGS` fails with `needle` and leaves no `out` behind.
+fn date_training_fails(args: &[&str], out: &std::path::Path, needle: &str) {
+    let mut all = vec!["seq2seq", "train", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    common::fails(&all, needle);
     assert!(!out.exists());
-    // Options of sentence models are refused for dates rather than ignored.
-    common::fails(
-        &[
-            "seq2seq",
-            "train",
-            "--generate",
-            "50",
-            "--dropout",
-            "0.5",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "only --task pairs reads --dropout",
-    );
 }
 
 #[test]
@@ -250,31 +242,6 @@ fn date_eval_writes_its_outputs_and_names_the_lines_it_rejects() {
     );
     // Training names the file and line of an input longer than the model reads.
     let model = dir.path().join("model");
-    common::fails(
-        &[
-            "seq2seq",
-            "train",
-            "--pairs",
-            path,
-            "--out",
-            model.to_str().unwrap(),
-        ],
-        "dates.tsv:3: input",
-    );
-    assert!(!model.exists());
-    // Training options of sentence models too.
-    common::fails(
-        &[
-            "seq2seq",
-            "train",
-            "--generate",
-            "50",
-            "--label-smoothing",
-            "0.5",
-            "--out",
-            model.to_str().unwrap(),
-        ],
-        "only --task pairs reads --label-smoothing",
-    );
+    date_training_fails(&["--pairs", path], &model, "dates.tsv:3: input");
     common::fails(&["dates", "generate", "-n", "0"], "must be at least 1");
 }
