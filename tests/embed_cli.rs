@@ -310,6 +310,11 @@ fn eval_bias_and_debias() {
     let args = debias(&equalize, "--equalize");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     common::fails(&args, "equalize.txt: has no word pairs");
+    // A word given twice is named with both lines.
+    std::fs::write(&equalize, "a9 b9\nb9 a8\n").unwrap();
+    common::fails(&args, "equalize.txt:2: \"b9\" is given twice (also on line 1)");
+    std::fs::write(&equalize, "a7 a7\n").unwrap();
+    common::fails(&args, "equalize.txt:1: \"a7\" is given twice (also on line 1)");
 }
 
 #[test]

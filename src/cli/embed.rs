@@ -1,5 +1,6 @@
 //! `seqmodels embed`: train word2vec, convert formats, query, evaluate and debias vectors.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -595,11 +596,14 @@ fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
         }
     };
     let mut neutral: Vec<String> = Vec::new();
+    // Where each word was first given, so that a word given two roles is named with both lines.
+    let mut neutral_at: HashMap<String, usize> = HashMap::new();
     if let Some(path) = &args.neutralize {
         for (i, line) in seqmodels::text::read_lines(path)?.iter().enumerate() {
             let word = line.trim();
             if !word.is_empty() && !word.starts_with('#') {
                 neutral.push(known(path, i + 1, word)?);
+                neutral_at.entry(word.to_owned()).or_insert(i + 1);
             }
         }
         if neutral.is_empty() {
@@ -607,6 +611,7 @@ fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
         }
     }
     let mut equal: Vec<(String, String)> = Vec::new();
+    let mut paired_at: HashMap<String, usize> = HashMap::new();
     if let Some(path) = &args.equalize {
         for (i, line) in seqmodels::text::read_lines(path)?.iter().enumerate() {
             let line = line.trim();
@@ -618,7 +623,22 @@ fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
                 .filter(|s| !s.is_empty())
                 .collect();
             match parts.as_slice() {
-                [a, b] => equal.push((known(path, i + 1, a)?, known(path, i + 1, b)?)),
+                [a, b] => {
+                    for word in [a, b] {
+                        let here = format!("{}:{}: {word:?}", path.display(), i + 1);
+                        if let Some(n) = paired_at.insert(word.to_string(), i + 1) {
+                            anyhow::bail!("{here} is given twice (also on line {n}): a word is equalized in one pair");
+                        }
+                        if let (Some(n), Some(neutral)) = (neutral_at.get(*word), &args.neutralize)
+                        {
+                            anyhow::bail!(
+                                "{here} is also to be neutralized ({}:{n}): a word is either neutralized or equalized",
+                                neutral.display()
+                            );
+                        }
+                    }
+                    equal.push((known(path, i + 1, a)?, known(path, i + 1, b)?))
+                }
                 _ => anyhow::bail!(
                     "{}:{}: expected two words (a b or a:b)",
                     path.display(),
