@@ -312,9 +312,15 @@ fn eval_bias_and_debias() {
     common::fails(&args, "equalize.txt: has no word pairs");
     // A word given twice is named with both lines.
     std::fs::write(&equalize, "a9 b9\nb9 a8\n").unwrap();
-    common::fails(&args, "equalize.txt:2: \"b9\" is given twice (also on line 1)");
+    common::fails(
+        &args,
+        "equalize.txt:2: \"b9\" is given twice (also on line 1)",
+    );
     std::fs::write(&equalize, "a7 a7\n").unwrap();
-    common::fails(&args, "equalize.txt:1: \"a7\" is given twice (also on line 1)");
+    common::fails(
+        &args,
+        "equalize.txt:1: \"a7\" is given twice (also on line 1)",
+    );
 }
 
 #[test]

@@ -191,6 +191,9 @@ fn parse<B: BufRead>(
         (Some(Format::Glove), _) | (None, None) => {
             let hint = match header {
                 Some(_) => " (the first line looks like a word2vec header)",
+                None if parse_signed_header(&first) => {
+                    " (the first line looks like a word2vec header with a negative count)"
+                }
                 None => "",
             };
             // The first line is a record: hand it back to the record reader.
@@ -579,6 +582,15 @@ fn parse_header(line: &[u8]) -> Option<(usize, usize)> {
     let count = tokens.next()?.parse().ok()?;
     let dim = tokens.next()?.parse().ok()?;
     tokens.next().is_none().then_some((count, dim))
+}
+
+/// Whether `line` is two integers of which one is negative: a broken header, not a record.
+fn parse_signed_header(line: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let tokens: Vec<&str> = text.split_ascii_whitespace().collect();
+    matches!(tokens[..], [a, b] if a.parse::<i64>().is_ok() && b.parse::<i64>().is_ok())
 }
 
 fn is_blank(bytes: &[u8]) -> bool {

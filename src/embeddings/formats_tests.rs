@@ -171,6 +171,11 @@ fn text_errors_name_the_line() {
     assert_eq!(error(b"a 1\n", Some(Format::Word2VecText)), header);
     let glove = error(b"2 3\na 1 2 3\n", Some(Format::Glove));
     assert!(glove.ends_with("found 3 (the first line looks like a word2vec header)"));
+    let negative = error(b"2 -3\na 1 2 3\n", None);
+    assert!(
+        negative.ends_with("(the first line looks like a word2vec header with a negative count)"),
+        "{negative}"
+    );
     let small = parse(b"a 1e-05 -0.5\n", None, None).unwrap();
     assert_eq!(small.vector(0), [1e-5, -0.5]);
 }
