@@ -68,6 +68,24 @@ impl DeviceSpec {
     }
 }
 
+/// `Ok` when `device` can hold tensors on this machine: the CPU, or a CUDA GPU that is there.
+/// Otherwise the error [`DeviceSpec::resolve`] gives for it, so that a library caller who builds
+/// a `tch::Device` by hand gets an error rather than a panic from libtorch.
+pub fn check_available(device: tch::Device) -> Result<()> {
+    match device {
+        tch::Device::Cpu => Ok(()),
+        tch::Device::Cuda(i) => {
+            load_cuda();
+            let gpus = tch::Cuda::device_count().max(0) as usize;
+            resolve_with(DeviceSpec::Cuda(i), gpus).map(|_| ())
+        }
+        other => Err(Error::DeviceUnavailable {
+            requested: format!("{other:?}"),
+            reason: "seqmodels runs on the CPU and CUDA GPUs only".into(),
+        }),
+    }
+}
+
 /// Resolution against a given GPU count, separated out so it can be tested on any machine.
 fn resolve_with(spec: DeviceSpec, gpus: usize) -> Result<tch::Device> {
     match spec {
@@ -198,10 +216,11 @@ pub fn rng_from_seed(seed: u64) -> Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
-/// Sets libtorch's intra-op thread count; `0` leaves libtorch's default.
+/// Sets libtorch's intra-op thread count; `0` leaves libtorch's default (and a count beyond
+/// `i32::MAX` is taken as `i32::MAX`).
 pub fn set_threads(threads: usize) {
     if threads > 0 {
-        tch::set_num_threads(threads as i32);
+        tch::set_num_threads(i32::try_from(threads).unwrap_or(i32::MAX));
     }
 }
 

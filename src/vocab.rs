@@ -49,6 +49,9 @@ impl From<Vocab> for Vec<String> {
 impl Vocab {
     /// Builds a vocabulary: `specials` first, then every token seen at least `min_count` times,
     /// by count descending and then by token.
+    ///
+    /// # Panics
+    /// If `specials` holds a token twice.
     pub fn build<I, S>(tokens: I, specials: &[&str], min_count: usize) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -75,6 +78,9 @@ impl Vocab {
     }
 
     /// Builds a vocabulary over the characters (Unicode scalar values, not bytes) of `texts`.
+    ///
+    /// # Panics
+    /// If `specials` holds a token twice.
     pub fn of_chars<'a>(texts: impl IntoIterator<Item = &'a str>, specials: &[&str]) -> Self {
         let chars = texts.into_iter().flat_map(|t| t.chars()).map(String::from);
         Vocab::build(chars, specials, 1)

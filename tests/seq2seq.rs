@@ -218,3 +218,15 @@ fn training_outputs_without_every_digit_are_refused_with_the_reason() {
     assert!(err.contains("never write the digit(s) 46789"), "{err}");
     assert!(!dir.exists());
 }
+
+#[test]
+fn a_gpu_that_is_not_there_is_an_error_not_a_panic() {
+    // Past any GPU count a machine has: the same error on every machine.
+    let absent = Device::Cuda(1000);
+    let err = {
+        let _lock = torch_rng();
+        Translator::builtin_dates(absent).unwrap_err().to_string()
+    };
+    assert!(err.contains("cuda:1000 is not available"), "{err}");
+    assert!(seqmodels::device::check_available(Device::Cpu).is_ok());
+}

@@ -72,8 +72,13 @@ impl Dataset {
         self
     }
 
-    /// A dataset from strings (tests, the library).
+    /// A dataset from strings (tests, the library): one item per line for [`Unit::Line`]; for
+    /// [`Unit::Text`] the items joined by newlines into the one text (empty without items).
     pub fn from_items(unit: Unit, items: Vec<String>) -> Dataset {
+        let items = match unit {
+            Unit::Line => items,
+            Unit::Text => vec![items.join("\n")],
+        };
         Dataset {
             path: PathBuf::from("<memory>"),
             unit,

@@ -507,3 +507,35 @@ fn without_held_out_data_every_epoch_is_saved_and_the_last_kept() {
     let meta = CharLm::meta(&out).unwrap();
     assert_eq!(meta.training["epoch"], 3);
 }
+
+#[test]
+fn an_empty_text_is_an_error_and_several_items_make_one_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = Dataset::from_items(Unit::Text, Vec::new());
+    let options = small(Unit::Text);
+    assert!(train(
+        &empty,
+        &options,
+        Device::Cpu,
+        &dir.path().join("m"),
+        &Silent
+    )
+    .is_err());
+    assert!(!dir.path().join("m").exists());
+    let two = Dataset::from_items(Unit::Text, vec!["ab".into(), "cd".into()]);
+    assert_eq!(two.items, vec![(1, "ab\ncd".to_owned())]);
+}
+
+#[test]
+fn a_time_budget_with_unbounded_epochs_does_not_overflow() {
+    let _lock = crate::device::torch_rng_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let data = Dataset::from_items(Unit::Line, names());
+    let options = TrainOptions {
+        epochs: usize::MAX,
+        time_budget: Some(std::time::Duration::from_millis(1)),
+        ..small(Unit::Line)
+    };
+    let report = train(&data, &options, Device::Cpu, &dir.path().join("m"), &Silent).unwrap();
+    assert!(!report.epochs.is_empty());
+}

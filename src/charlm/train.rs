@@ -308,7 +308,7 @@ pub fn resume(
         )));
     }
     let options = TrainOptions {
-        epochs: done as usize + epochs,
+        epochs: (done as usize).saturating_add(epochs),
         time_budget,
         ..saved
     };
@@ -369,7 +369,8 @@ impl Run {
                 o.batch_size
             )));
         }
-        let planned = (o.epochs + 1 - self.first_epoch) * n_batches;
+        // Saturating: with a time budget, `epochs` may be "as many as fit" (near usize::MAX).
+        let planned = (o.epochs.saturating_add(1) - self.first_epoch).saturating_mul(n_batches);
         let mut trained = Duration::ZERO;
         let mut report = TrainReport {
             epochs: Vec::new(),

@@ -279,7 +279,8 @@ pub fn split(data: &Dataset, fraction: f64, seed: u64) -> Result<(Dataset, Datas
 
 /// Trains a classifier on `train`, choosing the epoch on `valid` (or on a seeded split of
 /// `train` when `valid` is `None` and `options.valid_fraction > 0`). `config.labels` is filled
-/// from the training data; `pretrained` vectors set the embedding size.
+/// from the training data; `config.embed_dim` must be the dimension of the `pretrained` vectors (an
+/// error names both otherwise).
 pub fn train(
     mut config: ClassifierConfig,
     train: &Dataset,

@@ -96,16 +96,25 @@ impl Embeddings {
     }
 
     /// The word of row `id`.
+    ///
+    /// # Panics
+    /// If `id >= self.len()`; [`Embeddings::id`] gives the ids of words.
     pub fn word(&self, id: usize) -> &str {
         &self.words[id]
     }
 
     /// The stored vector of row `id`.
+    ///
+    /// # Panics
+    /// If `id >= self.len()`.
     pub fn vector(&self, id: usize) -> &[f32] {
         &self.vectors[id * self.dim..(id + 1) * self.dim]
     }
 
     /// The unit-length vector of row `id` (all zeros for a zero vector).
+    ///
+    /// # Panics
+    /// If `id >= self.len()`.
     pub fn unit(&self, id: usize) -> &[f32] {
         &self.unit_vectors()[id * self.dim..(id + 1) * self.dim]
     }

@@ -218,6 +218,13 @@ impl LstmCell {
 
 /// The attention seq2seq model. Build it with [`Seq2Seq::new`] on a `VarStore` path; load and
 /// save its parameters through [`crate::checkpoint`].
+///
+/// # Panics
+/// Its tensor-level methods (`encode`, `step`, `forward_teacher`, `forward_mixed`, and
+/// `select` on [`Encoded`] and [`DecoderState`]) are the layer under
+/// [`Translator`](super::Translator), which checks its inputs: like tch's own layers, they panic
+/// on tensors of another shape than documented, on ids outside the vocabularies and on lengths
+/// that do not match the batch.
 #[derive(Debug)]
 pub struct Seq2Seq {
     config: Seq2SeqConfig,
@@ -237,6 +244,7 @@ impl Seq2Seq {
     /// Creates the parameters under `p` (`encoder.*`, `attention.*`, `decoder.*`).
     pub fn new(p: &nn::Path, config: &Seq2SeqConfig) -> Result<Self> {
         config.validate()?;
+        crate::device::check_available(p.device())?;
         let c = config;
         let as_i = |v: usize| v as i64;
         let enc = p / "encoder";

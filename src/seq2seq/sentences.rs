@@ -91,6 +91,12 @@ impl SentenceTrainConfig {
         let bad = |m: String| Err(Error::Config(m));
         Error::check_count("epochs", self.epochs)?;
         Error::check_count("batch size", self.batch_size)?;
+        if self.batch_size > 1 << 24 {
+            return bad(format!(
+                "batch size {} is above the 2^24 allowed",
+                self.batch_size
+            ));
+        }
         Error::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
         if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
             return bad(format!("lr decay {} is not in (0, 1]", self.lr_decay));
@@ -329,7 +335,8 @@ impl Run<'_> {
         }
         let started = Instant::now();
         let mut epochs = Vec::new();
-        let last = self.first_epoch + self.config.epochs - 1;
+        // Saturating: with a time budget, `epochs` may be "as many as fit" (near usize::MAX).
+        let last = self.first_epoch.saturating_add(self.config.epochs - 1);
         for epoch in self.first_epoch..=last {
             let label = format!("epoch {epoch}/{last}");
             let start = Instant::now();

@@ -280,8 +280,15 @@ impl SentenceTokenizer {
         Ok((ids, words))
     }
 
-    /// Text of `ids`: `<pad>`, `<bos>` and `<eos>` are skipped, `<unk>` is written as such.
+    /// Text of `ids`: `<pad>`, `<bos>` and `<eos>` are skipped, `<unk>` is written as such; an
+    /// id outside the vocabulary is an error.
     pub fn decode(&self, ids: &[usize]) -> Result<String> {
+        let size = self.len();
+        if let Some(&bad) = ids.iter().find(|&&i| i >= size) {
+            return Err(Error::Config(format!(
+                "token id {bad} is outside the vocabulary of {size} tokens"
+            )));
+        }
         let ids: Vec<u32> = ids
             .iter()
             .filter(|&&i| i == UNK_ID || i >= SPECIALS.len())

@@ -145,6 +145,12 @@ impl SkipGramConfig {
                 return Err(Error::Config(format!("{name} must be at least 1")));
             }
         }
+        if self.threads > 1024 {
+            return Err(Error::Config(format!(
+                "{} threads: seqmodels runs at most 1024",
+                self.threads
+            )));
+        }
         // Window and negative are drawn as u32; larger values are meaningless anyway.
         if self.window > 1 << 20 || self.negative > 1 << 20 || self.dim > 1 << 20 {
             return Err(Error::Config(

@@ -64,11 +64,12 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     progress: &dyn Progress,
     mut after_epoch: F,
 ) -> Result<(Embeddings, TrainReport)> {
+    crate::device::check_available(device)?;
     let batch_pairs = batch.pairs;
-    if batch_pairs == 0 {
-        return Err(Error::Config(
-            "the batch must hold at least one pair".into(),
-        ));
+    if batch_pairs == 0 || batch_pairs > 1 << 30 {
+        return Err(Error::Config(format!(
+            "a batch of {batch_pairs} pairs: it must hold from 1 to 2^30 pairs"
+        )));
     }
     if batch.row_cap.is_nan() || batch.row_cap < 1.0 {
         return Err(Error::Config(format!(
