@@ -39,16 +39,14 @@ fn train(dir: &Path, epochs: &str, extra: &[&str]) -> Run {
         epochs,
         "--batch-size",
         "32",
-        "--lr",
-        "1e-2",
         "--label-smoothing",
         "0",
-        "--seed",
-        "3",
     ];
-    // The sizes are a new model's; --resume keeps the saved ones and refuses others.
+    // The sizes, learning rate and split are a new model's; --resume keeps the saved ones and
+    // refuses others.
     if !extra.contains(&"--resume") {
         args.extend_from_slice(&common::TOY_MODEL);
+        args.extend_from_slice(&["--lr", "1e-2", "--seed", "3"]);
     }
     args.extend_from_slice(extra);
     seqmodels(&args)
@@ -171,6 +169,14 @@ fn train_translate_and_score_a_toy_language_pair() {
     assert!(!r.ok && !r.stderr.contains("panicked"), "{}", r.stderr);
     assert!(
         r.stderr.contains("leave out --keep-case, --hidden"),
+        "{}",
+        r.stderr
+    );
+    let r = train(dir.path(), "1", &["--resume", "--lr", "1", "--seed", "4"]);
+    assert!(
+        !r.ok
+            && r.stderr
+                .contains("saved learning rate, seed and dev split; leave out --lr, --seed"),
         "{}",
         r.stderr
     );

@@ -240,6 +240,30 @@ fn date_eval_writes_its_outputs_and_names_the_lines_it_rejects() {
         &["seq2seq", "eval", "--pairs", path, "--max-len-ratio", "0"],
         "--max-len-ratio and --replace-unk are for sentence models",
     );
+    common::fails(
+        &["translate", "--min-len", "5", "3 may 1979"],
+        "--max-len-ratio, --min-len and --replace-unk are for sentence models",
+    );
+    // A beam past the cap, or a time budget past a year, is refused before any work.
+    common::fails(
+        &["translate", "-b", "5000", "3 may 1979"],
+        "beam width 5000 is not in 1..=1024",
+    );
+    common::fails(
+        &[
+            "seq2seq",
+            "train",
+            "--task",
+            "pairs",
+            "--pairs",
+            path,
+            "--out",
+            "x",
+            "--time-budget",
+            "18446744073709551615s",
+        ],
+        "the duration must be at most a year",
+    );
     // Training names the file and line of an input longer than the model reads.
     let model = dir.path().join("model");
     date_training_fails(&["--pairs", path], &model, "dates.tsv:3: input");

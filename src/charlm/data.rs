@@ -157,6 +157,13 @@ impl Dataset {
             }
             Unit::Text => {
                 let chars: Vec<char> = self.items[0].1.chars().collect();
+                if valid_count == 1 {
+                    return Err(Error::Config(
+                        "a held-out text of 1 character has nothing to predict: hold out at \
+                         least 2 (one to read, one to predict), or none"
+                            .into(),
+                    ));
+                }
                 if valid_count >= chars.len() {
                     return Err(Error::Config(format!(
                         "cannot hold out {valid_count} of {} characters",

@@ -9,6 +9,9 @@ use super::data::{Dataset, Unit};
 use super::model::{CharLm, State};
 use crate::error::{Error, Result};
 
+/// How many samples are drawn together.
+const SAMPLE_BATCH: usize = 1024;
+
 /// How to sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleOptions {
@@ -106,6 +109,41 @@ impl CharLm {
         };
         let generated_prefix = matches!(unit, Unit::Text) && prefix.is_empty();
         let mut rng = crate::device::rng_from_seed(options.seed);
+        // At most SAMPLE_BATCH samples are drawn together, so that memory does not grow with
+        // the count (the same draws as one batch up to that count).
+        let mut out = Vec::with_capacity(count);
+        for start in (0..count).step_by(SAMPLE_BATCH) {
+            let rows = SAMPLE_BATCH.min(count - start);
+            out.extend(self.sample_ids(&first, rows, max_len, options, &mut rng)?);
+        }
+        let text = |ids: &[i64]| -> String {
+            ids.iter()
+                .filter_map(|&i| self.vocab.token(i as usize))
+                .collect()
+        };
+        Ok(out
+            .iter()
+            .map(|ids| {
+                let body = text(ids);
+                if generated_prefix {
+                    body
+                } else {
+                    format!("{given}{body}")
+                }
+            })
+            .collect())
+    }
+
+    /// `count` samples of at most `max_len` characters after `first`, drawn together.
+    fn sample_ids(
+        &self,
+        first: &[i64],
+        count: usize,
+        max_len: usize,
+        options: &SampleOptions,
+        rng: &mut crate::device::Rng,
+    ) -> Result<Vec<Vec<i64>>> {
+        let unit = self.config.unit;
         let mut out: Vec<Vec<i64>> = vec![Vec::new(); count];
         let mut done = vec![false; count];
         let err = |e| Error::torch("sampling", e);
@@ -130,7 +168,7 @@ impl CharLm {
                 let rows = Vec::<f64>::try_from(last.flatten(0, -1)).map_err(err)?;
                 let mut ids = Vec::with_capacity(count);
                 for (i, row) in rows.chunks(self.vocab.len()).enumerate() {
-                    let id = draw(row, options.temperature, options.top_k, &mut rng);
+                    let id = draw(row, options.temperature, options.top_k, rng);
                     if !done[i] {
                         if unit == Unit::Line && id == 0 {
                             done[i] = true;
@@ -148,22 +186,7 @@ impl CharLm {
             }
             Ok::<(), Error>(())
         })?;
-        let text = |ids: &[i64]| -> String {
-            ids.iter()
-                .filter_map(|&i| self.vocab.token(i as usize))
-                .collect()
-        };
-        Ok(out
-            .iter()
-            .map(|ids| {
-                let body = text(ids);
-                if generated_prefix {
-                    body
-                } else {
-                    format!("{given}{body}")
-                }
-            })
-            .collect())
+        Ok(out)
     }
 
     /// Held-out loss of the model on `data`, nats per character, and the characters counted.

@@ -226,6 +226,13 @@ pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     if !(seconds.is_finite() && seconds > 0.0) {
         return Err(format!("the duration must be > 0, got {s:?}"));
     }
+    // A year is past any training run, and far below what Duration and Instant can add.
+    const YEAR: f64 = 365.0 * 24.0 * 3600.0;
+    if seconds > YEAR {
+        return Err(format!(
+            "the duration must be at most a year (8760h), got {s:?}"
+        ));
+    }
     Ok(Duration::from_secs_f64(seconds))
 }
 

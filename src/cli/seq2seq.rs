@@ -90,7 +90,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub tokenizer: Option<TokenizerArg>,
     /// --task pairs: tokens per side, the 4 specials included [default: 10000].
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive)]
     pub vocab_size: Option<usize>,
     /// --task pairs: words (or BPE pairs) seen fewer times are left out [default: 1].
     #[arg(long)]
@@ -103,16 +103,16 @@ pub struct TrainArgs {
     pub no_nfkc: bool,
     /// --task pairs: pairs with more tokens on either side are left out of training; the model
     /// reads and writes at most this many tokens [default: 50].
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive)]
     pub max_len: Option<usize>,
     /// --task pairs: embedding size of both sides [default: 256].
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive)]
     pub embed: Option<usize>,
     /// --task pairs: encoder LSTM size per direction (the decoder has twice this) [default: 256].
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive)]
     pub hidden: Option<usize>,
     /// --task pairs: stacked bidirectional encoder layers [default: 1].
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive)]
     pub layers: Option<usize>,
     /// --task pairs: dropout on embeddings, between layers and before the output layer
     /// [default: 0.2].
@@ -143,7 +143,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Generate this many pairs instead (seeded by --seed).
-    #[arg(long, value_name = "N", value_parser = super::at_most::<10_000_000>)]
+    #[arg(long, value_name = "N", value_parser = super::between_one_and::<10_000_000>)]
     pub generate: Option<usize>,
     /// Format set for --generate.
     #[arg(long, value_enum, default_value_t = Formats::Course)]
@@ -154,9 +154,10 @@ pub struct TrainArgs {
     /// Date models' sizes [default: course].
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
-    /// Seeds data generation, the split, shuffles and initial weights.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Seeds data generation, the split, shuffles and initial weights [default: 42; with
+    /// --resume, the saved model's].
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[arg(long, default_value_t = 20, value_parser = super::at_most::<1_000_000>)]
     pub epochs: usize,
     #[arg(long, default_value_t = 64)]
@@ -167,9 +168,10 @@ pub struct TrainArgs {
     /// Clip gradients to this global norm (0: off).
     #[arg(long, default_value_t = 1.0)]
     pub clip_norm: f64,
-    /// Share of pairs held out for exact match each epoch.
-    #[arg(long, default_value_t = 0.05)]
-    pub valid_fraction: f64,
+    /// Share of pairs held out for exact match each epoch [default: 0.05; with --resume, the
+    /// saved model's].
+    #[arg(long)]
+    pub valid_fraction: Option<f64>,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -328,7 +330,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             .map(|(_, row)| (row[0].clone(), row[1].clone()))
             .collect(),
         (None, Some(n)) => {
-            let mut rng = seqmodels::device::rng_from_seed(args.seed);
+            let mut rng = seqmodels::device::rng_from_seed(args.seed.unwrap_or(42));
             dates::generate(n, args.formats.into(), &mut rng)
                 .into_iter()
                 .map(|p| (p.human, p.iso))
@@ -349,8 +351,8 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         learning_rate: args.lr.unwrap_or(5e-3),
         clip_norm: args.clip_norm,
-        valid_fraction: args.valid_fraction,
-        seed: args.seed,
+        valid_fraction: args.valid_fraction.unwrap_or(0.05),
+        seed: args.seed.unwrap_or(42),
     };
     let history = seq2seq::train(&pairs, config, &train, device, &args.out, progress)?;
     let last = history
@@ -523,9 +525,9 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         label_smoothing: args.label_smoothing.unwrap_or(defaults.label_smoothing),
         teacher_forcing: args.teacher_forcing.unwrap_or(defaults.teacher_forcing),
         patience: args.patience.unwrap_or(defaults.patience),
-        valid_fraction: args.valid_fraction,
+        valid_fraction: args.valid_fraction.unwrap_or(0.05),
         bleu_sentences: args.bleu_sentences.unwrap_or(defaults.bleu_sentences),
-        seed: args.seed,
+        seed: args.seed.unwrap_or(42),
     };
     let report = if args.resume {
         // The tokenizers and sizes are the saved model's: another one would be ignored.
@@ -533,6 +535,21 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         if !given.is_empty() {
             anyhow::bail!(
                 "--resume keeps the saved model's tokenizers and sizes; leave out {}",
+                given.join(", ")
+            );
+        }
+        // So are its learning rate and its dev split (the seed and share that drew it).
+        let given: Vec<&str> = [
+            ("--lr", args.lr.is_some()),
+            ("--seed", args.seed.is_some()),
+            ("--valid-fraction", args.valid_fraction.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect();
+        if !given.is_empty() {
+            anyhow::bail!(
+                "--resume continues with the saved learning rate, seed and dev split; leave out {}",
                 given.join(", ")
             );
         }
@@ -571,7 +588,7 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
                 output_uses_context: true,
                 dropout: args.dropout.unwrap_or(0.2),
                 max_src_len: max_len,
-                max_tgt_len: max_len + 1,
+                max_tgt_len: max_len.saturating_add(1),
             },
             src_tokenizer: tokenizer.clone(),
             tgt_tokenizer: tokenizer,

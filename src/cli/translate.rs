@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use seqmodels::seq2seq::{AttentionMap, DecodeOptions, Translation, Translator};
+use seqmodels::seq2seq::{AttentionMap, DecodeOptions, Task, Translation, Translator};
 
 use super::DeviceArgs;
 
@@ -37,12 +37,12 @@ pub struct TranslateArgs {
     #[arg(long, default_value_t = 256, value_parser = super::positive)]
     pub batch_size: usize,
     /// Sentence models: at most this many output tokens per source token (but at least
-    /// --min-len).
-    #[arg(long, default_value_t = 2.0)]
-    pub max_len_ratio: f64,
-    /// Sentence models: no end of sentence before this many tokens.
-    #[arg(long, default_value_t = 0)]
-    pub min_len: usize,
+    /// --min-len) [default: 2].
+    #[arg(long)]
+    pub max_len_ratio: Option<f64>,
+    /// Sentence models: no end of sentence before this many tokens [default: 0].
+    #[arg(long)]
+    pub min_len: Option<usize>,
     /// Sentence models: replace each <unk> in the output by the source word the attention
     /// weighted most at that step.
     #[arg(long)]
@@ -82,14 +82,21 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
     }
     let device = args.device.device.resolve()?;
     let translator = translator(args.model.as_deref(), device)?;
+    if translator.config().task == Task::Dates
+        && (args.max_len_ratio.is_some() || args.min_len.is_some() || args.replace_unk)
+    {
+        anyhow::bail!(
+            "--max-len-ratio, --min-len and --replace-unk are for sentence models; this is a date model"
+        );
+    }
     let options = DecodeOptions {
         beam_width: args.beam_width,
         alpha: args.alpha,
         n_best: args.n_best,
         constrain: !args.no_constrain,
         batch_size: args.batch_size,
-        max_len_ratio: args.max_len_ratio,
-        min_len: args.min_len,
+        max_len_ratio: args.max_len_ratio.unwrap_or(2.0),
+        min_len: args.min_len.unwrap_or(0),
         replace_unk: args.replace_unk,
         strict: args.strict,
     };

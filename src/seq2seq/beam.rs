@@ -19,6 +19,9 @@
 
 use std::cmp::Ordering;
 
+/// The widest beam a search takes: the work and memory of a step grow with the width.
+pub const MAX_BEAM_WIDTH: usize = 1024;
+
 /// What beam search needs from a model. `State` holds one row per live hypothesis
 /// (e.g. decoder hidden states as a tensor of shape `[rows, hidden]`).
 ///
@@ -112,8 +115,11 @@ impl BeamConfig {
 
     /// Checks the fields against each other; the message names the offending field.
     pub fn validate(&self) -> Result<(), String> {
-        if self.width == 0 {
-            return Err("beam width must be at least 1".into());
+        if self.width == 0 || self.width > MAX_BEAM_WIDTH {
+            return Err(format!(
+                "beam width {} is not in 1..={MAX_BEAM_WIDTH}",
+                self.width
+            ));
         }
         if self.n_best == 0 {
             return Err("the n-best count must be at least 1".into());

@@ -55,6 +55,9 @@ pub struct Seq2SeqConfig {
     pub max_tgt_len: usize,
 }
 
+/// The longest input or output, in tokens, a model may read or write.
+pub const MAX_LEN: usize = 4096;
+
 impl Seq2SeqConfig {
     /// The course's sizes: `Tx = 30`, `Ty = 10`, `n_a = 32` per direction, `n_s = 64`, one-hot
     /// input, attention `Dense(10)`, decoder fed only the context.
@@ -91,6 +94,16 @@ impl Seq2SeqConfig {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(Error::Config(format!("{name} must be at least 1")));
+        }
+        for (name, len) in [
+            ("max_src_len", self.max_src_len),
+            ("max_tgt_len", self.max_tgt_len),
+        ] {
+            if len > MAX_LEN {
+                return Err(Error::Config(format!(
+                    "{name} {len} is above the {MAX_LEN} tokens a model reads or writes"
+                )));
+            }
         }
         Error::check_fraction("dropout", self.dropout)?;
         // In floating point: sizes from a config.json may be beyond any integer type's range.

@@ -222,7 +222,8 @@ pub fn train_sentences(
 }
 
 /// Continues training the sentence translator in `dir` (weights, optimiser state, learning
-/// rate and best dev loss) for up to `config.epochs` more epochs; saves the best to `out`.
+/// rate and best dev loss) for up to `config.epochs` more epochs; saves the best to `out`. The
+/// dev split is drawn with the seed and held-out share saved with the model, not `config`'s.
 pub fn resume_sentences(
     dir: &Path,
     train: &[Pair],
@@ -247,6 +248,17 @@ pub fn resume_sentences(
     let best = figure("dev_loss")
         .and_then(|v| v.as_f64())
         .unwrap_or(f64::INFINITY);
+    // The seed and held-out share the model was trained with, so that the dev split (and so
+    // the saved dev loss) is the same pairs; `config`'s for a model saved before they were kept.
+    let config = &SentenceTrainConfig {
+        seed: figure("seed")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(config.seed),
+        valid_fraction: figure("valid_fraction")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(config.valid_fraction),
+        ..config.clone()
+    };
     let mut optim = Optim::new(translator.var_store(), true);
     optim.restore(checkpoint::load_tensors(dir, OPTIMIZER_FILE)?, dir)?;
     // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
@@ -571,6 +583,8 @@ impl Run<'_> {
                 if dev_bleu.is_finite() { dev_bleu } else { 0.0 },
             )
             .with_figure("learning_rate", self.learning_rate)
+            .with_figure("seed", self.config.seed)
+            .with_figure("valid_fraction", self.config.valid_fraction)
             .with_figure("train_pairs", train_pairs)
             .with_figure("optimizer_steps", self.optim.steps())
             .with_figure("device", crate::device::device_name(device));

@@ -31,6 +31,9 @@ use tokenizers::{
 use crate::error::{Error, Result};
 use crate::vocab::{BOS, EOS, PAD, UNK};
 
+/// The largest vocabulary a sentence tokenizer learns.
+pub const MAX_VOCAB_SIZE: usize = 1_000_000;
+
 /// Id of `<pad>`.
 pub const PAD_ID: usize = 0;
 /// Id of `<unk>`.
@@ -105,6 +108,70 @@ fn tk_error(context: &str) -> impl Fn(tokenizers::Error) -> Error + '_ {
     move |e| Error::Config(format!("{context}: {e}"))
 }
 
+/// The BPE tokenizer `trained` with its token ids in an order that depends on its symbols and
+/// merges alone: the special tokens, then the symbols no merge made (the characters and their
+/// end-of-word forms) sorted, then each merge's result in merge order. The tokenizers crate
+/// numbers the end-of-word forms in a hash map's order, which changes from run to run, and the
+/// ids are the rows of the model's embeddings. Its trainer also breaks ties between equally
+/// frequent pairs by those ids, so two runs can still learn different merges
+/// (huggingface/tokenizers#1794); the word-level tokenizer has no such ties.
+fn canonical_bpe_ids(trained: &tokenizers::Tokenizer) -> Result<tokenizers::Tokenizer> {
+    let broken = |what: &str| {
+        Error::Config(format!(
+            "the trained BPE tokenizer's JSON has no {what} where expected"
+        ))
+    };
+    let json = trained
+        .to_string(false)
+        .map_err(tk_error("writing the BPE tokenizer"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(&json).map_err(|_| broken("valid JSON"))?;
+    let model = value.get_mut("model").ok_or_else(|| broken("model"))?;
+    let merged: Vec<String> = model
+        .get("merges")
+        .and_then(|m| m.as_array())
+        .ok_or_else(|| broken("merges"))?
+        .iter()
+        .map(|m| match m {
+            serde_json::Value::Array(pair) => pair.iter().filter_map(|p| p.as_str()).collect(),
+            serde_json::Value::String(pair) => pair.replace(' ', ""),
+            _ => String::new(),
+        })
+        .collect();
+    let vocab = model
+        .get("vocab")
+        .and_then(|v| v.as_object())
+        .ok_or_else(|| broken("vocab"))?;
+    let made: std::collections::HashSet<&str> = merged.iter().map(String::as_str).collect();
+    let mut alphabet: Vec<&str> = vocab
+        .keys()
+        .map(String::as_str)
+        .filter(|t| !SPECIALS.contains(t) && !made.contains(t))
+        .collect();
+    alphabet.sort_unstable();
+    let mut order: Vec<&str> = SPECIALS.to_vec();
+    order.extend(alphabet);
+    let mut seen: std::collections::HashSet<&str> = order.iter().copied().collect();
+    for token in &merged {
+        if vocab.contains_key(token) && seen.insert(token) {
+            order.push(token);
+        }
+    }
+    if order.len() != vocab.len() {
+        return Err(broken("vocabulary that the merges account for"));
+    }
+    let renumbered: serde_json::Map<String, serde_json::Value> = order
+        .iter()
+        .enumerate()
+        .map(|(id, token)| ((*token).to_owned(), id.into()))
+        .collect();
+    model["vocab"] = renumbered.into();
+    value
+        .to_string()
+        .parse::<tokenizers::Tokenizer>()
+        .map_err(tk_error("reading the renumbered BPE tokenizer"))
+}
+
 impl SentenceTokenizer {
     /// Learns a tokenizer from `sentences`.
     pub fn train<'a>(
@@ -116,6 +183,13 @@ impl SentenceTokenizer {
                 "vocabulary size {} leaves no room beyond the {} special tokens",
                 config.vocab_size,
                 SPECIALS.len()
+            )));
+        }
+        // The BPE trainer reserves memory in proportion to the size asked for.
+        if config.vocab_size > MAX_VOCAB_SIZE {
+            return Err(Error::Config(format!(
+                "vocabulary size {} is above the {MAX_VOCAB_SIZE} allowed",
+                config.vocab_size
             )));
         }
         let specials: Vec<AddedToken> = SPECIALS
@@ -173,9 +247,11 @@ impl SentenceTokenizer {
         inner
             .train(&mut trainer, sentences)
             .map_err(tk_error("training the tokenizer"))?;
-        let tokenizer = SentenceTokenizer {
-            inner: tokenizers::Tokenizer::from(inner),
-        };
+        let mut inner = tokenizers::Tokenizer::from(inner);
+        if config.kind == TokenizerKind::Bpe {
+            inner = canonical_bpe_ids(&inner)?;
+        }
+        let tokenizer = SentenceTokenizer { inner };
         tokenizer.check_specials(Path::new("<new tokenizer>"))?;
         let size = tokenizer.inner.get_vocab_size(true);
         if size <= SPECIALS.len() {
@@ -372,6 +448,28 @@ mod tests {
         assert!(!ids.contains(&UNK_ID), "{:?}", t.tokens());
         assert!(ids.len() > 2);
         assert_eq!(t.decode(&ids).unwrap(), "snowing dogs");
+        // The symbols no merge made come first, sorted, whatever order the crate gave them
+        // (a hash map's), then the merges.
+        let tokens = t.tokens();
+        let single = |s: &String| s.trim_end_matches(END_OF_WORD).chars().count() == 1;
+        let alphabet: Vec<String> = tokens[4..]
+            .iter()
+            .take_while(|s| single(s))
+            .cloned()
+            .collect();
+        let mut sorted = alphabet.clone();
+        sorted.sort();
+        assert_eq!(alphabet, sorted);
+        assert!(tokens[4 + alphabet.len()..].iter().all(|s| !single(s)));
+        for _ in 0..5 {
+            let again = SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap();
+            assert_eq!(
+                again.tokens()[..4 + alphabet.len()],
+                tokens[..4 + alphabet.len()]
+            );
+        }
+        // Out-of-vocabulary ids are an error, not a panic in the decoder.
+        assert!(t.decode(&[t.len()]).is_err());
         // A character never seen in training is unknown.
         assert!(t.encode("zzz").unwrap().contains(&UNK_ID));
         assert!(t.len() <= 60);

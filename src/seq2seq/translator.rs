@@ -570,7 +570,12 @@ impl Translator {
             .collect();
         let valid: Vec<usize> = (0..inputs.len()).filter(|&i| encoded[i].is_ok()).collect();
         let mut decoded: Vec<Option<Vec<Translation>>> = vec![None; inputs.len()];
-        for chunk in valid.chunks(options.batch_size.max(1)) {
+        // A chunk decodes inputs × beam width hypotheses at once: keep that within 16,384 rows
+        // (a wide beam decodes fewer inputs at a time, not more memory).
+        let per_chunk = options
+            .batch_size
+            .clamp(1, (16_384 / options.beam_width.max(1)).max(1));
+        for chunk in valid.chunks(per_chunk) {
             let sources: Vec<&Source> = chunk
                 .iter()
                 .filter_map(|&i| encoded[i].as_ref().ok())

@@ -238,6 +238,7 @@ pub(crate) fn run(
 ) -> Result<(Embeddings, TrainReport)> {
     config.validate()?;
     let vocab = Vocabulary::build_reporting(corpus, config, progress)?;
+    super::check_size(vocab.len(), config.dim)?;
     release_freed_memory();
     let dim = config.dim;
     let size = vocab

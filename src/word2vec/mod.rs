@@ -151,11 +151,18 @@ impl SkipGramConfig {
                 self.threads
             )));
         }
-        // Window and negative are drawn as u32; larger values are meaningless anyway.
-        if self.window > 1 << 20 || self.negative > 1 << 20 || self.dim > 1 << 20 {
-            return Err(Error::Config(
-                "dim, window and negative must be at most 1048576".into(),
-            ));
+        // Window and negative are drawn as u32; larger values are meaningless anyway (word2vec's
+        // papers use 2-25 negatives, and each costs a dot product per pair).
+        for (name, value, max) in [
+            ("dim", self.dim, 1 << 20),
+            ("window", self.window, 1 << 20),
+            ("negative", self.negative, 1000),
+        ] {
+            if value > max {
+                return Err(Error::Config(format!(
+                    "{name} {value} is above the {max} allowed"
+                )));
+            }
         }
         Error::check_positive("alpha", self.alpha, MAX_LEARNING_RATE)?;
         if !(self.min_alpha.is_finite() && (0.0..=self.alpha).contains(&self.min_alpha)) {
@@ -175,6 +182,15 @@ impl SkipGramConfig {
         }
         Ok(())
     }
+}
+
+/// `Ok` when the two `words × dim` matrices of training fit seqmodels' cap on a model's size
+/// ([`crate::error::MAX_WEIGHTS`] values); otherwise an error that names both numbers.
+pub(crate) fn check_size(words: usize, dim: usize) -> Result<()> {
+    Error::check_model_size(2.0 * words as f64 * dim as f64, 0).map_err(|e| match e {
+        Error::Config(why) => Error::Config(format!("{words} words of {dim} dimensions: {why}")),
+        other => other,
+    })
 }
 
 /// `Ok` when every value of the vectors after `epoch` is finite; otherwise the error that

@@ -78,6 +78,7 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
         )));
     }
     let vocab = Vocabulary::build(corpus, config)?;
+    super::check_size(vocab.len(), config.dim)?;
     let (words, dim) = (vocab.len() as i64, config.dim as i64);
     // Initialised on the CPU from the seed, so every device starts from the same vectors:
     // uniform in [-0.5/dim, 0.5/dim) as word2vec.c, output vectors at zero.
