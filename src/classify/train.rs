@@ -583,6 +583,18 @@ pub fn cross_validate(
             .flat_map(|(_, rows)| rows.iter().copied())
             .collect();
         train_rows.sort_unstable();
+        // A fold's training part can lack a rare label: say so, not just which line has it.
+        let in_fold = |e: Error| match e {
+            Error::BadLine { path, line, reason } => Error::BadLine {
+                path,
+                line,
+                reason: format!(
+                    "{reason}; in fold {}/{k} (the other folds, less the dev share, train)",
+                    f + 1
+                ),
+            },
+            other => other,
+        };
         let (model, report) = train(
             config.clone(),
             &data.subset(&train_rows),
@@ -591,8 +603,9 @@ pub fn cross_validate(
             options,
             device,
             progress,
-        )?;
-        let eval = evaluate(&model, &data.subset(test_rows))?;
+        )
+        .map_err(in_fold)?;
+        let eval = evaluate(&model, &data.subset(test_rows)).map_err(in_fold)?;
         let summary = format!(
             "fold {}/{k}: test accuracy {:.2}% (epoch {})",
             f + 1,
