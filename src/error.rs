@@ -225,7 +225,7 @@ impl Error {
     }
 
     /// `Ok` when `value` is a number in (0, `max`]; otherwise a configuration error naming it:
-    /// "learning rate 1e39 is not in (0, 1000000]". The cap keeps values that libtorch's 32-bit
+    /// "learning rate 1e39 is not in (0, 1e6]". The cap keeps values that libtorch's 32-bit
     /// arithmetic would overflow (an Adam step of 1e38) out of training.
     pub(crate) fn check_positive(name: &str, value: f64, max: f64) -> Result<()> {
         if value > 0.0 && value <= max {

@@ -72,8 +72,8 @@ impl SampleStats {
 }
 
 impl CharLm {
-    /// Draws `options.count` samples, all in one batch. Line models stop a sample at the end
-    /// marker; text models at `max_len` characters.
+    /// Draws `options.count` samples, up to 1,024 of them in one batch. Line models stop a
+    /// sample at the end marker; text models at `max_len` characters.
     pub fn sample(&self, options: &SampleOptions) -> Result<Vec<String>> {
         if !(options.temperature.is_finite() && options.temperature > 0.0) {
             return Err(Error::Config(format!(

@@ -388,6 +388,9 @@ fn answer(
                 writeln!(out)?;
                 out.flush()?;
                 eprintln!("error: {err}");
+                if prompt {
+                    eprint!("> ");
+                }
                 continue;
             }
             Err(err) => return Err(err.into()),

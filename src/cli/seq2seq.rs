@@ -260,11 +260,12 @@ fn read_date_rows(
         if dates::Date::parse_iso(&row[1]).is_none() {
             return Err(format!("{:?} is not a date written YYYY-MM-DD", row[1]));
         }
+        // Counted as the model reads it: trimmed and lower-cased.
+        let read = row[0].trim().to_lowercase().chars().count();
         match max_chars {
-            Some(max) if row[0].chars().count() > max => Err(format!(
-                "input {:?}: {} characters; this model reads at most {max}",
-                row[0],
-                row[0].chars().count()
+            Some(max) if read > max => Err(format!(
+                "input {:?}: {read} characters; this model reads at most {max}",
+                row[0]
             )),
             _ => Ok(()),
         }
@@ -538,11 +539,17 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
                 given.join(", ")
             );
         }
-        // So are its learning rate and its dev split (the seed and share that drew it).
+        // So are its learning rate and its dev split: the seed and share that drew it, where
+        // the model records them (a model saved before they were recorded takes the ones given,
+        // which must be those it was trained with).
+        let saved = seqmodels::checkpoint::read_meta(&args.out)?.training;
         let given: Vec<&str> = [
             ("--lr", args.lr.is_some()),
-            ("--seed", args.seed.is_some()),
-            ("--valid-fraction", args.valid_fraction.is_some()),
+            ("--seed", args.seed.is_some() && saved.contains_key("seed")),
+            (
+                "--valid-fraction",
+                args.valid_fraction.is_some() && saved.contains_key("valid_fraction"),
+            ),
         ]
         .into_iter()
         .filter_map(|(name, given)| given.then_some(name))

@@ -584,7 +584,8 @@ fn parse_header(line: &[u8]) -> Option<(usize, usize)> {
     tokens.next().is_none().then_some((count, dim))
 }
 
-/// Whether `line` is two integers of which one is negative: a broken header, not a record.
+/// Whether `line` is two integers, read after [`parse_header`] has refused it (so one of them is
+/// negative): a broken header, not a record.
 fn parse_signed_header(line: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(line) else {
         return false;

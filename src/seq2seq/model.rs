@@ -95,13 +95,14 @@ impl Seq2SeqConfig {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(Error::Config(format!("{name} must be at least 1")));
         }
-        for (name, len) in [
-            ("max_src_len", self.max_src_len),
-            ("max_tgt_len", self.max_tgt_len),
+        // An output may hold MAX_LEN tokens and its end token.
+        for (name, len, max) in [
+            ("max_src_len", self.max_src_len, MAX_LEN),
+            ("max_tgt_len", self.max_tgt_len, MAX_LEN + 1),
         ] {
-            if len > MAX_LEN {
+            if len > max {
                 return Err(Error::Config(format!(
-                    "{name} {len} is above the {MAX_LEN} tokens a model reads or writes"
+                    "{name} {len} is above the {max} tokens a model reads or writes"
                 )));
             }
         }

@@ -238,7 +238,6 @@ pub(crate) fn run(
 ) -> Result<(Embeddings, TrainReport)> {
     config.validate()?;
     let vocab = Vocabulary::build_reporting(corpus, config, progress)?;
-    super::check_size(vocab.len(), config.dim)?;
     release_freed_memory();
     let dim = config.dim;
     let size = vocab
@@ -247,11 +246,23 @@ pub(crate) fn run(
         .filter(|&n| n <= isize::MAX as usize / 4)
         .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))?;
     // gensim 4: syn0 uniform in [-1 / dim, 1 / dim) (word2vec.c: half that), syn1neg zero.
+    // The two matrices are reserved first, so that sizes the machine cannot hold are an error
+    // rather than an abort.
+    let reserve = |what: &str| -> Result<Vec<f32>> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(size).map_err(|_| {
+            Error::Config(format!(
+                "{} words x {dim} dimensions: no memory for the {what} ({:.1} GiB)",
+                vocab.len(),
+                size as f64 * 4.0 / (1u64 << 30) as f64
+            ))
+        })?;
+        Ok(v)
+    };
+    let (mut syn0, mut syn1neg) = (reserve("word vectors")?, reserve("context vectors")?);
     let mut rng = Rng::new(config.seed);
-    let mut syn0: Vec<f32> = (0..size)
-        .map(|_| (rng.unit_f32() - 0.5) * 2.0 / dim as f32)
-        .collect();
-    let mut syn1neg = vec![0.0f32; size];
+    syn0.extend((0..size).map(|_| (rng.unit_f32() - 0.5) * 2.0 / dim as f32));
+    syn1neg.resize(size, 0.0);
     let keep = keep_thresholds(vocab.counts(), vocab.total_words(), config.sample);
     let sampler = NegativeSampler::new(vocab.counts());
     let table = SigmoidTable::new();

@@ -184,8 +184,9 @@ impl SkipGramConfig {
     }
 }
 
-/// `Ok` when the two `words × dim` matrices of training fit seqmodels' cap on a model's size
-/// ([`crate::error::MAX_WEIGHTS`] values); otherwise an error that names both numbers.
+/// `Ok` when the two `words × dim` matrices of the batched (libtorch) trainer fit seqmodels'
+/// cap on a model's size ([`crate::error::MAX_WEIGHTS`] values); otherwise an error that names
+/// both numbers. (The CPU trainer takes what memory it can reserve.)
 pub(crate) fn check_size(words: usize, dim: usize) -> Result<()> {
     Error::check_model_size(2.0 * words as f64 * dim as f64, 0).map_err(|e| match e {
         Error::Config(why) => Error::Config(format!("{words} words of {dim} dimensions: {why}")),
