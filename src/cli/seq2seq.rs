@@ -540,12 +540,12 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             );
         }
         // So are its learning rate and its dev split: the seed and share that drew it, where
-        // the model records them (a model saved before they were recorded takes the ones given,
-        // which must be those it was trained with).
+        // the model records them (a model saved before the share was recorded takes the one
+        // given, which must be the one it was trained with).
         let saved = seqmodels::checkpoint::read_meta(&args.out)?.training;
         let given: Vec<&str> = [
             ("--lr", args.lr.is_some()),
-            ("--seed", args.seed.is_some() && saved.contains_key("seed")),
+            ("--seed", args.seed.is_some()),
             (
                 "--valid-fraction",
                 args.valid_fraction.is_some() && saved.contains_key("valid_fraction"),

@@ -223,7 +223,8 @@ pub fn train_sentences(
 
 /// Continues training the sentence translator in `dir` (weights, optimiser state, learning
 /// rate and best dev loss) for up to `config.epochs` more epochs; saves the best to `out`. The
-/// dev split is drawn with the seed and held-out share saved with the model, not `config`'s.
+/// dev split is drawn with the seed and held-out share saved with the model, not `config`'s
+/// (`config.valid_fraction` serves for a model saved before its share was recorded).
 pub fn resume_sentences(
     dir: &Path,
     train: &[Pair],
@@ -249,11 +250,10 @@ pub fn resume_sentences(
         .and_then(|v| v.as_f64())
         .unwrap_or(f64::INFINITY);
     // The seed and held-out share the model was trained with, so that the dev split (and so
-    // the saved dev loss) is the same pairs; `config`'s for a model saved before they were kept.
+    // the saved dev loss) is the same pairs; `config`'s share for a model saved before the
+    // share was recorded.
     let config = &SentenceTrainConfig {
-        seed: figure("seed")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(config.seed),
+        seed: translator.meta().seed,
         valid_fraction: figure("valid_fraction")
             .and_then(|v| v.as_f64())
             .unwrap_or(config.valid_fraction),
@@ -583,7 +583,6 @@ impl Run<'_> {
                 if dev_bleu.is_finite() { dev_bleu } else { 0.0 },
             )
             .with_figure("learning_rate", self.learning_rate)
-            .with_figure("seed", self.config.seed)
             .with_figure("valid_fraction", self.config.valid_fraction)
             .with_figure("train_pairs", train_pairs)
             .with_figure("optimizer_steps", self.optim.steps())
