@@ -7,8 +7,9 @@
 //! - normalisation: Unicode NFKC (unless turned off), then lower-casing when asked;
 //! - pre-tokenisation: `Whitespace` (`\w+|[^\w\s]+`), so punctuation is split from words;
 //! - model: `word` (a word-level vocabulary of the `vocab_size` most frequent words, ties broken
-//!   alphabetically) or `bpe` (byte-pair encoding, Sennrich et al. 2016, with the `</w>`
-//!   end-of-word suffix, learnt up to `vocab_size` symbols);
+//!   alphabetically) or `bpe` (byte-pair encoding, Sennrich et al. 2016, learnt up to
+//!   `vocab_size` symbols; each word is marked by a leading `▁`, as SentencePiece does, which
+//!   `Metaspace` adds after `Whitespace` and its decoder turns back into a space);
 //! - the first four ids are `<pad>` 0, `<unk>` 1, `<bos>` 2, `<eos>` 3.
 //!
 //! Decoding joins words with single spaces (so punctuation comes out space-separated, as in
@@ -17,11 +18,12 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tokenizers::decoders::bpe::BPEDecoder;
 use tokenizers::models::bpe::{BpeTrainer, BPE};
 use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
 use tokenizers::models::{ModelWrapper, TrainerWrapper};
 use tokenizers::normalizers::{Lowercase, NormalizerWrapper, Sequence, NFKC};
+use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
+use tokenizers::pre_tokenizers::sequence::Sequence as PreSequence;
 use tokenizers::pre_tokenizers::whitespace::Whitespace;
 use tokenizers::{
     AddedToken, DecoderWrapper, PostProcessorWrapper, PreTokenizerWrapper, TokenizerBuilder,
@@ -44,8 +46,8 @@ pub const BOS_ID: usize = 2;
 pub const EOS_ID: usize = 3;
 /// The specials, in id order.
 pub const SPECIALS: [&str; 4] = [PAD, UNK, BOS, EOS];
-/// The BPE end-of-word suffix.
-const END_OF_WORD: &str = "</w>";
+/// The BPE word-start mark (SentencePiece's).
+const WORD_START: char = '▁';
 
 /// Word-level or subword vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,70 +110,6 @@ fn tk_error(context: &str) -> impl Fn(tokenizers::Error) -> Error + '_ {
     move |e| Error::Config(format!("{context}: {e}"))
 }
 
-/// The BPE tokenizer `trained` with its token ids in an order that depends on its symbols and
-/// merges alone: the special tokens, then the symbols no merge made (the characters and their
-/// end-of-word forms) sorted, then each merge's result in merge order. The tokenizers crate
-/// numbers the end-of-word forms in a hash map's order, which changes from run to run, and the
-/// ids are the rows of the model's embeddings. Its trainer also breaks ties between equally
-/// frequent pairs by those ids, so two runs can still learn different merges
-/// (huggingface/tokenizers#1794); the word-level tokenizer has no such ties.
-fn canonical_bpe_ids(trained: &tokenizers::Tokenizer) -> Result<tokenizers::Tokenizer> {
-    let broken = |what: &str| {
-        Error::Config(format!(
-            "the trained BPE tokenizer's JSON has no {what} where expected"
-        ))
-    };
-    let json = trained
-        .to_string(false)
-        .map_err(tk_error("writing the BPE tokenizer"))?;
-    let mut value: serde_json::Value =
-        serde_json::from_str(&json).map_err(|_| broken("valid JSON"))?;
-    let model = value.get_mut("model").ok_or_else(|| broken("model"))?;
-    let merged: Vec<String> = model
-        .get("merges")
-        .and_then(|m| m.as_array())
-        .ok_or_else(|| broken("merges"))?
-        .iter()
-        .map(|m| match m {
-            serde_json::Value::Array(pair) => pair.iter().filter_map(|p| p.as_str()).collect(),
-            serde_json::Value::String(pair) => pair.replace(' ', ""),
-            _ => String::new(),
-        })
-        .collect();
-    let vocab = model
-        .get("vocab")
-        .and_then(|v| v.as_object())
-        .ok_or_else(|| broken("vocab"))?;
-    let made: std::collections::HashSet<&str> = merged.iter().map(String::as_str).collect();
-    let mut alphabet: Vec<&str> = vocab
-        .keys()
-        .map(String::as_str)
-        .filter(|t| !SPECIALS.contains(t) && !made.contains(t))
-        .collect();
-    alphabet.sort_unstable();
-    let mut order: Vec<&str> = SPECIALS.to_vec();
-    order.extend(alphabet);
-    let mut seen: std::collections::HashSet<&str> = order.iter().copied().collect();
-    for token in &merged {
-        if vocab.contains_key(token) && seen.insert(token) {
-            order.push(token);
-        }
-    }
-    if order.len() != vocab.len() {
-        return Err(broken("vocabulary that the merges account for"));
-    }
-    let renumbered: serde_json::Map<String, serde_json::Value> = order
-        .iter()
-        .enumerate()
-        .map(|(id, token)| ((*token).to_owned(), id.into()))
-        .collect();
-    model["vocab"] = renumbered.into();
-    value
-        .to_string()
-        .parse::<tokenizers::Tokenizer>()
-        .map_err(tk_error("reading the renumbered BPE tokenizer"))
-}
-
 impl SentenceTokenizer {
     /// Learns a tokenizer from `sentences`.
     pub fn train<'a>(
@@ -213,9 +151,12 @@ impl SentenceTokenizer {
                     (model.into(), trainer.into(), None)
                 }
                 TokenizerKind::Bpe => {
+                    // The word-start mark is an ordinary character, numbered with the alphabet
+                    // in sorted order; the crate's end-of-word suffix instead numbers its forms
+                    // in a hash map's order, which changes from run to run and breaks ties
+                    // between merges differently (huggingface/tokenizers#1794).
                     let model = BPE::builder()
                         .unk_token(UNK.to_owned())
-                        .end_of_word_suffix(END_OF_WORD.to_owned())
                         .build()
                         .map_err(tk_error("building the BPE model"))?;
                     let trainer = BpeTrainer::builder()
@@ -223,9 +164,8 @@ impl SentenceTokenizer {
                         .min_frequency(config.min_frequency)
                         .show_progress(false)
                         .special_tokens(specials)
-                        .end_of_word_suffix(END_OF_WORD.to_owned())
                         .build();
-                    let decoder = BPEDecoder::new(END_OF_WORD.to_owned());
+                    let decoder = Metaspace::new(WORD_START, PrependScheme::Always, true);
                     (model.into(), trainer.into(), Some(decoder.into()))
                 }
             };
@@ -236,10 +176,18 @@ impl SentenceTokenizer {
         if config.lowercase {
             steps.push(Lowercase.into());
         }
+        let pre_tokenizer: PreTokenizerWrapper = match config.kind {
+            TokenizerKind::Word => Whitespace {}.into(),
+            TokenizerKind::Bpe => PreSequence::new(vec![
+                Whitespace {}.into(),
+                Metaspace::new(WORD_START, PrependScheme::Always, true).into(),
+            ])
+            .into(),
+        };
         let mut inner: Inner = TokenizerBuilder::new()
             .with_model(model)
             .with_normalizer(Some(Sequence::new(steps).into()))
-            .with_pre_tokenizer(Some(Whitespace {}.into()))
+            .with_pre_tokenizer(Some(pre_tokenizer))
             .with_post_processor(None)
             .with_decoder(decoder)
             .build()
@@ -247,11 +195,9 @@ impl SentenceTokenizer {
         inner
             .train(&mut trainer, sentences)
             .map_err(tk_error("training the tokenizer"))?;
-        let mut inner = tokenizers::Tokenizer::from(inner);
-        if config.kind == TokenizerKind::Bpe {
-            inner = canonical_bpe_ids(&inner)?;
-        }
-        let tokenizer = SentenceTokenizer { inner };
+        let tokenizer = SentenceTokenizer {
+            inner: tokenizers::Tokenizer::from(inner),
+        };
         tokenizer.check_specials(Path::new("<new tokenizer>"))?;
         let size = tokenizer.inner.get_vocab_size(true);
         if size <= SPECIALS.len() {
@@ -265,7 +211,7 @@ impl SentenceTokenizer {
         if size > config.vocab_size {
             return Err(Error::Config(format!(
                 "a BPE vocabulary of {} symbols cannot hold the {} single characters of the \
-                 training text (with their end-of-word forms) and the {} special tokens; raise \
+                 training text (the word-start mark among them) and the {} special tokens; raise \
                  --vocab-size to at least {size}",
                 config.vocab_size,
                 size - SPECIALS.len(),
@@ -448,25 +394,16 @@ mod tests {
         assert!(!ids.contains(&UNK_ID), "{:?}", t.tokens());
         assert!(ids.len() > 2);
         assert_eq!(t.decode(&ids).unwrap(), "snowing dogs");
-        // The symbols no merge made come first, sorted, whatever order the crate gave them
-        // (a hash map's), then the merges.
-        let tokens = t.tokens();
-        let single = |s: &String| s.trim_end_matches(END_OF_WORD).chars().count() == 1;
-        let alphabet: Vec<String> = tokens[4..]
+        // Words start with the mark; the same text gives the same tokenizer every time (the
+        // crate's end-of-word suffix numbered its forms in a hash map's order).
+        assert!(t
+            .tokens()
             .iter()
-            .take_while(|s| single(s))
-            .cloned()
-            .collect();
-        let mut sorted = alphabet.clone();
-        sorted.sort();
-        assert_eq!(alphabet, sorted);
-        assert!(tokens[4 + alphabet.len()..].iter().all(|s| !single(s)));
-        for _ in 0..5 {
+            .any(|s| s.starts_with(WORD_START) && s.chars().count() > 2));
+        let json = t.inner.to_string(false).unwrap();
+        for _ in 0..10 {
             let again = SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap();
-            assert_eq!(
-                again.tokens()[..4 + alphabet.len()],
-                tokens[..4 + alphabet.len()]
-            );
+            assert_eq!(again.inner.to_string(false).unwrap(), json);
         }
         // Out-of-vocabulary ids are an error, not a panic in the decoder.
         assert!(t.decode(&[t.len()]).is_err());
