@@ -382,31 +382,29 @@ fn answer(
         // Output stays in step with input: a blank line, a line that is not UTF-8 or a failed
         // query gives an empty line (the error goes to stderr with its line number), and a list
         // ends with an empty line.
-        let (number, line) = match line {
-            Ok(numbered) => numbered,
-            Err(err @ seqmodels::Error::BadLine { .. }) => {
-                writeln!(out)?;
-                out.flush()?;
-                eprintln!("error: {err}");
-                if prompt {
-                    eprint!("> ");
+        let answer = match line {
+            Ok((number, line)) => {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if words.is_empty() {
+                    Ok(None)
+                } else {
+                    check(&words)
+                        .and_then(|()| ask(&emb, &words))
+                        .map(Some)
+                        .map_err(|e| anyhow::anyhow!("<stdin>:{number}: {e:#}"))
                 }
-                continue;
             }
+            Err(err @ seqmodels::Error::BadLine { .. }) => Err(err.into()),
             Err(err) => return Err(err.into()),
         };
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.is_empty() {
-            writeln!(out)?;
-        } else {
-            match check(&words).and_then(|()| ask(&emb, &words)) {
-                Ok(text) if shape == Answer::List => writeln!(out, "{text}\n")?,
-                Ok(text) => writeln!(out, "{text}")?,
-                Err(e) => {
-                    writeln!(out)?;
-                    out.flush()?;
-                    eprintln!("error: <stdin>:{number}: {e:#}");
-                }
+        match answer {
+            Ok(Some(text)) if shape == Answer::List => writeln!(out, "{text}\n")?,
+            Ok(Some(text)) => writeln!(out, "{text}")?,
+            Ok(None) => writeln!(out)?,
+            Err(e) => {
+                writeln!(out)?;
+                out.flush()?;
+                eprintln!("error: {e:#}");
             }
         }
         out.flush()?;

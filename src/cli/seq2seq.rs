@@ -272,10 +272,33 @@ fn read_date_rows(
     })
 }
 
+/// Prints `warning: PATH:LINE: WHAT` for the first ten of `warnings`, then how many more there
+/// are, so that a score can be traced to its inputs without flooding the terminal.
+fn warn_lines(path: &Path, warnings: impl Iterator<Item = (usize, String)>) {
+    let mut count = 0usize;
+    for (line, what) in warnings {
+        count += 1;
+        if count <= 10 {
+            eprintln!("warning: {}:{line}: {what}", path.display());
+        }
+    }
+    if count > 10 {
+        eprintln!("warning: {} more line(s) like these", count - 10);
+    }
+}
+
+/// The names of `options` whose flag is true: the options given, of those listed.
+fn given_options(options: &[(&'static str, bool)]) -> Vec<&'static str> {
+    options
+        .iter()
+        .filter_map(|&(name, given)| given.then_some(name))
+        .collect()
+}
+
 impl TrainArgs {
     /// The tokenizer and size options given, which only a new sentence model reads.
     fn sentence_model_options(&self) -> Vec<&'static str> {
-        [
+        given_options(&[
             ("--tokenizer", self.tokenizer.is_some()),
             ("--vocab-size", self.vocab_size.is_some()),
             ("--min-frequency", self.min_frequency.is_some()),
@@ -286,15 +309,12 @@ impl TrainArgs {
             ("--hidden", self.hidden.is_some()),
             ("--layers", self.layers.is_some()),
             ("--dropout", self.dropout.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect()
+        ])
     }
 
     /// The training options given that only sentence models read.
     fn sentence_training_options(&self) -> Vec<&'static str> {
-        [
+        given_options(&[
             ("--label-smoothing", self.label_smoothing.is_some()),
             ("--teacher-forcing", self.teacher_forcing.is_some()),
             ("--time-budget", self.time_budget.is_some()),
@@ -303,10 +323,7 @@ impl TrainArgs {
             ("--bleu-sentences", self.bleu_sentences.is_some()),
             ("--dev-src", self.dev_src.is_some()),
             ("--dev-tgt", self.dev_tgt.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect()
+        ])
     }
 }
 
@@ -325,13 +342,15 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         Preset::Course => Seq2SeqConfig::course(0, 0),
         Preset::Dates => seq2seq::dates_preset(),
     };
+    let defaults = seq2seq::TrainConfig::default();
+    let seed = args.seed.unwrap_or(defaults.seed);
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
         (Some(path), _) => read_date_rows(path, Some(model.max_src_len))?
             .into_iter()
             .map(|(_, row)| (row[0].clone(), row[1].clone()))
             .collect(),
         (None, Some(n)) => {
-            let mut rng = seqmodels::device::rng_from_seed(args.seed.unwrap_or(42));
+            let mut rng = seqmodels::device::rng_from_seed(seed);
             dates::generate(n, args.formats.into(), &mut rng)
                 .into_iter()
                 .map(|p| (p.human, p.iso))
@@ -350,10 +369,10 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     let train = seq2seq::TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
-        learning_rate: args.lr.unwrap_or(5e-3),
+        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
         clip_norm: args.clip_norm,
-        valid_fraction: args.valid_fraction.unwrap_or(0.05),
-        seed: args.seed.unwrap_or(42),
+        valid_fraction: args.valid_fraction.unwrap_or(defaults.valid_fraction),
+        seed,
     };
     let history = seq2seq::train(&pairs, config, &train, device, &args.out, progress)?;
     let last = history
@@ -398,7 +417,9 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         n_best: 1,
         constrain: !args.no_constrain,
         batch_size: args.batch_size,
-        max_len_ratio: args.max_len_ratio.unwrap_or(2.0),
+        max_len_ratio: args
+            .max_len_ratio
+            .unwrap_or(DecodeOptions::default().max_len_ratio),
         replace_unk: args.replace_unk,
         ..DecodeOptions::default()
     };
@@ -418,28 +439,23 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let outputs = translator.translate(&inputs, &options)?;
     let seconds = start.elapsed().as_secs_f64();
-    // Name the lines whose input was rejected or holds characters the model never saw (the
-    // first ten; then a count), so a low score can be traced to its inputs.
-    let mut warnings = 0usize;
-    for ((line, row), out) in rows.iter().zip(&outputs) {
-        let warning = match out {
-            Err(err) => Some(format!("rejected: {err}")),
-            Ok(_) => {
-                let unseen: String = translator.unseen_characters(&row[0]).iter().collect();
-                (!unseen.is_empty())
-                    .then(|| format!("characters the model never saw, read as unknown: {unseen:?}"))
-            }
-        };
-        if let Some(warning) = warning {
-            warnings += 1;
-            if warnings <= 10 {
-                eprintln!("warning: {}:{line}: {warning}", pairs.display());
-            }
-        }
-    }
-    if warnings > 10 {
-        eprintln!("warning: {} more line(s) like these", warnings - 10);
-    }
+    // Name the lines whose input was rejected or holds characters the model never saw, so a
+    // low score can be traced to its inputs.
+    warn_lines(
+        pairs,
+        rows.iter().zip(&outputs).filter_map(|((line, row), out)| {
+            let warning = match out {
+                Err(err) => Some(format!("rejected: {err}")),
+                Ok(_) => {
+                    let unseen: String = translator.unseen_characters(&row[0]).iter().collect();
+                    (!unseen.is_empty()).then(|| {
+                        format!("characters the model never saw, read as unknown: {unseen:?}")
+                    })
+                }
+            };
+            warning.map(|w| (*line, w))
+        }),
+    );
     if let Some(path) = &args.output {
         let mut text = String::new();
         for out in &outputs {
@@ -520,15 +536,15 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         epochs: args.epochs,
         time_budget: args.time_budget,
         batch_size: args.batch_size,
-        learning_rate: args.lr.unwrap_or(1e-3),
+        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
         lr_decay: args.lr_decay.unwrap_or(defaults.lr_decay),
         clip_norm: args.clip_norm,
         label_smoothing: args.label_smoothing.unwrap_or(defaults.label_smoothing),
         teacher_forcing: args.teacher_forcing.unwrap_or(defaults.teacher_forcing),
         patience: args.patience.unwrap_or(defaults.patience),
-        valid_fraction: args.valid_fraction.unwrap_or(0.05),
+        valid_fraction: args.valid_fraction.unwrap_or(defaults.valid_fraction),
         bleu_sentences: args.bleu_sentences.unwrap_or(defaults.bleu_sentences),
-        seed: args.seed.unwrap_or(42),
+        seed: args.seed.unwrap_or(defaults.seed),
     };
     let report = if args.resume {
         // The tokenizers and sizes are the saved model's: another one would be ignored.
@@ -543,17 +559,14 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         // the model records them (a model saved before the share was recorded takes the one
         // given, which must be the one it was trained with).
         let saved = seqmodels::checkpoint::read_meta(&args.out)?.training;
-        let given: Vec<&str> = [
+        let given = given_options(&[
             ("--lr", args.lr.is_some()),
             ("--seed", args.seed.is_some()),
             (
                 "--valid-fraction",
                 args.valid_fraction.is_some() && saved.contains_key("valid_fraction"),
             ),
-        ]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect();
+        ]);
         if !given.is_empty() {
             anyhow::bail!(
                 "--resume continues with the saved learning rate, seed and dev split; leave out {}",
@@ -661,19 +674,17 @@ fn eval_bleu(
         text.push('\n');
         seqmodels::text::write_atomic(path, text.as_bytes())?;
     }
-    let empty: Vec<usize> = (0..inputs.len())
-        .filter(|&i| inputs[i].trim().is_empty())
-        .collect();
-    for &i in empty.iter().take(10) {
-        eprintln!(
-            "warning: {}:{}: empty source, scored as an empty translation",
-            src.display(),
-            i + 1
-        );
-    }
-    if empty.len() > 10 {
-        eprintln!("warning: {} more empty source line(s)", empty.len() - 10);
-    }
+    warn_lines(
+        src,
+        (0..inputs.len())
+            .filter(|&i| inputs[i].trim().is_empty())
+            .map(|i| {
+                (
+                    i + 1,
+                    "empty source, scored as an empty translation".to_owned(),
+                )
+            }),
+    );
     let (bleu, chrf) = (scored.bleu()?, scored.chrf()?);
     let (failed, truncated, seconds) = (scored.rejected, scored.truncated, scored.seconds);
     println!(

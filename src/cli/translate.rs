@@ -89,14 +89,15 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
             "--max-len-ratio, --min-len and --replace-unk are for sentence models; this is a date model"
         );
     }
+    let defaults = DecodeOptions::default();
     let options = DecodeOptions {
         beam_width: args.beam_width,
         alpha: args.alpha,
         n_best: args.n_best,
         constrain: !args.no_constrain,
         batch_size: args.batch_size,
-        max_len_ratio: args.max_len_ratio.unwrap_or(2.0),
-        min_len: args.min_len.unwrap_or(0),
+        max_len_ratio: args.max_len_ratio.unwrap_or(defaults.max_len_ratio),
+        min_len: args.min_len.unwrap_or(defaults.min_len),
         replace_unk: args.replace_unk,
         strict: args.strict,
     };
