@@ -41,13 +41,11 @@ fn main() -> anyhow::Result<()> {
         lowercase: true,
         model: seq2seq::dates_preset(),
     };
-    let train = seq2seq::TrainConfig {
-        epochs: 3,
-        ..Default::default()
-    };
+    let mut train = seq2seq::TrainConfig::default();
+    train.train.budget = seqmodels::train::Budget::epochs(3);
     let out = std::env::temp_dir().join("seqmodels-example-dates");
     let history = seq2seq::train(&pairs, config, &train, device, &out, &Silent)?;
-    for e in &history {
+    for e in &history.epochs {
         println!(
             "epoch {}: loss {:.4}, held-out exact match {:.1}%",
             e.epoch,

@@ -13,6 +13,7 @@ use seqmodels::seq2seq::tokenizer::{TokenizerConfig, TokenizerKind};
 use seqmodels::seq2seq::{
     train_sentences, DecodeOptions, SentenceSetup, SentenceTrainConfig, Seq2SeqConfig, Translator,
 };
+use seqmodels::train::Budget;
 use seqmodels::{DeviceSpec, Silent};
 
 fn main() -> anyhow::Result<()> {
@@ -48,12 +49,12 @@ fn main() -> anyhow::Result<()> {
         src_tokenizer: tokenizer.clone(),
         tgt_tokenizer: tokenizer,
     };
-    let config = SentenceTrainConfig {
-        epochs: 10,
+    let mut config = SentenceTrainConfig::default();
+    config.train.budget = Budget {
+        epochs: Some(10),
         time_budget: Some(Duration::from_secs(60)),
-        learning_rate: 3e-3,
-        ..SentenceTrainConfig::default()
     };
+    config.train.lr = 3e-3;
     let out = std::env::temp_dir().join("seqmodels-example-sentences");
     let report = train_sentences(&pairs, None, &setup, &config, device, &out, &Silent)?;
     for e in &report.epochs {

@@ -50,9 +50,11 @@ pub mod device;
 pub mod doctor;
 pub mod embeddings;
 pub mod error;
+pub mod limits;
 pub mod progress;
 pub mod seq2seq;
 pub mod text;
+pub mod train;
 pub mod vocab;
 pub mod word2vec;
 

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -145,14 +144,9 @@ impl Dataset {
                         self.items.len()
                     )));
                 }
-                let mut order: Vec<usize> = (0..self.items.len()).collect();
-                order.shuffle(&mut crate::device::rng_from_seed(seed));
-                let (valid, train) = order.split_at(valid_count);
-                let pick = |idx: &[usize]| {
-                    let mut idx = idx.to_vec();
-                    idx.sort_unstable();
-                    idx.iter().map(|&i| self.items[i].clone()).collect()
-                };
+                let (train, valid) =
+                    crate::train::split_sorted(self.items.len(), valid_count, seed)?;
+                let pick = |idx: Vec<usize>| idx.iter().map(|&i| self.items[i].clone()).collect();
                 Ok((part(pick(train)), part(pick(valid))))
             }
             Unit::Text => {

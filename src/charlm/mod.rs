@@ -18,7 +18,8 @@
 //! use seqmodels::charlm::{self, CharLm, SampleOptions, TrainOptions};
 //! # fn main() -> seqmodels::Result<()> {
 //! let data = charlm::Dataset::load("names.txt".as_ref(), charlm::Unit::Line)?;
-//! let options = TrainOptions { epochs: 5, ..TrainOptions::for_unit(charlm::Unit::Line) };
+//! let mut options = TrainOptions::for_unit(charlm::Unit::Line);
+//! options.train.budget = seqmodels::train::Budget::epochs(5);
 //! let report = charlm::train(&data, &options, tch::Device::Cpu, "names-model".as_ref(),
 //!                            &seqmodels::progress::Silent)?;
 //! println!("held-out {:.3} nats/char", report.best_valid_nats);
@@ -30,7 +31,6 @@
 //! # }
 //! ```
 
-pub(crate) mod adam;
 mod data;
 mod model;
 mod sample;
@@ -42,4 +42,4 @@ mod tests;
 pub use data::{Dataset, Unit, BOUNDARY};
 pub use model::{Cell, CharLm, ModelConfig, KIND};
 pub use sample::{SampleOptions, SampleStats};
-pub use train::{resume, train, Clip, EpochFigures, Optimizer, TrainOptions, TrainReport};
+pub use train::{resume, train, EpochFigures, TrainOptions, TrainReport};

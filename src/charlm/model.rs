@@ -67,7 +67,7 @@ impl ModelConfig {
                 "hidden size and layers must be at least 1".into(),
             ));
         }
-        Error::check_fraction("dropout", self.dropout)?;
+        crate::limits::check_fraction("dropout", self.dropout)?;
         Ok(())
     }
 
@@ -126,9 +126,9 @@ impl CharLm {
         } else {
             vf
         };
-        Error::check_model_size(
+        crate::limits::check_model_size(
             vf * config.embed as f64
-                + crate::error::rnn_weights(gates as f64, input_f, hf, config.layers, 1.0)
+                + crate::limits::rnn_weights(gates as f64, input_f, hf, config.layers, 1.0)
                 + vf * (hf + 1.0),
             config.layers,
         )?;

@@ -32,14 +32,16 @@ fn small(unit: Unit) -> TrainOptions {
             lowercase: false,
         },
         seq_len: 16,
-        batch_size: 8,
-        lr: 1e-2,
-        lr_min: None,
-        epochs: 30,
-        valid_fraction: 0.0,
-        valid_count: Some(4),
-        seed: 5,
-        ..TrainOptions::for_unit(unit)
+        valid_file: None,
+        train: crate::train::Settings {
+            budget: crate::train::Budget::epochs(30),
+            batch_size: 8,
+            lr: 1e-2,
+            lr_schedule: crate::train::LrSchedule::Constant,
+            held_out: crate::train::HeldOut::Count(4),
+            seed: 5,
+            ..TrainOptions::for_unit(unit).train
+        },
     }
 }
 
@@ -120,11 +122,12 @@ fn a_held_out_character_the_training_text_lacks_is_named_by_line() {
     let plain = Dataset::from_items(Unit::Text, vec!["abcab".repeat(40)]);
     let (p, h) = plain.split(20, 0).unwrap();
     assert_eq!(p.vocab_for(&h), p.vocab());
-    let options = TrainOptions {
-        valid_count: Some(20),
-        epochs: 1,
-        batch_size: 2,
-        ..small(Unit::Text)
+    let options = {
+        let mut o = small(Unit::Text);
+        o.train.held_out = crate::train::HeldOut::Count(20);
+        o.train.budget = crate::train::Budget::epochs(1);
+        o.train.batch_size = 2;
+        o
     };
     train(
         &data,
@@ -273,9 +276,10 @@ fn resume_continues_exactly_where_training_stopped() {
     crate::device::set_threads(1);
     let dir = tempfile::tempdir().unwrap();
     let data = Dataset::from_items(Unit::Line, names());
-    let options = TrainOptions {
-        epochs: 2,
-        ..small(Unit::Line)
+    let options = {
+        let mut o = small(Unit::Line);
+        o.train.budget = crate::train::Budget::epochs(2);
+        o
     };
     let whole = dir.path().join("whole");
     let report = train(&data, &options, Device::Cpu, &whole, &Silent).unwrap();
@@ -283,9 +287,10 @@ fn resume_continues_exactly_where_training_stopped() {
     let half = dir.path().join("half");
     train(
         &data,
-        &TrainOptions {
-            epochs: 1,
-            ..options.clone()
+        &{
+            let mut o = options.clone();
+            o.train.budget = crate::train::Budget::epochs(1);
+            o
         },
         Device::Cpu,
         &half,
@@ -293,7 +298,15 @@ fn resume_continues_exactly_where_training_stopped() {
     )
     .unwrap();
     let resumed = dir.path().join("resumed");
-    let report = resume(&half, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap();
+    let report = resume(
+        &half,
+        &data,
+        crate::train::Budget::epochs(1),
+        Device::Cpu,
+        &resumed,
+        &Silent,
+    )
+    .unwrap();
     assert_eq!(report.epochs[0].epoch, 2);
     assert_eq!(report.steps, 2 * 4);
     // Same weights as two epochs straight through: the optimiser state was restored.
@@ -307,17 +320,41 @@ fn resume_continues_exactly_where_training_stopped() {
     meta["training"]["valid_nats_per_char"] = serde_json::json!(0.0);
     std::fs::write(&meta_path, meta.to_string()).unwrap();
     let before = weights(&resumed);
-    let report = resume(&resumed, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap();
+    let report = resume(
+        &resumed,
+        &data,
+        crate::train::Budget::epochs(1),
+        Device::Cpu,
+        &resumed,
+        &Silent,
+    )
+    .unwrap();
     assert!(!report.epochs[0].saved);
     assert_eq!(weights(&resumed), before);
     let elsewhere = dir.path().join("elsewhere");
-    let err = resume(&resumed, &data, 1, None, Device::Cpu, &elsewhere, &Silent).unwrap_err();
+    let err = resume(
+        &resumed,
+        &data,
+        crate::train::Budget::epochs(1),
+        Device::Cpu,
+        &elsewhere,
+        &Silent,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("nothing was saved"), "{err}");
     assert!(!elsewhere.join("meta.json").exists());
 
     // A model without its optimiser state cannot be resumed.
     std::fs::remove_file(half.join("optimizer.safetensors")).unwrap();
-    let err = resume(&half, &data, 1, None, Device::Cpu, &resumed, &Silent).unwrap_err();
+    let err = resume(
+        &half,
+        &data,
+        crate::train::Budget::epochs(1),
+        Device::Cpu,
+        &resumed,
+        &Silent,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("optimizer.safetensors"), "{err}");
 
     // Loading draws nothing from libtorch's generator: a seeded stream goes on unshifted.
@@ -346,11 +383,12 @@ fn text_mode_trains_and_carries_state() {
     let dir = tempfile::tempdir().unwrap();
     let text = "the cat sat on the mat. ".repeat(40);
     let data = Dataset::from_items(Unit::Text, vec![text]);
-    let options = TrainOptions {
-        valid_count: Some(96),
-        epochs: 25,
-        batch_size: 4,
-        ..small(Unit::Text)
+    let options = {
+        let mut o = small(Unit::Text);
+        o.train.held_out = crate::train::HeldOut::Count(96);
+        o.train.budget = crate::train::Budget::epochs(25);
+        o.train.batch_size = 4;
+        o
     };
     let report = train(&data, &options, Device::Cpu, &dir.path().join("t"), &Silent).unwrap();
     assert!(report.best_valid_nats < 0.5, "{report:?}");
@@ -378,7 +416,7 @@ fn every_cell_and_the_dinosaur_preset_train() {
         o.model.cell = cell;
         o.model.layers = 2;
         o.model.dropout = 0.1;
-        o.epochs = 3;
+        o.train.budget = crate::train::Budget::epochs(3);
         let r = train(
             &data,
             &o,
@@ -392,10 +430,11 @@ fn every_cell_and_the_dinosaur_preset_train() {
             "{cell:?}: {r:?}"
         );
     }
-    let o = TrainOptions {
-        epochs: 2,
-        valid_count: Some(3),
-        ..TrainOptions::dinosaur()
+    let o = {
+        let mut o = TrainOptions::dinosaur();
+        o.train.budget = crate::train::Budget::epochs(2);
+        o.train.held_out = crate::train::HeldOut::Count(3);
+        o
     };
     // Capitalised names, as in the course's dinos.txt: the preset lower-cases them.
     let capitalised: Vec<String> = names()
@@ -434,37 +473,42 @@ fn bad_options_are_refused() {
     let try_with = |o: TrainOptions| train(&data, &o, Device::Cpu, &out, &Silent).unwrap_err();
     let base = small(Unit::Line);
     assert!(matches!(
-        try_with(TrainOptions {
-            lr: 0.0,
-            ..base.clone()
+        try_with({
+            let mut o = base.clone();
+            o.train.lr = 0.0;
+            o
         }),
         Error::Config(_)
     ));
-    let err = try_with(TrainOptions {
-        lr: 1e-3,
-        lr_min: Some(1e-2),
-        ..base.clone()
+    let err = try_with({
+        let mut o = base.clone();
+        o.train.lr = 1e-3;
+        o.train.lr_schedule = crate::train::LrSchedule::Linear(1e-2);
+        o
     })
     .to_string();
     assert!(err.contains("above the learning rate"), "{err}");
     assert!(matches!(
-        try_with(TrainOptions {
-            batch_size: 0,
-            ..base.clone()
+        try_with({
+            let mut o = base.clone();
+            o.train.batch_size = 0;
+            o
         }),
         Error::Config(_)
     ));
     assert!(matches!(
-        try_with(TrainOptions {
-            clip: Clip::Value(-1.0),
-            ..base.clone()
+        try_with({
+            let mut o = base.clone();
+            o.train.clip = crate::train::Clip::Value(-1.0);
+            o
         }),
         Error::Config(_)
     ));
     assert!(matches!(
-        try_with(TrainOptions {
-            valid_count: Some(30),
-            ..base.clone()
+        try_with({
+            let mut o = base.clone();
+            o.train.held_out = crate::train::HeldOut::Count(30);
+            o
         }),
         Error::Config(_)
     ));
@@ -493,10 +537,11 @@ fn without_held_out_data_every_epoch_is_saved_and_the_last_kept() {
     let data = Dataset::from_items(Unit::Line, names());
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("lm");
-    let options = TrainOptions {
-        valid_count: Some(0),
-        epochs: 3,
-        ..small(Unit::Line)
+    let options = {
+        let mut o = small(Unit::Line);
+        o.train.held_out = crate::train::HeldOut::Count(0);
+        o.train.budget = crate::train::Budget::epochs(3);
+        o
     };
     let report = train(&data, &options, Device::Cpu, &out, &Silent).unwrap();
     assert_eq!(report.valid_items, 0);
@@ -531,10 +576,13 @@ fn a_time_budget_with_unbounded_epochs_does_not_overflow() {
     let _lock = crate::device::torch_rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let data = Dataset::from_items(Unit::Line, names());
-    let options = TrainOptions {
-        epochs: usize::MAX,
-        time_budget: Some(std::time::Duration::from_millis(1)),
-        ..small(Unit::Line)
+    let options = {
+        let mut o = small(Unit::Line);
+        o.train.budget = crate::train::Budget {
+            epochs: None,
+            time_budget: Some(std::time::Duration::from_millis(1)),
+        };
+        o
     };
     let report = train(&data, &options, Device::Cpu, &dir.path().join("m"), &Silent).unwrap();
     assert!(!report.epochs.is_empty());

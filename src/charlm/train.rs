@@ -1,41 +1,23 @@
-//! Training: seeded split, batches, Adam or SGD with clipping, an epoch or time budget, held-out
-//! nats per character after every epoch, the best model saved with its optimiser state, resume.
+//! Training a character model through the [training core](crate::train): a seeded split (or a
+//! held-out file), batches of lines or text windows, Adam or SGD with clipping, held-out nats per
+//! character after every epoch, the best model saved with its optimiser state, and resume.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use super::adam::{Optim, OPTIMIZER_FILE};
 use super::data::{line_batch, text_windows, Batch, Dataset, Unit, IGNORE};
 use super::model::{CharLm, ModelConfig, State, FORMAT_VERSION, KIND};
-use crate::checkpoint::{self, Meta};
-use crate::error::{Error, Result, MAX_CLIP, MAX_LEARNING_RATE};
-use crate::progress::{Progress, ProgressEvent};
-
-/// The optimiser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Optimizer {
-    /// Adam (betas 0.9, 0.999), as PyTorch's.
-    Adam,
-    /// Plain stochastic gradient descent (the course's).
-    Sgd,
-}
-
-/// Gradient clipping.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Clip {
-    /// None.
-    Off,
-    /// Rescale all gradients to at most this global L2 norm.
-    Norm(f64),
-    /// Clamp every gradient value into `[-c, c]` (the course's element-wise clipping).
-    Value(f64),
-}
+use crate::checkpoint::Meta;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::train::{
+    self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
+    Score, Settings, Trained, Trainee, OPTIMIZER_FILE,
+};
 
 /// How to train; saved in the model's `meta.json` so that `--resume` trains the same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,30 +26,15 @@ pub struct TrainOptions {
     pub model: ModelConfig,
     /// Text mode: characters per window (truncated backpropagation length).
     pub seq_len: usize,
-    /// Sequences (line mode) or parallel streams (text mode) per batch.
-    pub batch_size: usize,
-    /// Adam or SGD.
-    pub optimizer: Optimizer,
-    /// Learning rate.
-    pub lr: f64,
-    /// When set, the learning rate falls linearly from `lr` to this over the run (the run's
-    /// progress is the larger of its epoch and time-budget fractions).
-    pub lr_min: Option<f64>,
-    /// Gradient clipping.
-    pub clip: Clip,
-    /// Passes over the training data (at most).
-    pub epochs: usize,
-    /// Stop after the first batch that ends past this wall time (then evaluate and save).
-    pub time_budget: Option<Duration>,
-    /// Held out: a share of the sequences (line mode) or the end of the text (text mode)...
-    pub valid_fraction: f64,
-    /// ...or this many sequences (line mode) / characters (text mode), when set.
-    pub valid_count: Option<usize>,
-    /// ...or this file, read with the same unit: then all of the data is for training.
+    /// Held out from a file, read with the same unit, instead of from the data: then all of the
+    /// data is for training.
     #[serde(default)]
-    pub valid_file: Option<std::path::PathBuf>,
-    /// Seeds the split, the shuffles, the initial weights and dropout.
-    pub seed: u64,
+    pub valid_file: Option<PathBuf>,
+    /// Budget, batch size (sequences in line mode, parallel streams in text mode), optimiser,
+    /// learning rate, clipping, patience, held-out share (of the sequences in line mode, of the
+    /// characters at the end of the text in text mode) and seed.
+    #[serde(flatten)]
+    pub train: Settings,
 }
 
 impl TrainOptions {
@@ -90,17 +57,19 @@ impl TrainOptions {
                 lowercase: false,
             },
             seq_len: 128,
-            batch_size,
-            optimizer: Optimizer::Adam,
-            lr: 2e-3,
-            lr_min: Some(2e-4),
-            clip: Clip::Norm(1.0),
-            epochs: 10,
-            time_budget: None,
-            valid_fraction: 0.1,
-            valid_count: None,
             valid_file: None,
-            seed: 42,
+            train: Settings {
+                budget: Budget::epochs(10),
+                batch_size,
+                optimizer: OptimizerKind::Adam,
+                lr: 2e-3,
+                lr_schedule: LrSchedule::Linear(2e-4),
+                weight_decay: 0.0,
+                clip: Clip::Norm(1.0),
+                patience: 0,
+                held_out: HeldOut::Fraction(0.1),
+                seed: train::DEFAULT_SEED,
+            },
         }
     }
 
@@ -119,46 +88,27 @@ impl TrainOptions {
                 lowercase: true,
             },
             seq_len: 128,
-            batch_size: 1,
-            optimizer: Optimizer::Sgd,
-            lr: 0.01,
-            lr_min: None,
-            clip: Clip::Value(5.0),
-            epochs: 14,
-            time_budget: None,
-            valid_fraction: 0.05,
-            valid_count: None,
             valid_file: None,
-            seed: 42,
+            train: Settings {
+                budget: Budget::epochs(14),
+                batch_size: 1,
+                optimizer: OptimizerKind::Sgd,
+                lr: 0.01,
+                lr_schedule: LrSchedule::Constant,
+                weight_decay: 0.0,
+                clip: Clip::Value(5.0),
+                patience: 0,
+                held_out: HeldOut::Fraction(0.05),
+                seed: train::DEFAULT_SEED,
+            },
         }
     }
 
     /// Checks ranges.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
-        Error::check_count("batch size", self.batch_size)?;
-        Error::check_count("sequence length", self.seq_len)?;
-        Error::check_count("epochs", self.epochs)?;
-        Error::check_positive("learning rate", self.lr, MAX_LEARNING_RATE)?;
-        if let Some(m) = self.lr_min.filter(|&m| !(m.is_finite() && m >= 0.0)) {
-            return Err(Error::Config(format!(
-                "the final learning rate {m} must be >= 0"
-            )));
-        }
-        if let Some(min) = self.lr_min.filter(|&m| m > self.lr) {
-            return Err(Error::Config(format!(
-                "the final learning rate {min} is above the learning rate {}: the decay goes down",
-                self.lr
-            )));
-        }
-        match self.clip {
-            Clip::Norm(c) | Clip::Value(c) => {
-                Error::check_positive("clipping threshold", c, MAX_CLIP)?
-            }
-            Clip::Off => {}
-        }
-        Error::check_fraction("valid fraction", self.valid_fraction)?;
-        Ok(())
+        self.train.validate()?;
+        crate::limits::check_count("sequence length", self.seq_len)
     }
 
     /// The training and held-out parts of `data`, prepared as the model reads them
@@ -170,28 +120,78 @@ impl TrainOptions {
                 let valid = Dataset::load(path, data.unit)?;
                 Ok((data.into_owned(), self.model.prepared(&valid).into_owned()))
             }
-            None => data.split(self.held_out(&data), self.seed),
+            None => data.split(self.held_out(&data), self.train.seed),
         }
     }
 
-    /// The options a model was trained with, from its `meta.json`.
+    /// The options a model was trained with, from its `meta.json` (models saved before the
+    /// training core named them the same for every family included).
     pub fn saved(dir: &Path) -> Result<TrainOptions> {
-        CharLm::meta(dir)?
-            .training
-            .get("train_options")
-            .cloned()
-            .and_then(|v| serde_json::from_value(v).ok())
+        let value = CharLm::meta(dir)?.training.get("train_options").cloned();
+        value
+            .and_then(|v| {
+                serde_json::from_value::<TrainOptions>(v.clone())
+                    .ok()
+                    .or_else(|| {
+                        serde_json::from_value::<Legacy>(v)
+                            .ok()
+                            .map(Legacy::into_options)
+                    })
+            })
             .ok_or_else(|| Error::checkpoint(dir, "has no training options in meta.json"))
     }
 
     fn held_out(&self, data: &Dataset) -> usize {
-        self.valid_count.unwrap_or_else(|| {
-            let n = match data.unit {
-                Unit::Line => data.items.len(),
-                Unit::Text => data.items[0].1.chars().count(),
-            };
-            (n as f64 * self.valid_fraction).round() as usize
-        })
+        let n = match data.unit {
+            Unit::Line => data.items.len(),
+            Unit::Text => data.items[0].1.chars().count(),
+        };
+        match self.train.held_out {
+            // A share of a text is rounded as it is (0 when tiny): no character is forced out.
+            HeldOut::Fraction(f) => (n as f64 * f).round() as usize,
+            HeldOut::Count(c) => c,
+        }
+    }
+}
+
+/// The options as models saved before the training core wrote them.
+#[derive(Deserialize)]
+struct Legacy {
+    model: ModelConfig,
+    seq_len: usize,
+    batch_size: usize,
+    optimizer: OptimizerKind,
+    lr: f64,
+    lr_min: Option<f64>,
+    clip: Clip,
+    valid_fraction: f64,
+    valid_count: Option<usize>,
+    #[serde(default)]
+    valid_file: Option<PathBuf>,
+    seed: u64,
+}
+
+impl Legacy {
+    fn into_options(self) -> TrainOptions {
+        TrainOptions {
+            model: self.model,
+            seq_len: self.seq_len,
+            valid_file: self.valid_file,
+            train: Settings {
+                budget: Budget::epochs(1),
+                batch_size: self.batch_size,
+                optimizer: self.optimizer,
+                lr: self.lr,
+                lr_schedule: self.lr_min.map_or(LrSchedule::Constant, LrSchedule::Linear),
+                weight_decay: 0.0,
+                clip: self.clip,
+                patience: 0,
+                held_out: self
+                    .valid_count
+                    .map_or(HeldOut::Fraction(self.valid_fraction), HeldOut::Count),
+                seed: self.seed,
+            },
+        }
     }
 }
 
@@ -214,6 +214,21 @@ pub struct EpochFigures {
     pub saved: bool,
 }
 
+impl EpochFigures {
+    fn of(record: &EpochRecord) -> EpochFigures {
+        let t = &record.trained;
+        EpochFigures {
+            epoch: record.epoch,
+            complete: t.complete,
+            train_nats: t.loss,
+            valid_nats: record.score.map_or(f64::NAN, |s| s.value),
+            seconds: t.seconds,
+            chars_per_sec: t.items as f64 / t.seconds.max(1e-9),
+            saved: record.kept,
+        }
+    }
+}
+
 /// What a training run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
@@ -231,8 +246,8 @@ pub struct TrainReport {
     pub valid_items: usize,
 }
 
-/// Trains a model on `data` (split into training and held-out parts) and saves the best epoch's
-/// model, with its optimiser state, to `out`.
+/// Trains a new model on `data` (split into training and held-out parts) and saves the best
+/// epoch's model, with its optimiser state, to `out`.
 pub fn train(
     data: &Dataset,
     options: &TrainOptions,
@@ -248,32 +263,38 @@ pub fn train(
         )));
     }
     let (train_set, valid_set) = options.split(data)?;
-    crate::device::seed_everything(options.seed);
+    crate::device::seed_everything(options.train.seed);
     let model = CharLm::new(
         options.model.clone(),
         train_set.vocab_for(&valid_set),
         device,
     )?;
-    let optim = Optim::new(&model.vs, options.optimizer == Optimizer::Adam);
-    Run {
+    let optim = Optimizer::new(&model.vs, options.train.optimizer)
+        .with_weight_decay(options.train.weight_decay);
+    let plan = Plan {
+        schedule: options.train.lr_schedule,
+        patience: options.train.patience,
+        out: Some((out.to_path_buf(), None)),
+        ..Plan::new(options.train.budget, options.train.lr)
+    };
+    go(
         model,
         optim,
-        options: options.clone(),
-        first_epoch: 1,
-        best: f64::INFINITY,
-        data_path: absolute(&data.path),
-        resumed_from: None,
-    }
-    .go(&train_set, &valid_set, out, progress)
+        options.clone(),
+        &data.path,
+        plan,
+        &train_set,
+        &valid_set,
+        progress,
+    )
 }
 
 /// Continues training the model in `dir` (weights and optimiser state) on the same data and
-/// split, for `epochs` more epochs or `time_budget`; saves the best model to `out`.
+/// split, for `budget` more; saves the best model to `out`.
 pub fn resume(
     dir: &Path,
     data: &Dataset,
-    epochs: usize,
-    time_budget: Option<Duration>,
+    budget: Budget,
     device: Device,
     out: &Path,
     progress: &dyn Progress,
@@ -291,8 +312,9 @@ pub fn resume(
         .and_then(serde_json::Value::as_f64)
         .unwrap_or(f64::INFINITY);
     let model = CharLm::load(dir, device)?;
-    let mut optim = Optim::new(&model.vs, saved.optimizer == Optimizer::Adam);
-    optim.restore(checkpoint::load_tensors(dir, OPTIMIZER_FILE)?, dir)?;
+    let mut optim = Optimizer::new(&model.vs, saved.train.optimizer)
+        .with_weight_decay(saved.train.weight_decay);
+    optim.restore_from(dir)?;
     if data.unit != saved.model.unit {
         return Err(Error::Config(format!(
             "the model was trained on {:?} data; read the data the same way",
@@ -308,208 +330,197 @@ pub fn resume(
         )));
     }
     let options = TrainOptions {
-        epochs: (done as usize).saturating_add(epochs),
-        time_budget,
+        train: Settings {
+            budget,
+            ..saved.train
+        },
         ..saved
     };
-    Run {
+    options.validate()?;
+    let plan = Plan {
+        schedule: options.train.lr_schedule,
+        patience: options.train.patience,
+        first_epoch: done as usize + 1,
+        best: Some((done as usize, Score::lower(best))),
+        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
+        ..Plan::new(budget, options.train.lr)
+    };
+    go(
+        model, optim, options, &data.path, plan, &train_set, &valid_set, progress,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn go(
+    model: CharLm,
+    optim: Optimizer,
+    options: TrainOptions,
+    data_path: &Path,
+    plan: Plan,
+    train_set: &Dataset,
+    valid_set: &Dataset,
+    progress: &dyn Progress,
+) -> Result<TrainReport> {
+    let o = &options;
+    let train_ids = train_set.encode(&model.vocab)?;
+    let valid_ids = valid_set.encode(&model.vocab).map_err(|e| match e {
+        Error::BadLine { path, line, reason } => Error::Config(format!(
+            "the held-out part has a character the training part lacks ({}:{line}: {reason}); {}",
+            path.display(),
+            match (&o.valid_file, o.train.held_out, o.model.unit) {
+                (Some(_), _, _) => "give a held-out file with only the training data's characters",
+                (None, _, Unit::Line) => "hold out other lines (--seed) or give it more data",
+                (None, HeldOut::Count(_), Unit::Text) =>
+                    "hold out fewer characters (--valid-count) or give it more data",
+                (None, HeldOut::Fraction(_), Unit::Text) =>
+                    "hold out another share (--valid-fraction) or give it more data",
+            }
+        )),
+        other => other,
+    })?;
+    let n_batches = match o.model.unit {
+        Unit::Line => train_ids.len().div_ceil(o.train.batch_size),
+        Unit::Text => text_windows(&train_ids[0], o.train.batch_size, o.seq_len).len(),
+    };
+    if n_batches == 0 {
+        return Err(Error::Config(format!(
+            "the training text is too short for {} streams",
+            o.train.batch_size
+        )));
+    }
+    let out = plan
+        .out
+        .as_ref()
+        .map(|(out, _)| out.clone())
+        .unwrap_or_default();
+    let mut run = Run {
+        parameters: model.parameters(),
         model,
         optim,
-        options,
-        first_epoch: done as usize + 1,
-        best,
-        data_path: absolute(&data.path),
-        resumed_from: Some(dir.to_path_buf()),
-    }
-    .go(&train_set, &valid_set, out, progress)
+        options: options.clone(),
+        data_path: absolute(data_path),
+        out,
+        train_ids,
+        valid_ids,
+    };
+    let report = train::run(&mut run, &plan, progress)?;
+    Ok(TrainReport {
+        epochs: report.epochs.iter().map(EpochFigures::of).collect(),
+        best_valid_nats: report.best.map_or(f64::INFINITY, |s| s.value),
+        steps: run.optim.steps(),
+        parameters: run.parameters,
+        train_items: train_set.targets(),
+        valid_items: valid_set.targets(),
+    })
 }
 
 struct Run {
     model: CharLm,
-    optim: Optim,
+    optim: Optimizer,
     options: TrainOptions,
-    first_epoch: usize,
-    best: f64,
+    parameters: i64,
     /// The training file, recorded in `meta.json` for `sample --stats`.
-    data_path: std::path::PathBuf,
-    /// The model directory a resumed run started from.
-    resumed_from: Option<std::path::PathBuf>,
+    data_path: PathBuf,
+    out: PathBuf,
+    train_ids: Vec<Vec<i64>>,
+    valid_ids: Vec<Vec<i64>>,
 }
 
-impl Run {
-    fn go(
-        mut self,
-        train_set: &Dataset,
-        valid_set: &Dataset,
-        out: &Path,
-        progress: &dyn Progress,
-    ) -> Result<TrainReport> {
-        let o = self.options.clone();
-        let train_ids = train_set.encode(&self.model.vocab)?;
-        let valid_ids = valid_set.encode(&self.model.vocab).map_err(|e| match e {
-            Error::BadLine { path, line, reason } => Error::Config(format!(
-                "the held-out part has a character the training part lacks ({}:{line}: {reason}); {}",
-                path.display(),
-                match (&o.valid_file, o.valid_count, o.model.unit) {
-                    (Some(_), _, _) => "give a held-out file with only the training data's characters",
-                    (None, _, Unit::Line) => "hold out other lines (--seed) or give it more data",
-                    (None, Some(_), Unit::Text) => "hold out fewer characters (--valid-count) or give it more data",
-                    (None, None, Unit::Text) => "hold out another share (--valid-fraction) or give it more data",
-                }
-            )),
-            other => other,
-        })?;
-        let n_batches = match o.model.unit {
-            Unit::Line => train_ids.len().div_ceil(o.batch_size),
-            Unit::Text => text_windows(&train_ids[0], o.batch_size, o.seq_len).len(),
-        };
-        if n_batches == 0 {
-            return Err(Error::Config(format!(
-                "the training text is too short for {} streams",
-                o.batch_size
-            )));
-        }
-        // Saturating: with a time budget, `epochs` may be "as many as fit" (near usize::MAX).
-        let planned = (o.epochs.saturating_add(1) - self.first_epoch).saturating_mul(n_batches);
-        let mut trained = Duration::ZERO;
-        let mut report = TrainReport {
-            epochs: Vec::new(),
-            best_valid_nats: self.best,
-            steps: 0,
-            parameters: self.model.parameters(),
-            train_items: train_set.targets(),
-            valid_items: valid_set.targets(),
-        };
-        let mut done_batches = 0usize;
-        for epoch in self.first_epoch..=o.epochs {
-            tch::manual_seed((o.seed ^ 0x5eed_0000) as i64 + epoch as i64);
-            let batches = self.batches(&train_ids, epoch);
-            let label = if o.time_budget.is_some() && o.epochs >= usize::MAX / 8 {
-                format!("epoch {epoch}")
-            } else {
-                format!("epoch {epoch}/{}", o.epochs)
+impl Trainee for Run {
+    fn train_epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Trained> {
+        let o = &self.options;
+        tch::manual_seed((o.train.seed ^ 0x5eed_0000) as i64 + epoch.number as i64);
+        let batches = self.batches(epoch.number);
+        epoch.begin(batches.len());
+        let start = Instant::now();
+        let mut loss_sum = Tensor::zeros([], (Kind::Double, self.model.device()));
+        let (mut counted, mut complete) = (0usize, true);
+        let mut state: Option<State> = None;
+        for (i, batch) in batches.iter().enumerate() {
+            let lr = epoch.lr();
+            let (loss, next) = self.step(batch, state.as_ref(), lr)?;
+            loss_sum += loss.to_kind(Kind::Double) * batch.counted as f64;
+            counted += batch.counted;
+            state = next;
+            let status = || {
+                let mean = loss_sum.double_value(&[]) / counted as f64;
+                format!("loss {mean:.4} lr {lr:.1e}")
             };
-            progress.event(&ProgressEvent::Begin {
-                label: &label,
-                total: Some(batches.len() as u64),
-                unit: "batches",
-            });
-            let epoch_start = Instant::now();
-            let device = self.model.device();
-            let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
-            let (mut counted, mut complete) = (0usize, true);
-            let mut state: Option<State> = None;
-            for (i, batch) in batches.iter().enumerate() {
-                let progress_now = {
-                    let by_batches = done_batches as f64 / planned.max(1) as f64;
-                    let by_time = o.time_budget.map_or(0.0, |b| {
-                        (trained + epoch_start.elapsed()).as_secs_f64() / b.as_secs_f64()
-                    });
-                    by_batches.max(by_time).min(1.0)
-                };
-                let lr = match o.lr_min {
-                    Some(min) => o.lr - (o.lr - min) * progress_now,
-                    None => o.lr,
-                };
-                let (loss, next) = self.step(batch, state.as_ref(), lr)?;
-                loss_sum += loss.to_kind(Kind::Double) * batch.counted as f64;
-                counted += batch.counted;
-                state = next;
-                done_batches += 1;
-                if i % 25 == 24 || i + 1 == batches.len() {
-                    progress.event(&ProgressEvent::Advance { done: i as u64 + 1 });
-                    let message = format!(
-                        "loss {:.4} lr {lr:.1e}",
-                        loss_sum.double_value(&[]) / counted as f64
-                    );
-                    progress.event(&ProgressEvent::Status { message: &message });
-                }
-                if o.time_budget
-                    .is_some_and(|b| trained + epoch_start.elapsed() >= b)
-                {
-                    complete = i + 1 == batches.len();
-                    break;
-                }
-            }
-            let seconds = epoch_start.elapsed().as_secs_f64();
-            trained += epoch_start.elapsed();
-            let train_nats = loss_sum.double_value(&[]) / counted.max(1) as f64;
-            let (valid_sum, valid_count) = evaluate_ids(&self.model, &valid_ids, o.batch_size)?;
-            // Without held-out data there is no score (NaN) and every epoch is saved, so the
-            // last one is kept.
-            let valid_nats = if valid_count == 0 {
-                f64::NAN
-            } else {
-                valid_sum / valid_count as f64
-            };
-            let saved = valid_count == 0 || valid_nats < self.best;
-            if saved {
-                if valid_count > 0 {
-                    self.best = valid_nats;
-                }
-                self.save(out, epoch, valid_nats)?;
-            }
-            let figures = EpochFigures {
-                epoch,
-                complete,
-                train_nats,
-                valid_nats,
-                seconds,
-                chars_per_sec: counted as f64 / seconds.max(1e-9),
-                saved,
-            };
-            let held_out = if valid_count == 0 {
-                "no held-out data".to_owned()
-            } else {
-                format!("held-out {valid_nats:.4} nats/char")
-            };
-            let summary = format!(
-                "{label}{}: train {train_nats:.4}, {held_out}, \
-                 {:.0} chars/s, {seconds:.1} s ({:.2} min of training in this run){}",
-                if complete {
-                    ""
-                } else {
-                    " (stopped by the time budget)"
-                },
-                figures.chars_per_sec,
-                trained.as_secs_f64() / 60.0,
-                if saved { ", saved" } else { "" }
-            );
-            progress.event(&ProgressEvent::End { summary: &summary });
-            report.epochs.push(figures);
-            if !complete || o.time_budget.is_some_and(|b| trained >= b) {
+            if epoch.batch_done(i, status) {
+                complete = i + 1 == batches.len();
                 break;
             }
         }
-        report.best_valid_nats = self.best;
-        report.steps = self.optim.steps();
-        checkpoint::check_run_left_a_model(
-            report.epochs.iter().any(|e| e.saved),
-            self.resumed_from.as_deref(),
-            out,
-            "held-out loss",
-            self.best,
-        )?;
-        Ok(report)
+        Ok(Trained {
+            loss: loss_sum.double_value(&[]) / counted.max(1) as f64,
+            complete,
+            items: counted,
+            seconds: start.elapsed().as_secs_f64(),
+        })
     }
 
+    fn score(&mut self) -> Result<Option<Score>> {
+        let batch_size = self.options.train.batch_size;
+        let (sum, count) = evaluate_ids(&self.model, &self.valid_ids, batch_size)?;
+        // Without held-out data there is no score, and every epoch is saved.
+        Ok((count > 0).then(|| Score::lower(sum / count as f64)))
+    }
+
+    fn save(&mut self, record: &EpochRecord) -> Result<()> {
+        let options = serde_json::to_value(&self.options).expect("options serialise");
+        let valid_nats = record.score.map_or(f64::NAN, |s| s.value);
+        let meta = Meta::new(KIND, FORMAT_VERSION, self.options.train.seed)
+            .with_figure("epoch", record.epoch as u64)
+            .with_figure("steps", self.optim.steps())
+            .with_figure("valid_nats_per_char", valid_nats)
+            .with_figure("train_options", options)
+            .with_figure("train_data", self.data_path.display().to_string());
+        self.model
+            .save_with(&self.out, &meta, &[(OPTIMIZER_FILE, self.optim.state())])
+    }
+
+    fn describe(&self, record: &EpochRecord) -> String {
+        let t = &record.trained;
+        let held_out = match record.score {
+            None => "no held-out data".to_owned(),
+            Some(s) => format!("held-out {:.4} nats/char", s.value),
+        };
+        format!(
+            "train {:.4}, {held_out}, {:.0} chars/s, {:.1} s",
+            t.loss,
+            t.items as f64 / t.seconds.max(1e-9),
+            t.seconds
+        )
+    }
+
+    fn describe_score(&self, score: &Score) -> String {
+        format!("held-out {:.4} nats/char", score.value)
+    }
+
+    fn score_name(&self) -> &'static str {
+        "held-out loss"
+    }
+}
+
+impl Run {
     /// The epoch's batches: shuffled sequences (line mode, seeded by the epoch) or windows.
-    fn batches(&self, ids: &[Vec<i64>], epoch: usize) -> Vec<Batch> {
+    fn batches(&self, epoch: usize) -> Vec<Batch> {
         let o = &self.options;
+        let ids = &self.train_ids;
         match o.model.unit {
             Unit::Line => {
                 let mut order: Vec<usize> = (0..ids.len()).collect();
-                let mut rng = crate::device::rng_from_seed(o.seed.wrapping_add(epoch as u64));
-                order.shuffle(&mut rng);
+                let seed = o.train.seed.wrapping_add(epoch as u64);
+                order.shuffle(&mut crate::device::rng_from_seed(seed));
                 order
-                    .chunks(o.batch_size)
+                    .chunks(o.train.batch_size)
                     .map(|chunk| {
                         let seqs: Vec<&[i64]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
                         line_batch(&seqs)
                     })
                     .collect()
             }
-            Unit::Text => text_windows(&ids[0], o.batch_size, o.seq_len),
+            Unit::Text => text_windows(&ids[0], o.train.batch_size, o.seq_len),
         }
     }
 
@@ -521,34 +532,19 @@ impl Run {
         state: Option<&State>,
         lr: f64,
     ) -> Result<(Tensor, Option<State>)> {
-        let err = |e| Error::torch("training step", e);
-        let (loss, next) =
-            batch_loss(&self.model, batch, state, true, Reduction::Mean).map_err(err)?;
-        self.optim.zero_grad();
-        loss.f_backward().map_err(err)?;
-        self.optim.clip(self.options.clip)?;
-        self.optim.step(lr)?;
+        let (loss, next) = batch_loss(&self.model, batch, state, true, Reduction::Mean)
+            .map_err(|e| Error::torch("training step", e))?;
+        self.optim
+            .backward_step(&loss, self.options.train.clip, lr)?;
         let carried = match self.options.model.unit {
             Unit::Text => Some(next.iter().map(Tensor::detach).collect()),
             Unit::Line => None,
         };
         Ok((loss.detach(), carried))
     }
-
-    fn save(&self, out: &Path, epoch: usize, valid_nats: f64) -> Result<()> {
-        let options = serde_json::to_value(&self.options).expect("options serialise");
-        let meta = Meta::new(KIND, FORMAT_VERSION, self.options.seed)
-            .with_figure("epoch", epoch as u64)
-            .with_figure("steps", self.optim.steps())
-            .with_figure("valid_nats_per_char", valid_nats)
-            .with_figure("train_options", options)
-            .with_figure("train_data", self.data_path.display().to_string());
-        self.model
-            .save_with(out, &meta, &[(OPTIMIZER_FILE, self.optim.state())])
-    }
 }
 
-fn absolute(path: &Path) -> std::path::PathBuf {
+fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 

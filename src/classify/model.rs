@@ -134,8 +134,8 @@ impl ClassifierConfig {
                 "pooling is for the LSTM; the average model has no outputs to pool".into(),
             ));
         }
-        Error::check_fraction("dropout", self.dropout)?;
-        Error::check_fraction("embedding dropout", self.embed_dropout)?;
+        crate::limits::check_fraction("dropout", self.dropout)?;
+        crate::limits::check_fraction("embedding dropout", self.embed_dropout)?;
         if self.labels.len() < 2 {
             return Err(Error::Config(
                 "a classifier needs at least two classes".into(),
@@ -284,9 +284,9 @@ impl Classifier {
         };
         // In floating point: sizes from a config.json may be beyond any integer type's range.
         let (dirs, df) = (config.directions() as f64, config.embed_dim as f64);
-        Error::check_model_size(
+        crate::limits::check_model_size(
             v as f64 * df
-                + crate::error::rnn_weights(4.0, df, config.hidden as f64, layers, dirs)
+                + crate::limits::rnn_weights(4.0, df, config.hidden as f64, layers, dirs)
                 + config.labels.len() as f64 * (features + 1.0),
             layers,
         )?;

@@ -16,7 +16,8 @@ use super::model::{Batch, Classifier, ClassifierConfig, EmbeddingInit, FORMAT_VE
 use super::tokenize::{word_ids, Tokenizer, SPECIALS};
 use crate::checkpoint::Meta;
 use crate::embeddings::Embeddings;
-use crate::error::{Error, Result, MAX_CLIP, MAX_LEARNING_RATE};
+use crate::error::{Error, Result};
+use crate::limits::{MAX_CLIP, MAX_LEARNING_RATE};
 use crate::progress::{Progress, ProgressEvent};
 use crate::vocab::Vocab;
 
@@ -62,10 +63,10 @@ impl Default for TrainOptions {
 impl TrainOptions {
     /// Checks ranges.
     pub fn validate(&self) -> Result<()> {
-        Error::check_count("epochs", self.epochs)?;
-        Error::check_count("batch size", self.batch_size)?;
-        Error::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
-        Error::check_positive("clipping norm", self.clip_norm, MAX_CLIP)?;
+        crate::limits::check_count("epochs", self.epochs)?;
+        crate::limits::check_count("batch size", self.batch_size)?;
+        crate::limits::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
+        crate::limits::check_positive("clipping norm", self.clip_norm, MAX_CLIP)?;
         if !(0.0..0.9).contains(&self.valid_fraction) {
             return Err(Error::Config(format!(
                 "the dev fraction {} is not in [0, 0.9)",

@@ -1,15 +1,15 @@
 //! `seqmodels charlm`: train, sample from and evaluate character-level language models.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use seqmodels::charlm::{
-    self, Cell, CharLm, Clip, Dataset, Optimizer, SampleOptions, SampleStats, TrainOptions, Unit,
+    self, Cell, CharLm, Dataset, SampleOptions, SampleStats, TrainOptions, Unit,
 };
+use seqmodels::train::{Clip, HeldOut, LrSchedule, OptimizerKind};
 use seqmodels::Progress;
 
-use super::DeviceArgs;
+use super::common::{DeviceArgs, RunArgs};
 
 #[derive(Debug, Args)]
 pub struct CharlmArgs {
@@ -77,7 +77,7 @@ pub struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     pub out: Option<PathBuf>,
     /// Continue training this model (weights and optimiser state) on the same data and split,
-    /// for --epochs more epochs or --time-budget.
+    /// for --epochs more epochs [default: 10] or --time-budget.
     #[arg(long, value_name = "DIR", conflicts_with = "settings")]
     pub resume: Option<PathBuf>,
     /// Lines or continuous text.
@@ -117,9 +117,9 @@ pub struct TrainArgs {
     /// Learning rate [default: 2e-3].
     #[arg(long, group = "settings")]
     pub lr: Option<f64>,
-    /// Final learning rate of a linear decay over the run [default: 2e-4]; equal to --lr for a
-    /// constant rate.
-    #[arg(long, group = "settings")]
+    /// Final learning rate of a linear decay over the run [default: 2e-4]; the same as
+    /// --lr-schedule linear:LR_MIN.
+    #[arg(long, group = "settings", conflicts_with = "lr_schedule")]
     pub lr_min: Option<f64>,
     /// Clip gradients to this global L2 norm [default: 1].
     #[arg(long, group = "settings", conflicts_with = "clip_value")]
@@ -127,12 +127,6 @@ pub struct TrainArgs {
     /// Clip each gradient value into [-C, C] instead.
     #[arg(long, group = "settings", value_name = "C")]
     pub clip_value: Option<f64>,
-    /// Passes over the training data [default: 10; no limit with --time-budget].
-    #[arg(long, value_parser = super::at_most::<1_000_000>)]
-    pub epochs: Option<usize>,
-    /// Stop after this much training time, e.g. 90s, 10m, 1h (then evaluate and save).
-    #[arg(long, value_parser = parse_duration)]
-    pub time_budget: Option<Duration>,
     /// Share held out [default: 0.1].
     #[arg(long, group = "settings", conflicts_with = "valid_count")]
     pub valid_fraction: Option<f64>,
@@ -142,9 +136,8 @@ pub struct TrainArgs {
     /// Score on this file instead (then all of --data is for training).
     #[arg(long, group = "settings", conflicts_with = "valid_fraction")]
     pub valid: Option<PathBuf>,
-    /// Seeds the split, shuffles, initial weights and dropout.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub run: RunArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -155,7 +148,7 @@ pub struct SampleArgs {
     #[arg(long, short)]
     pub model: PathBuf,
     /// Number of samples.
-    #[arg(short = 'n', long, default_value_t = 10, value_parser = super::between_one_and::<10_000_000>)]
+    #[arg(short = 'n', long, default_value_t = 10, value_parser = super::common::between_one_and::<10_000_000>)]
     pub count: usize,
     /// Below 1: safer; above 1: wilder. Must be > 0.
     #[arg(long, default_value_t = 1.0)]
@@ -167,7 +160,7 @@ pub struct SampleArgs {
     #[arg(long, default_value = "")]
     pub prefix: String,
     /// Characters generated at most; 0 is the model's default, 64 for lines and 500 for text.
-    #[arg(long, default_value_t = 0, value_parser = super::at_most::<1_000_000>)]
+    #[arg(long, default_value_t = 0, value_parser = super::common::at_most::<1_000_000>)]
     pub max_len: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -206,36 +199,6 @@ pub struct EvalArgs {
     pub device: DeviceArgs,
 }
 
-/// `90`, `90s`, `10m`, `1.5h`.
-pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => t.split_at(i),
-        None => (t, "s"),
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a duration such as 90s, 10m or 1h, got {s:?}"))?;
-    let seconds = match unit {
-        "s" | "sec" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("unknown unit {unit:?} in {s:?}: use s, m or h")),
-    };
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return Err(format!("the duration must be > 0, got {s:?}"));
-    }
-    // A year is past any training run, and far below what Duration and Instant can add.
-    const YEAR: f64 = 365.0 * 24.0 * 3600.0;
-    if seconds > YEAR {
-        return Err(format!(
-            "the duration must be at most a year (8760h), got {s:?}"
-        ));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
 pub fn run(args: CharlmArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     match args.command {
         CharlmCommand::Train(a) => train(*a, progress),
@@ -267,43 +230,39 @@ fn options(args: &TrainArgs) -> TrainOptions {
     set(&mut o.model.layers, args.layers);
     set(&mut o.model.embed, args.embed);
     set(&mut o.seq_len, args.seq_len);
-    set(&mut o.batch_size, args.batch_size);
+    set(&mut o.train.batch_size, args.batch_size);
     if let Some(d) = args.dropout {
         o.model.dropout = d;
     }
     o.model.lowercase |= args.lowercase;
     if let Some(opt) = args.optimizer {
-        o.optimizer = match opt {
-            OptimizerArg::Adam => Optimizer::Adam,
-            OptimizerArg::Sgd => Optimizer::Sgd,
+        o.train.optimizer = match opt {
+            OptimizerArg::Adam => OptimizerKind::Adam,
+            OptimizerArg::Sgd => OptimizerKind::Sgd,
         };
     }
     if let Some(lr) = args.lr {
-        o.lr = lr;
+        o.train.lr = lr;
         // A learning rate given alone is constant unless --lr-min says otherwise.
-        o.lr_min = None;
+        o.train.lr_schedule = LrSchedule::Constant;
     }
     if let Some(min) = args.lr_min {
-        o.lr_min = Some(min);
+        o.train.lr_schedule = LrSchedule::Linear(min);
     }
     if let Some(c) = args.clip_norm {
-        o.clip = Clip::Norm(c);
+        o.train.clip = Clip::Norm(c);
     }
     if let Some(c) = args.clip_value {
-        o.clip = Clip::Value(c);
+        o.train.clip = Clip::Value(c);
     }
-    o.time_budget = args.time_budget;
-    o.epochs = match (args.epochs, args.time_budget) {
-        (Some(e), _) => e,
-        (None, Some(_)) => usize::MAX / 2,
-        (None, None) => o.epochs,
-    };
+    args.run.apply(&mut o.train);
     if let Some(f) = args.valid_fraction {
-        o.valid_fraction = f;
+        o.train.held_out = HeldOut::Fraction(f);
     }
-    o.valid_count = args.valid_count;
+    if let Some(c) = args.valid_count {
+        o.train.held_out = HeldOut::Count(c);
+    }
     o.valid_file = args.valid.clone();
-    o.seed = args.seed;
     o
 }
 
@@ -317,12 +276,8 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         };
         let data = Dataset::load(&data_path, saved.model.unit)?;
         let out = args.out.clone().unwrap_or_else(|| dir.clone());
-        let epochs = args.epochs.unwrap_or(if args.time_budget.is_some() {
-            usize::MAX / 4
-        } else {
-            10
-        });
-        charlm::resume(dir, &data, epochs, args.time_budget, device, &out, progress)?
+        let budget = args.run.resumed_budget(10)?;
+        charlm::resume(dir, &data, budget, device, &out, progress)?
     } else {
         let data_path = args.data.clone().expect("clap requires --data");
         let out = args.out.clone().expect("clap requires --out");
@@ -443,20 +398,4 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("soon").is_err());
-    }
 }

@@ -11,7 +11,7 @@ use seqmodels::classify::{
 use seqmodels::embeddings::formats;
 use seqmodels::Progress;
 
-use super::DeviceArgs;
+use super::common::DeviceArgs;
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -184,7 +184,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub label_names: Option<String>,
     /// Most passes over the training data.
-    #[arg(long, default_value_t = 50, value_parser = super::at_most::<1_000_000>)]
+    #[arg(long, default_value_t = 50, value_parser = super::common::at_most::<1_000_000>)]
     pub epochs: usize,
     /// Stop after this many epochs without a better dev accuracy (0: never).
     #[arg(long, default_value_t = 10)]

@@ -3,8 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
-use seqmodels::seq2seq::dates::{self, FormatSet};
+use clap::{Args, Subcommand};
+use seqmodels::seq2seq::dates;
+
+use super::common::Formats;
 
 #[derive(Debug, Args)]
 pub struct DatesArgs {
@@ -21,7 +23,7 @@ pub enum DatesCommand {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// How many pairs.
-    #[arg(short, default_value_t = 10, value_parser = super::between_one_and::<10_000_000>)]
+    #[arg(short, default_value_t = 10, value_parser = super::common::between_one_and::<10_000_000>)]
     pub n: usize,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
@@ -35,24 +37,6 @@ pub struct GenerateArgs {
     /// Write to this file instead of stdout.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-}
-
-/// Closed choice of format sets for clap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Formats {
-    /// The course's 24 patterns, lower-cased, commas removed.
-    Course,
-    /// The course set plus what people really type.
-    Wide,
-}
-
-impl From<Formats> for FormatSet {
-    fn from(f: Formats) -> Self {
-        match f {
-            Formats::Course => FormatSet::Course,
-            Formats::Wide => FormatSet::Wide,
-        }
-    }
 }
 
 pub fn run(args: DatesArgs) -> anyhow::Result<()> {

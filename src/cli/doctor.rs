@@ -4,7 +4,7 @@ use clap::Args;
 use seqmodels::doctor;
 use seqmodels::{DeviceSpec, Progress};
 
-use super::DeviceArgs;
+use super::common::DeviceArgs;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {

@@ -107,7 +107,7 @@ pub struct TrainArgs {
     /// Final learning rate (linear decay over all epochs).
     #[arg(long, default_value_t = 0.0001)]
     pub min_alpha: f64,
-    #[arg(long, default_value_t = 5, value_parser = super::at_most::<1_000_000>)]
+    #[arg(long, default_value_t = 5, value_parser = super::common::at_most::<1_000_000>)]
     pub epochs: usize,
     /// Keep only the N most frequent words.
     #[arg(long)]
@@ -125,14 +125,14 @@ pub struct TrainArgs {
     pub eval_analogies: Option<PathBuf>,
     /// Where to train: cpu runs Hogwild threads (--threads sets how many); a GPU (cuda, cuda:N,
     /// or auto on a machine with one) runs the batched libtorch trainer.
-    #[arg(long, default_value = "cpu", value_parser = super::parse_device)]
+    #[arg(long, default_value = "cpu", value_parser = super::common::parse_device)]
     pub device: seqmodels::DeviceSpec,
     /// Pairs per batch of the GPU trainer.
-    #[arg(long, default_value_t = word2vec::BATCH_PAIRS, value_parser = super::positive)]
+    #[arg(long, default_value_t = word2vec::BATCH_PAIRS, value_parser = super::common::positive)]
     pub batch_pairs: usize,
     /// GPU trainer: a word updated n times in one batch moves by the sum of its updates divided
     /// by max(1, n / CAP) (1: their mean; very large: their sum).
-    #[arg(long, value_name = "CAP", default_value_t = word2vec::ROW_CAP, value_parser = super::at_least_one)]
+    #[arg(long, value_name = "CAP", default_value_t = word2vec::ROW_CAP, value_parser = super::common::at_least_one)]
     pub row_cap: f64,
 }
 
@@ -163,7 +163,7 @@ pub struct SimilarArgs {
     /// The word (omit with --interactive).
     pub word: Option<String>,
     /// How many neighbours.
-    #[arg(short, default_value_t = 10, value_parser = super::positive)]
+    #[arg(short, default_value_t = 10, value_parser = super::common::positive)]
     pub k: usize,
     #[command(flatten)]
     pub query: QueryArgs,
@@ -190,7 +190,7 @@ pub struct AnalogyArgs {
     pub a: Option<String>,
     pub b: Option<String>,
     pub c: Option<String>,
-    #[arg(short, default_value_t = 5, value_parser = super::positive)]
+    #[arg(short, default_value_t = 5, value_parser = super::common::positive)]
     pub k: usize,
     #[arg(long, value_enum, default_value_t = MethodArg::Cosadd)]
     pub method: MethodArg,
@@ -216,7 +216,7 @@ pub struct EvalArgs {
     #[arg(long, num_args = 1..)]
     pub pairs: Vec<PathBuf>,
     /// Only the N most frequent words take part in the analogies (gensim's restrict_vocab).
-    #[arg(long, default_value_t = 300_000, value_parser = super::positive)]
+    #[arg(long, default_value_t = 300_000, value_parser = super::common::positive)]
     pub restrict_vocab: usize,
     /// The same for the word pairs (gensim's evaluate_word_pairs has its own, 300,000 by default).
     #[arg(long, default_value_t = 300_000)]

@@ -1,8 +1,9 @@
 //! Command-line interface: one file per command group, each converting its arguments into the
-//! library's types.
+//! library's types, calling the library and printing; what several groups share is in `common`.
 
 mod charlm;
 mod classify;
+mod common;
 mod dates;
 mod doctor;
 mod embed;
@@ -10,8 +11,9 @@ mod progress;
 mod seq2seq;
 mod translate;
 
-use clap::{Args, Parser, Subcommand};
-use seqmodels::DeviceSpec;
+use clap::{Parser, Subcommand};
+
+use common::at_most;
 
 /// Sequence models on libtorch: word embeddings, sentence classifiers, character language
 /// models and attention seq2seq translation, in one binary.
@@ -28,55 +30,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Where to run: shared by every command that computes.
-#[derive(Debug, Clone, Args)]
-pub struct DeviceArgs {
-    /// auto (first GPU if any, else CPU), cpu, cuda or cuda:N. Asking for CUDA where there is
-    /// none is an error, never a silent fallback.
-    #[arg(long, default_value = "auto", value_parser = parse_device)]
-    pub device: DeviceSpec,
-}
-
-fn parse_device(s: &str) -> Result<DeviceSpec, String> {
-    s.parse().map_err(|e: seqmodels::Error| e.to_string())
-}
-
-/// A count of at least 1 (a batch size, a number of neighbours): 0 would do nothing.
-pub(crate) fn positive(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>().map_err(|e| format!("{e}"))? {
-        0 => Err("must be at least 1".into()),
-        n => Ok(n),
-    }
-}
-
-/// A count of at most `MAX`, for the options whose memory or time grows with them, so that a
-/// mistyped value is refused at once rather than exhausting the machine.
-pub(crate) fn at_most<const MAX: usize>(s: &str) -> Result<usize, String> {
-    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
-    if n > MAX {
-        return Err(format!("{n} is more than the {MAX} allowed"));
-    }
-    Ok(n)
-}
-
-/// A count from 1 to `MAX` (how many samples or dates to print): 0 would print nothing.
-pub(crate) fn between_one_and<const MAX: usize>(s: &str) -> Result<usize, String> {
-    match at_most::<MAX>(s)? {
-        0 => Err("must be at least 1".into()),
-        n => Ok(n),
-    }
-}
-
-/// A factor of at least 1 (the GPU word2vec trainer's row cap).
-pub(crate) fn at_least_one(s: &str) -> Result<f64, String> {
-    let x: f64 = s.parse().map_err(|e| format!("{e}"))?;
-    if x >= 1.0 {
-        Ok(x)
-    } else {
-        Err(format!("{x} is below 1"))
-    }
 }
 
 #[derive(Debug, Subcommand)]

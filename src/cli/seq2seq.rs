@@ -13,8 +13,9 @@ use seqmodels::seq2seq::{
 };
 use seqmodels::Progress;
 
-use super::dates::Formats;
-use super::DeviceArgs;
+use super::common::Formats;
+use super::common::{DeviceArgs, RunArgs};
+use seqmodels::train::{Clip, HeldOut, LrSchedule};
 
 #[derive(Debug, Args)]
 pub struct Seq2seqArgs {
@@ -90,7 +91,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub tokenizer: Option<TokenizerArg>,
     /// --task pairs: tokens per side, the 4 specials included [default: 10000].
-    #[arg(long, value_parser = super::positive)]
+    #[arg(long, value_parser = super::common::positive)]
     pub vocab_size: Option<usize>,
     /// --task pairs: words (or BPE pairs) seen fewer times are left out [default: 1].
     #[arg(long)]
@@ -103,16 +104,16 @@ pub struct TrainArgs {
     pub no_nfkc: bool,
     /// --task pairs: pairs with more tokens on either side are left out of training; the model
     /// reads and writes at most this many tokens [default: 50].
-    #[arg(long, value_parser = super::positive)]
+    #[arg(long, value_parser = super::common::positive)]
     pub max_len: Option<usize>,
     /// --task pairs: embedding size of both sides [default: 256].
-    #[arg(long, value_parser = super::positive)]
+    #[arg(long, value_parser = super::common::positive)]
     pub embed: Option<usize>,
     /// --task pairs: encoder LSTM size per direction (the decoder has twice this) [default: 256].
-    #[arg(long, value_parser = super::positive)]
+    #[arg(long, value_parser = super::common::positive)]
     pub hidden: Option<usize>,
     /// --task pairs: stacked bidirectional encoder layers [default: 1].
-    #[arg(long, value_parser = super::positive)]
+    #[arg(long, value_parser = super::common::positive)]
     pub layers: Option<usize>,
     /// --task pairs: dropout on embeddings, between layers and before the output layer
     /// [default: 0.2].
@@ -125,25 +126,19 @@ pub struct TrainArgs {
     /// [default: 1].
     #[arg(long)]
     pub teacher_forcing: Option<f64>,
-    /// --task pairs: stop after this much training time, e.g. 90s, 15m, 1h.
-    #[arg(long, value_parser = super::charlm::parse_duration)]
-    pub time_budget: Option<std::time::Duration>,
-    /// --task pairs: stop after this many epochs without a better dev loss [default: 3].
-    #[arg(long)]
-    pub patience: Option<usize>,
     /// --task pairs: multiply the learning rate by this after an epoch without a better dev loss
-    /// [default: 0.5].
-    #[arg(long)]
+    /// [default: 0.5]; the same as --lr-schedule plateau:LR_DECAY.
+    #[arg(long, conflicts_with = "lr_schedule")]
     pub lr_decay: Option<f64>,
     /// --task pairs: dev sentences translated for BLEU after each epoch (0: all) [default: 1000].
     #[arg(long)]
     pub bleu_sentences: Option<usize>,
-    /// --task pairs: continue training the model in --out (weights, optimiser, learning rate),
-    /// with its saved tokenizers and sizes.
+    /// Continue training the model in --out (weights, optimiser state, learning rate, seed and
+    /// held-out split), with its saved sizes (and tokenizers), on the same pairs.
     #[arg(long)]
     pub resume: bool,
     /// Generate this many pairs instead (seeded by --seed).
-    #[arg(long, value_name = "N", value_parser = super::between_one_and::<10_000_000>)]
+    #[arg(long, value_name = "N", value_parser = super::common::between_one_and::<10_000_000>)]
     pub generate: Option<usize>,
     /// Format set for --generate.
     #[arg(long, value_enum, default_value_t = Formats::Course)]
@@ -154,12 +149,6 @@ pub struct TrainArgs {
     /// Date models' sizes [default: course].
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
-    /// Seeds data generation, the split, shuffles and initial weights [default: 42; with
-    /// --resume, the saved model's].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    #[arg(long, default_value_t = 20, value_parser = super::at_most::<1_000_000>)]
-    pub epochs: usize,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     /// Adam learning rate [default: 5e-3 for dates, 1e-3 for pairs].
@@ -172,6 +161,8 @@ pub struct TrainArgs {
     /// saved model's].
     #[arg(long)]
     pub valid_fraction: Option<f64>,
+    #[command(flatten)]
+    pub run: RunArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -208,7 +199,7 @@ pub struct EvalArgs {
     /// Turn off calendar-valid decoding.
     #[arg(long)]
     pub no_constrain: bool,
-    #[arg(long, default_value_t = 256, value_parser = super::positive)]
+    #[arg(long, default_value_t = 256, value_parser = super::common::positive)]
     pub batch_size: usize,
     #[command(flatten)]
     pub device: DeviceArgs,
@@ -317,8 +308,6 @@ impl TrainArgs {
         given_options(&[
             ("--label-smoothing", self.label_smoothing.is_some()),
             ("--teacher-forcing", self.teacher_forcing.is_some()),
-            ("--time-budget", self.time_budget.is_some()),
-            ("--patience", self.patience.is_some()),
             ("--lr-decay", self.lr_decay.is_some()),
             ("--bleu-sentences", self.bleu_sentences.is_some()),
             ("--dev-src", self.dev_src.is_some()),
@@ -332,18 +321,29 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     given.extend(args.sentence_training_options());
     if !given.is_empty() {
         anyhow::bail!(
-            "only --task pairs reads {}; date models take their sizes from --preset and \
-             train with --epochs, --batch-size, --lr, --clip-norm and --valid-fraction",
+            "only --task pairs reads {}; date models take their sizes from --preset",
             given.join(", ")
         );
+    }
+    if args.src.is_some() {
+        anyhow::bail!("--src and --tgt are for --task pairs");
     }
     let device = args.device.device.resolve()?;
     let model = match args.preset.unwrap_or(Preset::Course) {
         Preset::Course => Seq2SeqConfig::course(0, 0),
         Preset::Dates => seq2seq::dates_preset(),
     };
-    let defaults = seq2seq::TrainConfig::default();
-    let seed = args.seed.unwrap_or(defaults.seed);
+    let mut train = seq2seq::TrainConfig::default();
+    args.run.apply(&mut train.train);
+    train.train.batch_size = args.batch_size;
+    train.train.clip = Clip::norm_or_off(args.clip_norm);
+    if let Some(lr) = args.lr {
+        train.train.lr = lr;
+    }
+    if let Some(f) = args.valid_fraction {
+        train.train.held_out = HeldOut::Fraction(f);
+    }
+    let seed = train.train.seed;
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
         (Some(path), _) => read_date_rows(path, Some(model.max_src_len))?
             .into_iter()
@@ -358,59 +358,45 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         }
         (None, None) => anyhow::bail!("give --pairs FILE or --generate N"),
     };
-    if args.src.is_some() || args.resume {
-        anyhow::bail!("--src, --tgt and --resume are for --task pairs");
-    }
-    let config = TranslatorConfig {
-        task: Task::Dates,
-        lowercase: true,
-        model,
-    };
-    let train = seq2seq::TrainConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
-        clip_norm: args.clip_norm,
-        valid_fraction: args.valid_fraction.unwrap_or(defaults.valid_fraction),
-        seed,
-    };
-    let history = seq2seq::train(&pairs, config, &train, device, &args.out, progress)?;
-    let last = history
-        .last()
-        .ok_or_else(|| anyhow::anyhow!("no epoch ran"))?;
-    // Without held-out pairs every accuracy is NaN and the last epoch is the one saved.
-    let kept = if last.valid_accuracy.is_nan() {
-        format!(
-            "no held-out pairs, so the last epoch ({}) is kept",
-            last.epoch
-        )
+    let report = if args.resume {
+        if args.generate.is_some() {
+            anyhow::bail!(
+                "--resume trains on the pairs the model was trained on: give them with --pairs"
+            );
+        }
+        let budget = args.run.resumed_budget(20)?;
+        seq2seq::resume_dates(&args.out, &pairs, budget, device, &args.out, progress)?
     } else {
-        let best = history
-            .iter()
-            .filter(|e| !e.valid_accuracy.is_nan())
-            .max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
-            .unwrap_or(last);
+        let config = TranslatorConfig {
+            task: Task::Dates,
+            lowercase: true,
+            model,
+        };
+        seq2seq::train(&pairs, config, &train, device, &args.out, progress)?
+    };
+    let seconds: f64 = report.epochs.iter().map(|e| e.train_seconds).sum();
+    let saved = if report.epochs.iter().any(|e| e.saved) {
+        format!("saved to {}", args.out.display())
+    } else {
         format!(
-            "best epoch {}: held-out exact match {:.2}%",
-            best.epoch,
-            100.0 * best.valid_accuracy
+            "no epoch beat the saved model, so {} is unchanged",
+            args.out.display()
         )
     };
-    let seconds: f64 = history.iter().map(|e| e.train_seconds).sum();
     println!(
-        "trained {} epoch(s) on {} pairs in {:.1} s ({:.2} s/epoch); {kept}; saved to {}",
-        history.len(),
-        pairs.len(),
+        "trained {} epoch(s) on {} pairs ({} held out) in {:.1} s ({:.2} s/epoch); {saved}",
+        report.epochs.len(),
+        report.train_pairs,
+        report.valid_pairs,
         seconds,
-        seconds / history.len() as f64,
-        args.out.display()
+        seconds / report.epochs.len().max(1) as f64,
     );
     Ok(())
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let device = args.device.device.resolve()?;
-    let translator = super::translate::translator(args.model.as_deref(), device)?;
+    let translator = super::common::translator(args.model.as_deref(), device)?;
     let options = DecodeOptions {
         beam_width: args.beam_width,
         alpha: args.alpha,
@@ -526,26 +512,31 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             "--preset sizes date models; --task pairs takes --embed, --hidden and --layers"
         );
     }
-    let defaults = SentenceTrainConfig {
-        label_smoothing: 0.1,
-        ..SentenceTrainConfig::default()
-    };
     let device = args.device.device.resolve()?;
     let (train, dev) = read_pairs(&args)?;
-    let config = SentenceTrainConfig {
-        epochs: args.epochs,
-        time_budget: args.time_budget,
-        batch_size: args.batch_size,
-        learning_rate: args.lr.unwrap_or(defaults.learning_rate),
-        lr_decay: args.lr_decay.unwrap_or(defaults.lr_decay),
-        clip_norm: args.clip_norm,
-        label_smoothing: args.label_smoothing.unwrap_or(defaults.label_smoothing),
-        teacher_forcing: args.teacher_forcing.unwrap_or(defaults.teacher_forcing),
-        patience: args.patience.unwrap_or(defaults.patience),
-        valid_fraction: args.valid_fraction.unwrap_or(defaults.valid_fraction),
-        bleu_sentences: args.bleu_sentences.unwrap_or(defaults.bleu_sentences),
-        seed: args.seed.unwrap_or(defaults.seed),
+    let mut config = SentenceTrainConfig::default();
+    args.run.apply(&mut config.train);
+    config.train.batch_size = args.batch_size;
+    config.train.clip = Clip::norm_or_off(args.clip_norm);
+    if let Some(lr) = args.lr {
+        config.train.lr = lr;
+    }
+    if let Some(decay) = args.lr_decay {
+        config.train.lr_schedule = LrSchedule::Plateau(decay);
+    }
+    if let Some(f) = args.valid_fraction {
+        config.train.held_out = HeldOut::Fraction(f);
+    }
+    let set = |slot: &mut f64, value: Option<f64>| {
+        if let Some(v) = value {
+            *slot = v;
+        }
     };
+    set(&mut config.label_smoothing, args.label_smoothing);
+    set(&mut config.teacher_forcing, args.teacher_forcing);
+    if let Some(n) = args.bleu_sentences {
+        config.bleu_sentences = n;
+    }
     let report = if args.resume {
         // The tokenizers and sizes are the saved model's: another one would be ignored.
         let given = args.sentence_model_options();
@@ -561,7 +552,8 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         let saved = seqmodels::checkpoint::read_meta(&args.out)?.training;
         let given = given_options(&[
             ("--lr", args.lr.is_some()),
-            ("--seed", args.seed.is_some()),
+            ("--seed", args.run.seed != seqmodels::train::DEFAULT_SEED),
+            ("--lr-decay", args.lr_decay.is_some()),
             (
                 "--valid-fraction",
                 args.valid_fraction.is_some() && saved.contains_key("valid_fraction"),
@@ -573,6 +565,7 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
                 given.join(", ")
             );
         }
+        config.train.budget = args.run.resumed_budget(20)?;
         seq2seq::resume_sentences(
             &args.out,
             &train,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use seqmodels::seq2seq::{AttentionMap, DecodeOptions, Task, Translation, Translator};
 
-use super::DeviceArgs;
+use super::common::DeviceArgs;
 
 #[derive(Debug, Args)]
 pub struct TranslateArgs {
@@ -34,7 +34,7 @@ pub struct TranslateArgs {
     #[arg(long, value_name = "PATH|-")]
     pub attention: Option<String>,
     /// Inputs decoded together.
-    #[arg(long, default_value_t = 256, value_parser = super::positive)]
+    #[arg(long, default_value_t = 256, value_parser = super::common::positive)]
     pub batch_size: usize,
     /// Sentence models: at most this many output tokens per source token (but at least
     /// --min-len) [default: 2].
@@ -65,23 +65,12 @@ pub enum OutputFormat {
     Json,
 }
 
-/// The translator in `model`, or the built-in date translator without one.
-pub(crate) fn translator(
-    model: Option<&Path>,
-    device: tch::Device,
-) -> seqmodels::Result<Translator> {
-    match model {
-        Some(dir) => Translator::load(dir, device),
-        None => Translator::builtin_dates(device),
-    }
-}
-
 pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
     if let Some(target) = args.attention.as_deref().filter(|t| *t != "-") {
         seqmodels::seq2seq::plot::check_png_path(Path::new(target))?;
     }
     let device = args.device.device.resolve()?;
-    let translator = translator(args.model.as_deref(), device)?;
+    let translator = super::common::translator(args.model.as_deref(), device)?;
     if translator.config().task == Task::Dates
         && (args.max_len_ratio.is_some() || args.min_len.is_some() || args.replace_unk)
     {

@@ -19,7 +19,9 @@ pub use sentences::{
     resume_sentences, score, train_sentences, Scored, SentenceEpoch, SentenceReport, SentenceSetup,
     SentenceTrainConfig,
 };
-pub use train::{exact_match, train, EpochFigures, TrainConfig};
+pub use train::{
+    exact_match, resume as resume_dates, train, DateReport, EpochFigures, TrainConfig,
+};
 pub use translator::{
     AttentionMap, DecodeOptions, Task, Tokenizers, Translation, Translator, TranslatorConfig,
     Vocabs, BUILTIN_DATES, FORMAT_VERSION, KIND, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE,

@@ -106,14 +106,14 @@ impl Seq2SeqConfig {
                 )));
             }
         }
-        Error::check_fraction("dropout", self.dropout)?;
+        crate::limits::check_fraction("dropout", self.dropout)?;
         // In floating point: sizes from a config.json may be beyond any integer type's range.
         let f = |n: usize| n as f64;
         let (src_e, tgt_e) = (self.src_embed.map_or(0.0, f), self.tgt_embed.map_or(0.0, f));
         let (states, dec) = (2.0 * f(self.enc_hidden), f(self.dec_hidden));
         let src_in = self.src_embed.map_or(f(self.src_vocab), f);
-        let rnn = crate::error::rnn_weights;
-        Error::check_model_size(
+        let rnn = crate::limits::rnn_weights;
+        crate::limits::check_model_size(
             f(self.src_vocab) * src_e
                 + f(self.tgt_vocab) * tgt_e
                 + rnn(4.0, src_in, f(self.enc_hidden), self.enc_layers, 2.0)

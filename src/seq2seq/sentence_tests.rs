@@ -52,14 +52,19 @@ fn setup(kind: TokenizerKind) -> SentenceSetup {
 }
 
 fn config(epochs: usize) -> SentenceTrainConfig {
+    let defaults = SentenceTrainConfig::default();
     SentenceTrainConfig {
-        epochs,
-        batch_size: 32,
-        learning_rate: 1e-2,
-        patience: 10,
+        train: crate::train::Settings {
+            budget: crate::train::Budget::epochs(epochs),
+            batch_size: 32,
+            lr: 1e-2,
+            patience: 10,
+            seed: 7,
+            ..defaults.train
+        },
+        label_smoothing: 0.0,
         bleu_sentences: 0,
-        seed: 7,
-        ..SentenceTrainConfig::default()
+        ..defaults
     }
 }
 
@@ -99,7 +104,7 @@ fn learns_to_reverse_and_translate_and_decodes_independently_of_batches() {
     for file in [
         crate::seq2seq::SRC_TOKENIZER_FILE,
         crate::seq2seq::TGT_TOKENIZER_FILE,
-        OPTIMIZER_FILE,
+        crate::train::OPTIMIZER_FILE,
     ] {
         assert!(out.join(file).is_file(), "{file}");
     }
@@ -249,7 +254,7 @@ fn resume_continues_from_the_saved_epoch() {
     )
     .unwrap();
     let steps = |dir: &Path| {
-        checkpoint::read_meta(dir).unwrap().training["optimizer_steps"]
+        crate::checkpoint::read_meta(dir).unwrap().training["optimizer_steps"]
             .as_i64()
             .unwrap()
     };
@@ -333,13 +338,15 @@ fn bad_settings_are_refused() {
             teacher_forcing: 1.5,
             ..config(1)
         },
-        SentenceTrainConfig {
-            lr_decay: 0.0,
-            ..config(1)
+        {
+            let mut c = config(1);
+            c.train.lr_schedule = crate::train::LrSchedule::Plateau(0.0);
+            c
         },
-        SentenceTrainConfig {
-            patience: 0,
-            ..config(1)
+        {
+            let mut c = config(1);
+            c.train.batch_size = 0;
+            c
         },
     ] {
         assert!(bad.validate().is_err(), "{bad:?}");
@@ -347,10 +354,8 @@ fn bad_settings_are_refused() {
     // Without a dev file, a fraction of 0 would leave nothing to choose the saved epoch by.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");
-    let no_dev = SentenceTrainConfig {
-        valid_fraction: 0.0,
-        ..config(1)
-    };
+    let mut no_dev = config(1);
+    no_dev.train.held_out = crate::train::HeldOut::Fraction(0.0);
     let setup = setup(TokenizerKind::Word);
     let err = train_sentences(
         &reversal_pairs(20, 1),

@@ -17,8 +17,8 @@
 //!   translations. Only an epoch that lowers the dev loss is saved, with the optimiser state,
 //!   so `resume` continues from the best epoch.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -30,57 +30,47 @@ use super::model::Seq2SeqConfig;
 use super::pairs::Pair;
 use super::tokenizer::{SentenceTokenizer, TokenizerConfig, BOS_ID, PAD_ID};
 use super::translator::{DecodeOptions, Task, Tokenizers, Translator, TranslatorConfig};
-use crate::charlm::adam::{Optim, OPTIMIZER_FILE};
-use crate::charlm::Clip;
-use crate::checkpoint;
 use crate::device::seed_everything;
-use crate::error::{Error, Result, MAX_CLIP, MAX_LEARNING_RATE};
-use crate::progress::{Progress, ProgressEvent};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::train::{
+    self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
+    Score, Settings, Trained, Trainee,
+};
 
 /// How to train a sentence translator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentenceTrainConfig {
-    /// At most this many passes over the training pairs.
-    pub epochs: usize,
-    /// Stop (after the current batch, then evaluate) once training has run this long.
-    pub time_budget: Option<Duration>,
-    /// Pairs per batch.
-    pub batch_size: usize,
-    /// Adam's initial learning rate.
-    pub learning_rate: f64,
-    /// Factor applied to the learning rate after an epoch without a better dev loss.
-    pub lr_decay: f64,
-    /// Global gradient-norm clip; 0 turns it off.
-    pub clip_norm: f64,
-    /// Label smoothing of the training loss, in `[0, 1)`.
+    /// Budget, batch size, Adam, learning rate and its decay on plateau, clipping, patience,
+    /// held-out share (without a dev set) and seed.
+    #[serde(flatten)]
+    pub train: Settings,
+    /// Label smoothing of the training loss, in `[0, 1)` [default: 0.1].
     pub label_smoothing: f64,
     /// Probability that the decoder is fed the reference token rather than its own guess.
     pub teacher_forcing: f64,
-    /// Stop after this many epochs in a row without a better dev loss.
-    pub patience: usize,
-    /// Without a dev set, this share of the pairs is held out.
-    pub valid_fraction: f64,
     /// Dev sentences translated for BLEU after each epoch (0: all of them).
     pub bleu_sentences: usize,
-    /// Seeds the split, the batches and the initial weights.
-    pub seed: u64,
 }
 
 impl Default for SentenceTrainConfig {
     fn default() -> Self {
         SentenceTrainConfig {
-            epochs: 20,
-            time_budget: None,
-            batch_size: 64,
-            learning_rate: 1e-3,
-            lr_decay: 0.5,
-            clip_norm: 1.0,
-            label_smoothing: 0.0,
+            train: Settings {
+                budget: Budget::epochs(20),
+                batch_size: 64,
+                optimizer: OptimizerKind::Adam,
+                lr: 1e-3,
+                lr_schedule: LrSchedule::Plateau(0.5),
+                weight_decay: 0.0,
+                clip: Clip::Norm(1.0),
+                patience: 3,
+                held_out: HeldOut::Fraction(0.05),
+                seed: train::DEFAULT_SEED,
+            },
+            label_smoothing: 0.1,
             teacher_forcing: 1.0,
-            patience: 3,
-            valid_fraction: 0.05,
             bleu_sentences: 1000,
-            seed: 42,
         }
     }
 }
@@ -88,40 +78,29 @@ impl Default for SentenceTrainConfig {
 impl SentenceTrainConfig {
     /// Checks ranges; the message names the setting.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        Error::check_count("epochs", self.epochs)?;
-        Error::check_count("batch size", self.batch_size)?;
-        if self.batch_size > 1 << 24 {
-            return bad(format!(
-                "batch size {} is above the 2^24 allowed",
-                self.batch_size
-            ));
-        }
-        Error::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
-        if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
-            return bad(format!("lr decay {} is not in (0, 1]", self.lr_decay));
-        }
-        if self.clip_norm != 0.0 {
-            Error::check_positive("clip norm (0: no clipping)", self.clip_norm, MAX_CLIP)?;
-        }
-        for (name, v, top) in [
-            ("label smoothing", self.label_smoothing, 1.0),
-            ("valid fraction", self.valid_fraction, 1.0),
-        ] {
-            if !(0.0..top).contains(&v) {
-                return bad(format!("{name} {v} is not in [0, {top})"));
-            }
+        self.train.validate()?;
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(Error::Config(format!(
+                "label smoothing {} is not in [0, 1)",
+                self.label_smoothing
+            )));
         }
         if !(0.0..=1.0).contains(&self.teacher_forcing) {
-            return bad(format!(
+            return Err(Error::Config(format!(
                 "teacher forcing {} is not in [0, 1]",
                 self.teacher_forcing
-            ));
-        }
-        if self.patience == 0 {
-            return bad("patience must be at least 1".into());
+            )));
         }
         Ok(())
+    }
+
+    fn plan(&self, out: &Path) -> Plan {
+        Plan {
+            schedule: self.train.lr_schedule,
+            patience: self.train.patience,
+            out: Some((out.to_path_buf(), None)),
+            ..Plan::new(self.train.budget, self.train.lr)
+        }
     }
 }
 
@@ -185,7 +164,7 @@ pub fn train_sentences(
     progress: &dyn Progress,
 ) -> Result<SentenceReport> {
     config.validate()?;
-    let rng = seed_everything(config.seed);
+    let rng = seed_everything(config.train.seed);
     let (train, dev) = split(train, dev, config)?;
     // A tokenizer's configuration error says which side it is.
     let side = |name: &'static str| {
@@ -205,20 +184,20 @@ pub fn train_sentences(
         lowercase: setup.tgt_tokenizer.lowercase,
         model: setup.model.clone(),
     };
-    let translator = Translator::new_sentences(translator_config, tokenizers, device, config.seed)?;
-    let optim = Optim::new(translator.var_store(), true);
-    Run {
+    let translator =
+        Translator::new_sentences(translator_config, tokenizers, device, config.train.seed)?;
+    let optim = Optimizer::new(translator.var_store(), config.train.optimizer)
+        .with_weight_decay(config.train.weight_decay);
+    go(
         translator,
         optim,
         config,
         rng,
-        first_epoch: 1,
-        learning_rate: config.learning_rate,
-        best: f64::INFINITY,
-        bad_epochs: 0,
-        resumed_from: None,
-    }
-    .go(&train, &dev, out, progress)
+        config.plan(out),
+        &train,
+        &dev,
+        progress,
+    )
 }
 
 /// Continues training the sentence translator in `dir` (weights, optimiser state, learning
@@ -243,39 +222,40 @@ pub fn resume_sentences(
     let done = figure("epoch")
         .and_then(|v| v.as_u64())
         .ok_or_else(|| Error::checkpoint(dir, "has no epoch count in meta.json"))?;
-    let learning_rate = figure("learning_rate")
+    let lr = figure("learning_rate")
         .and_then(|v| v.as_f64())
-        .unwrap_or(config.learning_rate);
+        .unwrap_or(config.train.lr);
     let best = figure("dev_loss")
         .and_then(|v| v.as_f64())
         .unwrap_or(f64::INFINITY);
     // The seed and held-out share the model was trained with, so that the dev split (and so
     // the saved dev loss) is the same pairs; `config`'s share for a model saved before the
     // share was recorded.
+    let held_out = figure("valid_fraction")
+        .and_then(|v| v.as_f64())
+        .map_or(config.train.held_out, HeldOut::Fraction);
     let config = &SentenceTrainConfig {
-        seed: translator.meta().seed,
-        valid_fraction: figure("valid_fraction")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(config.valid_fraction),
+        train: Settings {
+            seed: translator.meta().seed,
+            held_out,
+            ..config.train.clone()
+        },
         ..config.clone()
     };
-    let mut optim = Optim::new(translator.var_store(), true);
-    optim.restore(checkpoint::load_tensors(dir, OPTIMIZER_FILE)?, dir)?;
+    let mut optim = Optimizer::new(translator.var_store(), config.train.optimizer)
+        .with_weight_decay(config.train.weight_decay);
+    optim.restore_from(dir)?;
     // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
-    let rng = seed_everything(config.seed.wrapping_add(done));
+    let rng = seed_everything(config.train.seed.wrapping_add(done));
     let (train, dev) = split(train, dev, config)?;
-    Run {
-        translator,
-        optim,
-        config,
-        rng,
+    let plan = Plan {
+        lr,
         first_epoch: done as usize + 1,
-        learning_rate,
-        best,
-        bad_epochs: 0,
-        resumed_from: Some(dir.to_path_buf()),
-    }
-    .go(&train, &dev, out, progress)
+        best: Some((done as usize, Score::lower(best))),
+        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
+        ..config.plan(out)
+    };
+    go(translator, optim, config, rng, plan, &train, &dev, progress)
 }
 
 /// The training and dev pairs: `dev` when given, else a held-out share of `train` drawn with
@@ -288,142 +268,211 @@ fn split<'a>(
     if let Some(dev) = dev {
         return Ok((train.iter().collect(), dev.iter().collect()));
     }
-    if config.valid_fraction == 0.0 {
-        return Err(Error::Config(
+    let n_dev = config.train.held_out.size(train.len());
+    if n_dev == 0 {
+        return Err(Error::Config(if train.len() < 2 {
+            "need at least two pairs: one to train on, one to hold out".into()
+        } else {
             "valid fraction 0: a sentence translator needs dev pairs, which choose the epoch \
              saved and the learning-rate decay; give a fraction above 0 or a dev file"
-                .into(),
-        ));
+                .into()
+        }));
     }
-    let mut order: Vec<&Pair> = train.iter().collect();
-    order.shuffle(&mut crate::device::rng_from_seed(config.seed));
-    let n_dev = ((train.len() as f64 * config.valid_fraction).round() as usize)
-        .max(1)
-        .min(train.len().saturating_sub(1));
-    if n_dev == 0 {
-        return Err(Error::Config(
-            "need at least two pairs: one to train on, one to hold out".into(),
-        ));
+    let (train_idx, dev_idx) = train::split_indices(train.len(), n_dev, config.train.seed)?;
+    let pick = |idx: Vec<usize>| idx.into_iter().map(|i| &train[i]).collect();
+    Ok((pick(train_idx), pick(dev_idx)))
+}
+
+/// Encodes the pairs and runs the epochs.
+#[allow(clippy::too_many_arguments)]
+fn go(
+    translator: Translator,
+    optim: Optimizer,
+    config: &SentenceTrainConfig,
+    rng: crate::device::Rng,
+    plan: Plan,
+    train: &[&Pair],
+    dev: &[&Pair],
+    progress: &dyn Progress,
+) -> Result<SentenceReport> {
+    let (train_set, too_long) = encode(&translator, train);
+    if train_set.is_empty() {
+        return Err(Error::Config(format!(
+            "all {} training pairs are longer than the model reads (--max-len)",
+            train.len()
+        )));
     }
-    let train_part = order.split_off(n_dev);
-    Ok((train_part, order))
+    let (dev_set, _) = encode(&translator, dev);
+    if dev_set.is_empty() {
+        return Err(Error::Config(format!(
+            "all {} dev pairs are longer than the model reads (--max-len), so no epoch could \
+             be scored",
+            dev.len()
+        )));
+    }
+    let out = plan
+        .out
+        .as_ref()
+        .map(|(o, _)| o.clone())
+        .unwrap_or_default();
+    let mut run = Run {
+        translator,
+        optim,
+        config,
+        rng,
+        out,
+        train_set,
+        dev_set,
+        dev,
+        bleu: Vec::new(),
+    };
+    let report = train::run(&mut run, &plan, progress)?;
+    let epochs = report
+        .epochs
+        .iter()
+        .zip(&run.bleu)
+        .map(|(r, &dev_bleu)| SentenceEpoch {
+            epoch: r.epoch,
+            train_loss: r.trained.loss,
+            dev_loss: r.score.map_or(f64::NAN, |s| s.value),
+            dev_bleu,
+            learning_rate: r.lr,
+            train_seconds: r.trained.seconds,
+            saved: r.kept,
+        })
+        .collect();
+    Ok(SentenceReport {
+        epochs,
+        train_pairs: run.train_set.len(),
+        too_long,
+        dev_pairs: dev.len(),
+        vocab_sizes: (
+            run.translator.vocabs().src.len(),
+            run.translator.vocabs().tgt.len(),
+        ),
+    })
+}
+
+/// The pairs that fit the model, encoded, and how many did not fit.
+fn encode(translator: &Translator, pairs: &[&Pair]) -> (Vec<Encoded>, usize) {
+    let mut kept = Vec::with_capacity(pairs.len());
+    for p in pairs {
+        if let (Ok(s), Ok(t)) = (
+            translator.encode_source(&p.src),
+            translator.encode_target(&p.tgt),
+        ) {
+            kept.push((s, t));
+        }
+    }
+    let dropped = pairs.len() - kept.len();
+    (kept, dropped)
 }
 
 struct Run<'a> {
     translator: Translator,
-    optim: Optim,
+    optim: Optimizer,
     config: &'a SentenceTrainConfig,
     rng: crate::device::Rng,
-    first_epoch: usize,
-    learning_rate: f64,
-    best: f64,
-    bad_epochs: usize,
-    /// The model directory a resumed run started from.
-    resumed_from: Option<std::path::PathBuf>,
+    out: PathBuf,
+    train_set: Vec<Encoded>,
+    dev_set: Vec<Encoded>,
+    dev: &'a [&'a Pair],
+    /// Each epoch's dev BLEU.
+    bleu: Vec<f64>,
 }
 
-impl Run<'_> {
-    fn go(
-        mut self,
-        train: &[&Pair],
-        dev: &[&Pair],
-        out: &Path,
-        progress: &dyn Progress,
-    ) -> Result<SentenceReport> {
-        let (train_set, too_long) = self.encode(train);
-        if train_set.is_empty() {
-            return Err(Error::Config(format!(
-                "all {} training pairs are longer than the model reads (--max-len)",
-                train.len()
-            )));
-        }
-        let (dev_set, _) = self.encode(dev);
-        if dev_set.is_empty() {
-            return Err(Error::Config(format!(
-                "all {} dev pairs are longer than the model reads (--max-len), so no epoch could \
-                 be scored",
-                dev.len()
-            )));
-        }
-        let started = Instant::now();
-        let mut epochs = Vec::new();
-        // Saturating: with a time budget, `epochs` may be "as many as fit" (near usize::MAX).
-        let last = self.first_epoch.saturating_add(self.config.epochs - 1);
-        for epoch in self.first_epoch..=last {
-            let label = format!("epoch {epoch}/{last}");
-            let start = Instant::now();
-            let (train_loss, out_of_time) =
-                self.train_epoch(&train_set, &label, started, progress)?;
-            let train_seconds = start.elapsed().as_secs_f64();
-            let dev_loss = tch::no_grad(|| self.dev_loss(&dev_set))?;
-            let dev_bleu = self.dev_bleu(dev)?;
-            let saved = dev_loss < self.best;
-            let learning_rate = self.learning_rate;
-            if saved {
-                self.best = dev_loss;
-                self.bad_epochs = 0;
-                self.save(out, epoch, dev_loss, dev_bleu, train_set.len())?;
-            } else {
-                self.bad_epochs += 1;
-                self.learning_rate *= self.config.lr_decay;
-            }
-            let figures = SentenceEpoch {
-                epoch,
-                train_loss,
-                dev_loss,
-                dev_bleu,
-                learning_rate,
-                train_seconds,
-                saved,
-            };
-            progress.event(&ProgressEvent::End {
-                summary: &format!(
-                    "{label}: loss {train_loss:.4}, dev loss {dev_loss:.4}, dev BLEU {dev_bleu:.2}, lr {learning_rate:.2e} ({train_seconds:.1} s){}",
-                    if saved { ", saved" } else { "" }
-                ),
-            });
-            epochs.push(figures);
-            if out_of_time || self.bad_epochs >= self.config.patience {
+impl Trainee for Run<'_> {
+    fn train_epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Trained> {
+        let batches = self.batches();
+        epoch.begin(batches.len());
+        let start = Instant::now();
+        let (mut loss_sum, mut tokens) = (0f64, 0f64);
+        let mut complete = true;
+        for (b, batch) in batches.iter().enumerate() {
+            let (logits, gold) = self.forward(&self.train_set, batch, true);
+            let loss = logits.cross_entropy_loss::<Tensor>(
+                &gold,
+                None,
+                Reduction::Mean,
+                PAD_ID as i64,
+                self.config.label_smoothing,
+            );
+            self.optim
+                .backward_step(&loss, self.config.train.clip, epoch.lr())?;
+            let n: usize = batch.iter().map(|&i| self.train_set[i].1.len()).sum();
+            loss_sum += loss.double_value(&[]) * n as f64;
+            tokens += n as f64;
+            if epoch.batch_done(b, || format!("loss {:.4}", loss_sum / tokens)) {
+                complete = b + 1 == batches.len();
                 break;
             }
         }
-        checkpoint::check_run_left_a_model(
-            epochs.iter().any(|e| e.saved),
-            self.resumed_from.as_deref(),
-            out,
-            "dev loss",
-            self.best,
-        )?;
-        Ok(SentenceReport {
-            epochs,
-            train_pairs: train_set.len(),
-            too_long,
-            dev_pairs: dev.len(),
-            vocab_sizes: (
-                self.translator.vocabs().src.len(),
-                self.translator.vocabs().tgt.len(),
-            ),
+        Ok(Trained {
+            loss: loss_sum / tokens.max(1.0),
+            complete,
+            items: tokens as usize,
+            seconds: start.elapsed().as_secs_f64(),
         })
     }
 
-    /// The pairs that fit the model, encoded, and how many did not fit.
-    fn encode(&self, pairs: &[&Pair]) -> (Vec<Encoded>, usize) {
-        let mut kept = Vec::with_capacity(pairs.len());
-        for p in pairs {
-            if let (Ok(s), Ok(t)) = (
-                self.translator.encode_source(&p.src),
-                self.translator.encode_target(&p.tgt),
-            ) {
-                kept.push((s, t));
-            }
-        }
-        let dropped = pairs.len() - kept.len();
-        (kept, dropped)
+    fn score(&mut self) -> Result<Option<Score>> {
+        let dev_loss = tch::no_grad(|| self.dev_loss(&self.dev_set))?;
+        let dev_bleu = self.dev_bleu(self.dev)?;
+        self.bleu.push(dev_bleu);
+        Ok(Some(Score::lower(dev_loss)))
     }
 
+    fn save(&mut self, record: &EpochRecord) -> Result<()> {
+        let dev_loss = record.score.map_or(f64::NAN, |s| s.value);
+        let dev_bleu = self.bleu.last().copied().unwrap_or(f64::NAN);
+        let device = self.translator.var_store().device();
+        let valid_fraction = match self.config.train.held_out {
+            HeldOut::Fraction(f) => f,
+            HeldOut::Count(_) => 0.0,
+        };
+        let meta = self
+            .translator
+            .meta()
+            .clone()
+            .with_figure("epoch", record.epoch)
+            .with_figure("dev_loss", dev_loss)
+            .with_figure(
+                "dev_bleu",
+                if dev_bleu.is_finite() { dev_bleu } else { 0.0 },
+            )
+            .with_figure("learning_rate", record.lr)
+            .with_figure("valid_fraction", valid_fraction)
+            .with_figure("train_pairs", self.train_set.len())
+            .with_figure("optimizer_steps", self.optim.steps())
+            .with_figure("device", crate::device::device_name(device));
+        self.translator.set_meta(meta);
+        self.translator
+            .save_with(&self.out, &[(train::OPTIMIZER_FILE, self.optim.state())])
+    }
+
+    fn describe(&self, record: &EpochRecord) -> String {
+        let dev_loss = record.score.map_or(f64::NAN, |s| s.value);
+        let dev_bleu = self.bleu.last().copied().unwrap_or(f64::NAN);
+        format!(
+            "loss {:.4}, dev loss {dev_loss:.4}, dev BLEU {dev_bleu:.2}, lr {:.2e} ({:.1} s)",
+            record.trained.loss, record.lr, record.trained.seconds
+        )
+    }
+
+    fn describe_score(&self, score: &Score) -> String {
+        format!("dev loss {:.4}", score.value)
+    }
+
+    fn score_name(&self) -> &'static str {
+        "dev loss"
+    }
+}
+
+impl Run<'_> {
     /// Batches of similar lengths, in random order.
-    fn batches(&mut self, set: &[Encoded]) -> Vec<Vec<usize>> {
-        let size = self.config.batch_size;
+    fn batches(&mut self) -> Vec<Vec<usize>> {
+        let set = &self.train_set;
+        let size = self.config.train.batch_size;
         let mut order: Vec<usize> = (0..set.len()).collect();
         order.shuffle(&mut self.rng);
         for pool in order.chunks_mut(size * 32) {
@@ -469,66 +518,11 @@ impl Run<'_> {
         (logits.view([-1, vocab]), gold)
     }
 
-    /// One pass over the training set; the mean loss, and whether the time budget ran out.
-    fn train_epoch(
-        &mut self,
-        set: &[Encoded],
-        label: &str,
-        started: Instant,
-        progress: &dyn Progress,
-    ) -> Result<(f64, bool)> {
-        let batches = self.batches(set);
-        progress.event(&ProgressEvent::Begin {
-            label,
-            total: Some(batches.len() as u64),
-            unit: "batches",
-        });
-        let clip = if self.config.clip_norm > 0.0 {
-            Clip::Norm(self.config.clip_norm)
-        } else {
-            Clip::Off
-        };
-        let (mut loss_sum, mut tokens) = (0f64, 0f64);
-        let mut out_of_time = false;
-        for (b, batch) in batches.iter().enumerate() {
-            let (logits, gold) = self.forward(set, batch, true);
-            let loss = logits.cross_entropy_loss::<Tensor>(
-                &gold,
-                None,
-                Reduction::Mean,
-                PAD_ID as i64,
-                self.config.label_smoothing,
-            );
-            self.optim.zero_grad();
-            loss.backward();
-            self.optim.clip(clip)?;
-            self.optim.step(self.learning_rate)?;
-            let n: usize = batch.iter().map(|&i| set[i].1.len()).sum();
-            loss_sum += loss.double_value(&[]) * n as f64;
-            tokens += n as f64;
-            progress.event(&ProgressEvent::Advance { done: b as u64 + 1 });
-            if b % 10 == 0 {
-                progress.event(&ProgressEvent::Status {
-                    message: &format!("loss {:.4}", loss_sum / tokens),
-                });
-            }
-            if self
-                .config
-                .time_budget
-                .is_some_and(|budget| started.elapsed() >= budget)
-            {
-                out_of_time = true;
-                break;
-            }
-        }
-        Ok((loss_sum / tokens.max(1.0), out_of_time))
-    }
-
     /// Mean teacher-forced cross-entropy per dev target token.
     fn dev_loss(&self, set: &[Encoded]) -> Result<f64> {
         let (mut sum, mut tokens) = (0f64, 0f64);
         let order: Vec<usize> = (0..set.len()).collect();
-        for batch in order.chunks(self.config.batch_size.max(64)) {
+        for batch in order.chunks(self.config.train.batch_size.max(64)) {
             let (logits, gold) = self.forward(set, batch, false);
             let loss = logits.cross_entropy_loss::<Tensor>(
                 &gold,
@@ -561,35 +555,6 @@ impl Run<'_> {
         Ok(score(&self.translator, &sources, &references, &options)?
             .bleu()?
             .score)
-    }
-
-    fn save(
-        &mut self,
-        out: &Path,
-        epoch: usize,
-        dev_loss: f64,
-        dev_bleu: f64,
-        train_pairs: usize,
-    ) -> Result<()> {
-        let device = self.translator.var_store().device();
-        let meta = self
-            .translator
-            .meta()
-            .clone()
-            .with_figure("epoch", epoch)
-            .with_figure("dev_loss", dev_loss)
-            .with_figure(
-                "dev_bleu",
-                if dev_bleu.is_finite() { dev_bleu } else { 0.0 },
-            )
-            .with_figure("learning_rate", self.learning_rate)
-            .with_figure("valid_fraction", self.config.valid_fraction)
-            .with_figure("train_pairs", train_pairs)
-            .with_figure("optimizer_steps", self.optim.steps())
-            .with_figure("device", crate::device::device_name(device));
-        self.translator.set_meta(meta);
-        self.translator
-            .save_with(out, &[(OPTIMIZER_FILE, self.optim.state())])
     }
 }
 

@@ -1,44 +1,49 @@
-//! Training a translator: seeded split, shuffled batches, Adam with gradient clipping,
-//! held-out exact match after every epoch, and only the best model saved.
+//! Training a date translator through the [training core](crate::train): a seeded split,
+//! shuffled batches, Adam with gradient clipping, held-out exact match after every epoch (ties
+//! go to the lower training loss), only the best model saved with its optimiser state, and
+//! resume.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use tch::{nn, nn::OptimizerConfig, Device, Reduction, Tensor};
+use tch::{Device, Reduction, Tensor};
 
-use super::translator::{DecodeOptions, Translator, TranslatorConfig, Vocabs};
+use super::translator::{DecodeOptions, Task, Translator, TranslatorConfig, Vocabs};
 use crate::device::seed_everything;
-use crate::error::{Error, Result, MAX_CLIP, MAX_LEARNING_RATE};
-use crate::progress::{Progress, ProgressEvent};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::train::{
+    self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
+    Score, Settings, Stop, Trained, Trainee,
+};
 
-/// How to train.
+/// How to train a date translator; saved in its `meta.json` so that a resumed run trains the
+/// same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Passes over the training pairs.
-    pub epochs: usize,
-    /// Pairs per batch.
-    pub batch_size: usize,
-    /// Adam's learning rate.
-    pub learning_rate: f64,
-    /// Gradients are rescaled to at most this global L2 norm; 0 turns clipping off.
-    pub clip_norm: f64,
-    /// Share of the pairs held out for the per-epoch exact-match accuracy.
-    pub valid_fraction: f64,
-    /// Seeds the split, the shuffles and the initial weights.
-    pub seed: u64,
+    /// Budget, batch size, Adam, learning rate, clipping, patience, held-out share and seed.
+    #[serde(flatten)]
+    pub train: Settings,
 }
 
 impl Default for TrainConfig {
+    /// 20 epochs of batches of 64, Adam at 5e-3, gradient norm clipped at 1, 5% held out.
     fn default() -> Self {
         TrainConfig {
-            epochs: 20,
-            batch_size: 64,
-            learning_rate: 5e-3,
-            clip_norm: 1.0,
-            valid_fraction: 0.05,
-            seed: 42,
+            train: Settings {
+                budget: Budget::epochs(20),
+                batch_size: 64,
+                optimizer: OptimizerKind::Adam,
+                lr: 5e-3,
+                lr_schedule: LrSchedule::Constant,
+                weight_decay: 0.0,
+                clip: Clip::Norm(1.0),
+                patience: 0,
+                held_out: HeldOut::Fraction(0.05),
+                seed: train::DEFAULT_SEED,
+            },
         }
     }
 }
@@ -46,34 +51,48 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Checks ranges.
     pub fn validate(&self) -> Result<()> {
-        Error::check_count("epochs", self.epochs)?;
-        Error::check_count("batch size", self.batch_size)?;
-        Error::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
-        if self.clip_norm != 0.0 {
-            Error::check_positive("clip norm (0: no clipping)", self.clip_norm, MAX_CLIP)?;
-        }
-        Error::check_fraction("valid fraction", self.valid_fraction)?;
-        Ok(())
+        self.train.validate()
     }
 }
 
 /// Figures of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochFigures {
-    /// 1-based epoch number.
+    /// 1-based epoch number, counting the epochs of a resumed model.
     pub epoch: usize,
     /// Mean training cross-entropy per output token, in nats.
     pub train_loss: f64,
-    /// Held-out exact match (all characters right), in [0, 1].
+    /// Held-out exact match (all characters right), in [0, 1]; NaN without held-out pairs.
     pub valid_accuracy: f64,
     /// Wall time of the epoch's training part (without the held-out evaluation).
     pub train_seconds: f64,
+    /// Whether this epoch was the best so far, and saved.
+    pub saved: bool,
 }
 
-/// Trains a translator on `(source, target)` pairs and saves the best epoch's model to `out`.
+/// What a date training run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateReport {
+    /// Every epoch of this run.
+    pub epochs: Vec<EpochFigures>,
+    /// The epoch kept (a resumed model's own when no epoch beat it).
+    pub best_epoch: Option<usize>,
+    /// Why the run stopped.
+    pub stop: Stop,
+    /// Training pairs.
+    pub train_pairs: usize,
+    /// Held-out pairs.
+    pub valid_pairs: usize,
+}
+
+/// An encoded pair: source ids, target ids.
+type Encoded = (Vec<usize>, Vec<usize>);
+
+/// Trains a translator on `(source, target)` pairs and saves the best epoch's model, with its
+/// optimiser state, to `out`.
 ///
 /// The model sizes come from `config.model`, except the vocabulary sizes, which are set from
-/// the training pairs. Returns the figures of every epoch.
+/// the training pairs.
 pub fn train(
     pairs: &[(String, String)],
     config: TranslatorConfig,
@@ -81,17 +100,125 @@ pub fn train(
     device: Device,
     out: &Path,
     progress: &dyn Progress,
-) -> Result<Vec<EpochFigures>> {
+) -> Result<DateReport> {
     train.validate()?;
-    let mut rng = seed_everything(train.seed);
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.shuffle(&mut rng);
-    let n_valid = ((pairs.len() as f64 * train.valid_fraction).round() as usize)
-        .min(pairs.len().saturating_sub(1));
-    let (valid_idx, train_idx) = order.split_at(n_valid);
-    if train_idx.is_empty() {
+    let settings = &train.train;
+    let rng = seed_everything(settings.seed);
+    let (train_idx, valid_idx) = split(pairs, settings)?;
+    let vocabs = Vocabs::of_chars(
+        train_idx
+            .iter()
+            .map(|&i| prepare(&config, &pairs[i].0))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+        train_idx.iter().map(|&i| pairs[i].1.as_str()),
+    );
+    let translator = Translator::new(config, vocabs, device, settings.seed)?;
+    let optim = Optimizer::new(translator.var_store(), settings.optimizer)
+        .with_weight_decay(settings.weight_decay);
+    let plan = Plan {
+        schedule: settings.lr_schedule,
+        patience: settings.patience,
+        out: Some((out.to_path_buf(), None)),
+        ..Plan::new(settings.budget, settings.lr)
+    };
+    go(
+        translator,
+        optim,
+        train.clone(),
+        rng,
+        plan,
+        pairs,
+        (train_idx, valid_idx),
+        progress,
+    )
+}
+
+/// Continues training the date translator in `dir` (weights and optimiser state, with the
+/// options, seed and held-out pairs it was trained with) on the same `pairs` for `budget` more;
+/// saves the best model to `out`.
+pub fn resume(
+    dir: &Path,
+    pairs: &[(String, String)],
+    budget: Budget,
+    device: Device,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<DateReport> {
+    let translator = Translator::load(dir, device)?;
+    if translator.config().task != Task::Dates {
+        return Err(Error::checkpoint(dir, "is not a date translator"));
+    }
+    let figure = |name: &str| translator.meta().training.get(name).cloned();
+    let saved: TrainConfig = figure("train_options")
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| {
+            Error::checkpoint(
+                dir,
+                "has no training options in meta.json (saved before date models could resume)",
+            )
+        })?;
+    let done = figure("epoch")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| Error::checkpoint(dir, "has no epoch count in meta.json"))?;
+    let accuracy = figure("valid_exact_match").and_then(|v| v.as_f64());
+    let loss = figure("train_loss").and_then(|v| v.as_f64());
+    let train = TrainConfig {
+        train: Settings {
+            budget,
+            ..saved.train
+        },
+    };
+    train.validate()?;
+    let settings = &train.train;
+    let (train_idx, valid_idx) = split(pairs, settings)?;
+    for &i in &train_idx {
+        translator.encode_target(&pairs[i].1).map_err(|_| {
+            Error::Config(format!(
+                "training pair {} ({:?}) is not one this model was trained on: resume with the \
+                 same pairs",
+                i + 1,
+                pairs[i].1
+            ))
+        })?;
+    }
+    let mut optim = Optimizer::new(translator.var_store(), settings.optimizer)
+        .with_weight_decay(settings.weight_decay);
+    optim.restore_from(dir)?;
+    // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
+    let rng = seed_everything(settings.seed.wrapping_add(done));
+    let best = match (accuracy, loss) {
+        (Some(a), Some(l)) => Some((done as usize, Score::higher(a).then_lower(l))),
+        _ => None,
+    };
+    let plan = Plan {
+        schedule: settings.lr_schedule,
+        patience: settings.patience,
+        first_epoch: done as usize + 1,
+        best,
+        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
+        ..Plan::new(budget, settings.lr)
+    };
+    go(
+        translator,
+        optim,
+        train,
+        rng,
+        plan,
+        pairs,
+        (train_idx, valid_idx),
+        progress,
+    )
+}
+
+/// The seeded split of `pairs`, refused when the training part lacks a digit.
+fn split(pairs: &[(String, String)], settings: &Settings) -> Result<(Vec<usize>, Vec<usize>)> {
+    let n_valid = settings.held_out.size(pairs.len());
+    if pairs.is_empty() || n_valid >= pairs.len() {
         return Err(Error::Config("no training pairs".into()));
     }
+    let (train_idx, valid_idx) = train::split_indices(pairs.len(), n_valid, settings.seed)?;
     let missing: String = ('0'..='9')
         .filter(|&d| !train_idx.iter().any(|&i| pairs[i].1.contains(d)))
         .collect();
@@ -103,51 +230,96 @@ pub fn train(
             train_idx.len()
         )));
     }
-    let vocabs = Vocabs::of_chars(
-        train_idx
-            .iter()
-            .map(|&i| prepare(&config, &pairs[i].0))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str),
-        train_idx.iter().map(|&i| pairs[i].1.as_str()),
-    );
-    let mut translator = Translator::new(config, vocabs, device, train.seed)?;
-    let encode = |idx: &[usize]| -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
-        idx.iter()
-            .map(|&i| {
-                Ok((
-                    translator.encode_source(&pairs[i].0)?,
-                    translator.encode_target(&pairs[i].1)?,
-                ))
-            })
-            .collect()
-    };
-    let mut train_set = encode(train_idx)?;
-    let valid_src: Vec<&str> = valid_idx.iter().map(|&i| pairs[i].0.as_str()).collect();
-    let valid_tgt: Vec<&str> = valid_idx.iter().map(|&i| pairs[i].1.as_str()).collect();
+    Ok((train_idx, valid_idx))
+}
 
-    let mut opt = nn::Adam::default()
-        .build(translator.var_store(), train.learning_rate)
-        .map_err(|e| Error::torch("creating the Adam optimiser", e))?;
-    let bos = translator.vocabs().tgt.id(crate::vocab::BOS).unwrap_or(1) as i64;
-    let mut history = Vec::with_capacity(train.epochs);
-    // Best epoch: highest held-out exact match, ties broken by the lower training loss.
-    let mut best = (f64::NEG_INFINITY, f64::INFINITY);
-    let n_batches = train_set.len().div_ceil(train.batch_size);
-    for epoch in 1..=train.epochs {
-        train_set.shuffle(&mut rng);
-        let label = format!("epoch {epoch}/{}", train.epochs);
-        progress.event(&ProgressEvent::Begin {
-            label: &label,
-            total: Some(n_batches as u64),
-            unit: "batches",
-        });
+#[allow(clippy::too_many_arguments)]
+fn go(
+    translator: Translator,
+    optim: Optimizer,
+    config: TrainConfig,
+    rng: crate::device::Rng,
+    plan: Plan,
+    pairs: &[(String, String)],
+    (train_idx, valid_idx): (Vec<usize>, Vec<usize>),
+    progress: &dyn Progress,
+) -> Result<DateReport> {
+    let train_set = train_idx
+        .iter()
+        .map(|&i| {
+            Ok((
+                translator.encode_source(&pairs[i].0)?,
+                translator.encode_target(&pairs[i].1)?,
+            ))
+        })
+        .collect::<Result<Vec<Encoded>>>()?;
+    let valid: Vec<(String, String)> = valid_idx.iter().map(|&i| pairs[i].clone()).collect();
+    let out = plan
+        .out
+        .as_ref()
+        .map(|(o, _)| o.clone())
+        .unwrap_or_default();
+    let mut run = Run {
+        translator,
+        optim,
+        config,
+        rng,
+        out,
+        train_set,
+        valid,
+        last_loss: f64::NAN,
+    };
+    let report = train::run(&mut run, &plan, progress)?;
+    Ok(DateReport {
+        epochs: report
+            .epochs
+            .iter()
+            .map(|r| EpochFigures {
+                epoch: r.epoch,
+                train_loss: r.trained.loss,
+                valid_accuracy: r.score.map_or(f64::NAN, |s| s.value),
+                train_seconds: r.trained.seconds,
+                saved: r.kept,
+            })
+            .collect(),
+        best_epoch: report.best_epoch,
+        stop: report.stop,
+        train_pairs: train_idx.len(),
+        valid_pairs: valid_idx.len(),
+    })
+}
+
+struct Run {
+    translator: Translator,
+    optim: Optimizer,
+    config: TrainConfig,
+    rng: crate::device::Rng,
+    out: PathBuf,
+    train_set: Vec<Encoded>,
+    valid: Vec<(String, String)>,
+    /// The last epoch's training loss, which breaks ties between equal exact matches.
+    last_loss: f64,
+}
+
+impl Trainee for Run {
+    fn train_epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Trained> {
+        let settings = &self.config.train;
+        self.train_set.shuffle(&mut self.rng);
+        let n_batches = self.train_set.len().div_ceil(settings.batch_size);
+        epoch.begin(n_batches);
+        let device = self.translator.var_store().device();
+        let bos = self
+            .translator
+            .vocabs()
+            .tgt
+            .id(crate::vocab::BOS)
+            .unwrap_or(1) as i64;
         let start = Instant::now();
         let (mut loss_sum, mut tokens) = (0f64, 0f64);
-        for (b, batch) in train_set.chunks(train.batch_size).enumerate() {
+        let mut complete = true;
+        for (b, batch) in self.train_set.chunks(settings.batch_size).enumerate() {
             let sources: Vec<&[usize]> = batch.iter().map(|(s, _)| s.as_slice()).collect();
-            let (src, lengths) = translator.batch_sources(&sources);
+            let (src, lengths) = self.translator.batch_sources(&sources);
             let steps = batch[0].1.len() as i64;
             let mut prev = Vec::with_capacity(batch.len() * steps as usize);
             let mut gold = Vec::with_capacity(batch.len() * steps as usize);
@@ -161,7 +333,7 @@ pub fn train(
                 .view([rows, steps])
                 .to_device(device);
             let gold = Tensor::from_slice(&gold).to_device(device);
-            let model = translator.model();
+            let model = self.translator.model();
             let enc = model.encode(&src, &lengths, true);
             let (logits, _) = model.forward_teacher(&enc, &prev, true);
             let vocab = logits.size()[2];
@@ -172,71 +344,80 @@ pub fn train(
                 0,
                 0.0,
             );
-            if train.clip_norm > 0.0 {
-                opt.backward_step_clip_norm(&loss, train.clip_norm);
-            } else {
-                opt.backward_step(&loss);
-            }
+            self.optim.backward_step(&loss, settings.clip, epoch.lr())?;
             let n = (rows * steps) as f64;
             loss_sum += loss.double_value(&[]) * n;
             tokens += n;
-            progress.event(&ProgressEvent::Advance { done: b as u64 + 1 });
-            if b % 20 == 0 {
-                let message = format!("loss {:.4}", loss_sum / tokens);
-                progress.event(&ProgressEvent::Status { message: &message });
+            if epoch.batch_done(b, || format!("loss {:.4}", loss_sum / tokens)) {
+                complete = b + 1 == n_batches;
+                break;
             }
         }
-        let train_seconds = start.elapsed().as_secs_f64();
-        let valid_accuracy = if valid_src.is_empty() {
-            f64::NAN
-        } else {
-            exact_match(
-                &translator,
-                &valid_src,
-                &valid_tgt,
-                &DecodeOptions::default(),
-            )?
-        };
-        let figures = EpochFigures {
-            epoch,
-            train_loss: loss_sum / tokens.max(1.0),
-            valid_accuracy,
-            train_seconds,
-        };
-        let improved = if valid_src.is_empty() {
-            epoch == train.epochs
-        } else {
-            valid_accuracy > best.0 || (valid_accuracy == best.0 && figures.train_loss < best.1)
-        };
-        if improved {
-            best = (valid_accuracy, figures.train_loss);
-            let meta = translator
-                .meta()
-                .clone()
-                .with_figure("epoch", epoch)
-                .with_figure("train_loss", figures.train_loss)
-                .with_figure("valid_exact_match", valid_accuracy)
-                .with_figure("train_pairs", train_idx.len())
-                .with_figure("valid_pairs", valid_idx.len())
-                .with_figure("device", crate::device::device_name(device));
-            translator.set_meta(meta);
-            translator.save(out)?;
-        }
-        let held_out = if valid_src.is_empty() {
-            "no held-out pairs".to_owned()
-        } else {
-            format!("held-out exact match {:.2}%", 100.0 * valid_accuracy)
-        };
-        let summary = format!(
-            "{label}: loss {:.4}, {held_out}{} ({:.1} s)",
-            figures.train_loss,
-            if improved { ", saved" } else { "" },
-            train_seconds
-        );
-        progress.event(&ProgressEvent::End { summary: &summary });
-        history.push(figures);
+        self.last_loss = loss_sum / tokens.max(1.0);
+        Ok(Trained {
+            loss: self.last_loss,
+            complete,
+            items: tokens as usize,
+            seconds: start.elapsed().as_secs_f64(),
+        })
     }
-    Ok(history)
+
+    fn score(&mut self) -> Result<Option<Score>> {
+        if self.valid.is_empty() {
+            return Ok(None);
+        }
+        let sources: Vec<&str> = self.valid.iter().map(|p| p.0.as_str()).collect();
+        let references: Vec<&str> = self.valid.iter().map(|p| p.1.as_str()).collect();
+        let accuracy = exact_match(
+            &self.translator,
+            &sources,
+            &references,
+            &DecodeOptions::default(),
+        )?;
+        Ok(Some(Score::higher(accuracy).then_lower(self.last_loss)))
+    }
+
+    fn save(&mut self, record: &EpochRecord) -> Result<()> {
+        let device = self.translator.var_store().device();
+        let options = serde_json::to_value(&self.config).expect("options serialise");
+        let meta = self
+            .translator
+            .meta()
+            .clone()
+            .with_figure("epoch", record.epoch)
+            .with_figure("train_loss", record.trained.loss)
+            .with_figure(
+                "valid_exact_match",
+                record.score.map_or(f64::NAN, |s| s.value),
+            )
+            .with_figure("train_pairs", self.train_set.len())
+            .with_figure("valid_pairs", self.valid.len())
+            .with_figure("optimizer_steps", self.optim.steps())
+            .with_figure("train_options", options)
+            .with_figure("device", crate::device::device_name(device));
+        self.translator.set_meta(meta);
+        self.translator
+            .save_with(&self.out, &[(train::OPTIMIZER_FILE, self.optim.state())])
+    }
+
+    fn describe(&self, record: &EpochRecord) -> String {
+        let held_out = match record.score {
+            None => "no held-out pairs".to_owned(),
+            Some(s) => format!("held-out exact match {:.2}%", 100.0 * s.value),
+        };
+        format!(
+            "loss {:.4}, {held_out} ({:.1} s)",
+            record.trained.loss, record.trained.seconds
+        )
+    }
+
+    fn describe_score(&self, score: &Score) -> String {
+        format!("held-out exact match {:.2}%", 100.0 * score.value)
+    }
+
+    fn score_name(&self) -> &'static str {
+        "held-out exact match"
+    }
 }
 
 fn prepare(config: &TranslatorConfig, text: &str) -> String {

@@ -69,7 +69,8 @@ mod tests;
 use std::path::Path;
 
 use crate::embeddings::Embeddings;
-use crate::error::{Error, Result, MAX_LEARNING_RATE};
+use crate::error::{Error, Result};
+use crate::limits::MAX_LEARNING_RATE;
 use crate::progress::Progress;
 
 pub use vocab::Vocabulary;
@@ -164,7 +165,7 @@ impl SkipGramConfig {
                 )));
             }
         }
-        Error::check_positive("alpha", self.alpha, MAX_LEARNING_RATE)?;
+        crate::limits::check_positive("alpha", self.alpha, MAX_LEARNING_RATE)?;
         if !(self.min_alpha.is_finite() && (0.0..=self.alpha).contains(&self.min_alpha)) {
             return Err(Error::Config(format!(
                 "min_alpha must be between 0 and alpha ({}), got {}",
@@ -185,10 +186,10 @@ impl SkipGramConfig {
 }
 
 /// `Ok` when the two `words × dim` matrices of the batched (libtorch) trainer fit seqmodels'
-/// cap on a model's size ([`crate::error::MAX_WEIGHTS`] values); otherwise an error that names
+/// cap on a model's size ([`crate::limits::MAX_WEIGHTS`] values); otherwise an error that names
 /// both numbers. (The CPU trainer takes what memory it can reserve.)
 pub(crate) fn check_size(words: usize, dim: usize) -> Result<()> {
-    Error::check_model_size(2.0 * words as f64 * dim as f64, 0).map_err(|e| match e {
+    crate::limits::check_model_size(2.0 * words as f64 * dim as f64, 0).map_err(|e| match e {
         Error::Config(why) => Error::Config(format!("{words} words of {dim} dimensions: {why}")),
         other => other,
     })
