@@ -9,7 +9,7 @@
 //! `train_emoji.csv` and word vectors (from `seqmodels embed train`) for the real thing.
 
 use seqmodels::classify::{
-    self, Architecture, ClassifierConfig, Dataset, TableOptions, TrainOptions,
+    self, Architecture, ClassifierConfig, Dataset, TableOptions, TrainData, TrainOptions,
 };
 use seqmodels::embeddings::formats;
 
@@ -32,17 +32,21 @@ fn main() -> anyhow::Result<()> {
         display: ["❤️", "⚾", "😄", "😞", "🍴"].map(String::from).to_vec(),
         ..ClassifierConfig::default()
     };
-    let options = TrainOptions {
-        epochs: 40,
-        ..TrainOptions::default()
+    let mut options = TrainOptions::default();
+    options.train.budget = seqmodels::train::Budget::epochs(40);
+    let data = TrainData {
+        train: &data,
+        valid: None,
+        pretrained: vectors.as_ref(),
     };
+    // Saved with its optimiser state, so `classify::resume` could continue it.
+    let out = std::env::temp_dir().join("seqmodels-example-emojify");
     let (model, report) = classify::train(
         config,
         &data,
-        None,
-        vectors.as_ref(),
         &options,
         device,
+        Some(&out),
         &seqmodels::Silent,
     )?;
     println!(

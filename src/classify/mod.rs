@@ -9,17 +9,18 @@
 //! cross-validation serves data without a test split.
 //!
 //! ```no_run
-//! use seqmodels::classify::{self, ClassifierConfig, Dataset, TableOptions, TrainOptions};
+//! use seqmodels::classify::{self, ClassifierConfig, Dataset, TableOptions, TrainData, TrainOptions};
 //! # fn main() -> seqmodels::Result<()> {
 //! let data = Dataset::table("corpora/emoji/train.csv".as_ref(), &TableOptions::default())?;
-//! let (model, report) = classify::train(ClassifierConfig::default(), &data, None, None,
-//!     &TrainOptions::default(), tch::Device::Cpu, &seqmodels::Silent)?;
+//! let (model, report) = classify::train(ClassifierConfig::default(), &TrainData::new(&data),
+//!     &TrainOptions::default(), tch::Device::Cpu, Some("emo".as_ref()), &seqmodels::Silent)?;
 //! println!("dev accuracy {:?}", report.best_valid_accuracy);
 //! let probs = model.probabilities(&["I love you"], 1)?;
 //! # Ok(()) }
 //! ```
 
 mod data;
+mod eval;
 pub mod metrics;
 mod model;
 mod plot;
@@ -31,10 +32,11 @@ mod train;
 pub use data::{
     read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, TableOptions,
 };
+pub use eval::{cross_validate, evaluate, predict, CrossValidation};
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
 pub use plot::confusion_png;
 pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
 pub use train::{
-    cross_validate, evaluate, predict, split, train, vocabulary, CrossValidation, EpochFigures,
-    TrainOptions, TrainReport, TrainedWords,
+    resume, split, train, vocabulary, EpochFigures, TrainData, TrainOptions, TrainReport,
+    TrainedWords,
 };

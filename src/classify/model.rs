@@ -610,6 +610,16 @@ impl Classifier {
         checkpoint::save(dir, meta, &self.config, &self.vocab, &self.vs)
     }
 
+    /// Saves to `dir` atomically, with `extra` tensor files (the optimiser state).
+    pub fn save_with(
+        &self,
+        dir: &Path,
+        meta: &Meta,
+        extra: &[checkpoint::ExtraTensors<'_>],
+    ) -> Result<()> {
+        checkpoint::save_with(dir, meta, &self.config, &self.vocab, &self.vs, extra)
+    }
+
     /// Loads a model saved by `seqmodels classify train`.
     pub fn load(dir: &Path, device: Device) -> Result<Classifier> {
         let loaded = checkpoint::load::<ClassifierConfig, Vocab>(dir, KIND, FORMAT_VERSION)?;

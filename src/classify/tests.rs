@@ -67,15 +67,21 @@ fn config(architecture: Architecture) -> ClassifierConfig {
 }
 
 fn options(epochs: usize) -> TrainOptions {
-    TrainOptions {
-        epochs,
-        batch_size: 4,
-        learning_rate: 0.02,
-        patience: 0,
-        valid_fraction: 0.0,
-        seed: 7,
-        ..TrainOptions::default()
-    }
+    let mut o = TrainOptions::default();
+    o.train.budget = crate::train::Budget::epochs(epochs);
+    o.train.batch_size = 4;
+    o.train.lr = 0.02;
+    o.train.patience = 0;
+    o.train.held_out = crate::train::HeldOut::Fraction(0.0);
+    o.train.seed = 7;
+    o
+}
+
+/// `options(epochs)` with the settings changed by `f`.
+fn options_with(epochs: usize, f: impl FnOnce(&mut crate::train::Settings)) -> TrainOptions {
+    let mut o = options(epochs);
+    f(&mut o.train);
+    o
 }
 
 fn untrained(architecture: Architecture) -> Classifier {
@@ -115,7 +121,12 @@ fn fit(
     // may change the thread count between two runs, and sums then round differently.
     let _lock = crate::device::torch_rng_lock();
     crate::device::set_threads(1);
-    classify_train(config, data, None, vectors, options, Device::Cpu, &Silent)
+    let data = super::TrainData {
+        train: data,
+        valid: None,
+        pretrained: vectors,
+    };
+    classify_train(config, &data, options, Device::Cpu, None, &Silent)
 }
 
 /// The largest absolute difference between `a` and `b`.
@@ -271,11 +282,10 @@ fn dev_split_early_stopping_and_best_epoch() {
     // Twice the data, so that a 25% dev set still covers every class.
     let more: Vec<Example> = data.examples.clone();
     data.examples.extend(more);
-    let opts = TrainOptions {
-        valid_fraction: 0.25,
-        patience: 3,
-        ..options(60)
-    };
+    let opts = options_with(60, |s| {
+        s.held_out = crate::train::HeldOut::Fraction(0.25);
+        s.patience = 3;
+    });
     let (_, report) = fit(config(Architecture::Lstm), &data, None, &opts).unwrap();
     assert_eq!(report.valid_size, 16);
     assert_eq!(report.train_size, 48);
@@ -296,7 +306,9 @@ fn checkpoint_round_trip() {
     cfg.display = ["☀", "☔", "❄", "🌬"].map(String::from).to_vec();
     let (model, report) = fit(cfg, &data, None, &options(5)).unwrap();
     let out = dir.path().join("model");
-    model.save(&out, &report.meta(7)).unwrap();
+    let meta =
+        crate::checkpoint::Meta::new(super::KIND, 1, 7).with_figure("epochs", report.epochs.len());
+    model.save(&out, &meta).unwrap();
     // Loading draws nothing from libtorch's generator: a seeded stream goes on unshifted.
     let draw = || Tensor::rand([4], (tch::Kind::Float, Device::Cpu));
     tch::manual_seed(11);
@@ -483,10 +495,7 @@ fn bad_inputs_are_clear_errors() {
         path: PathBuf::from("two.csv"),
         examples: vec![example("a b", "x", 1), example("c", "y", 2)],
     };
-    let split_half = TrainOptions {
-        valid_fraction: 0.5,
-        ..options(1)
-    };
+    let split_half = options_with(1, |s| s.held_out = crate::train::HeldOut::Fraction(0.5));
     let err = fit(config(Architecture::Average), &two, None, &split_half)
         .unwrap_err()
         .to_string();
@@ -512,10 +521,7 @@ fn bad_inputs_are_clear_errors() {
     assert!(err.contains("single.csv"), "{err}");
     let (t, v) = split(&one, 0.5, 1).unwrap();
     assert_eq!((t.examples.len(), v.examples.len()), (1, 1));
-    let bad = TrainOptions {
-        batch_size: 0,
-        ..options(1)
-    };
+    let bad = options_with(1, |s| s.batch_size = 0);
     assert!(fit(config(Architecture::Lstm), &data, None, &bad).is_err());
     let mut cfg = config(Architecture::Average);
     cfg.pooling = Pooling::Max;

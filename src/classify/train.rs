@@ -1,44 +1,37 @@
-//! Training a classifier: a seeded dev split (or a given dev set), Adam on mini-batches with the
-//! gradient norm clipped, dev accuracy after every epoch, early stopping when it has not improved
-//! for `patience` epochs, and the best epoch's weights kept (ties go to the lower dev loss).
-//! Also evaluation of a trained model and k-fold cross-validation.
+//! Training a classifier through the [training core](crate::train): a seeded dev split (or a
+//! given dev set), Adam on mini-batches with the gradient norm clipped, dev accuracy after every
+//! epoch, early stopping when it has not improved for `patience` epochs, and the best epoch's
+//! weights kept (ties go to the lower dev loss), in memory and, given a directory, on disk with
+//! the optimiser state, so that a run can be resumed.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 use super::data::{Dataset, Labels};
-use super::metrics::{k_folds, mean_sd, Evaluation};
 use super::model::{Batch, Classifier, ClassifierConfig, EmbeddingInit, FORMAT_VERSION, KIND};
 use super::tokenize::{word_ids, Tokenizer, SPECIALS};
 use crate::checkpoint::Meta;
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_CLIP, MAX_LEARNING_RATE};
-use crate::progress::{Progress, ProgressEvent};
+use crate::progress::Progress;
+use crate::train::{
+    self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
+    Score, Settings, Trained, Trainee,
+};
 use crate::vocab::Vocab;
 
-/// How to train.
+/// How to train; saved in the model's `meta.json` so that a resumed run trains the same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
-    /// Most passes over the training sentences.
-    pub epochs: usize,
-    /// Sentences per update.
-    pub batch_size: usize,
-    /// Adam's learning rate.
-    pub learning_rate: f64,
-    /// Stop after this many epochs without a better dev accuracy; 0 never stops early.
-    pub patience: usize,
-    /// Share of the training file held out as the dev set when no dev file is given; 0 trains
-    /// on everything for `epochs` epochs and keeps the last.
-    pub valid_fraction: f64,
-    /// Largest L2 norm of the gradient.
-    pub clip_norm: f64,
-    /// Seeds the split, the initialisation, the batches and dropout.
-    pub seed: u64,
+    /// Budget (at most 50 epochs by default), batch size, Adam, learning rate, clipping,
+    /// patience (10), dev share (when no dev set is given; 0 trains on everything and keeps the
+    /// last epoch) and seed.
+    #[serde(flatten)]
+    pub train: Settings,
     /// With frozen pretrained vectors: the training words that the vectors lack get vectors of
     /// their own, trained (as Kim 2014 does), instead of all reading as `<unk>`. Punctuation,
     /// names and the tokenizer's pieces of "n't" are such words in SST and MR.
@@ -48,13 +41,18 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            epochs: 50,
-            batch_size: 32,
-            learning_rate: 1e-3,
-            patience: 10,
-            valid_fraction: 0.1,
-            clip_norm: 5.0,
-            seed: 1,
+            train: Settings {
+                budget: Budget::epochs(50),
+                batch_size: 32,
+                optimizer: OptimizerKind::Adam,
+                lr: 1e-3,
+                lr_schedule: LrSchedule::Constant,
+                weight_decay: 0.0,
+                clip: Clip::Norm(5.0),
+                patience: 10,
+                held_out: HeldOut::Fraction(0.1),
+                seed: train::DEFAULT_SEED,
+            },
             learn_new_words: false,
         }
     }
@@ -63,24 +61,37 @@ impl Default for TrainOptions {
 impl TrainOptions {
     /// Checks ranges.
     pub fn validate(&self) -> Result<()> {
-        crate::limits::check_count("epochs", self.epochs)?;
-        crate::limits::check_count("batch size", self.batch_size)?;
-        crate::limits::check_positive("learning rate", self.learning_rate, MAX_LEARNING_RATE)?;
-        crate::limits::check_positive("clipping norm", self.clip_norm, MAX_CLIP)?;
-        if !(0.0..0.9).contains(&self.valid_fraction) {
-            return Err(Error::Config(format!(
-                "the dev fraction {} is not in [0, 0.9)",
-                self.valid_fraction
-            )));
+        self.train.validate()?;
+        if let HeldOut::Fraction(f) = self.train.held_out {
+            if !(0.0..0.9).contains(&f) {
+                return Err(Error::Config(format!(
+                    "the dev fraction {f} is not in [0, 0.9)"
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// The options a model was trained with, from its `meta.json`.
+    pub fn saved(dir: &Path) -> Result<TrainOptions> {
+        crate::checkpoint::read_meta(dir)?
+            .training
+            .get("train_options")
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or_else(|| {
+                Error::checkpoint(
+                    dir,
+                    "has no training options in meta.json (saved before classifiers could resume)",
+                )
+            })
     }
 }
 
 /// Figures of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochFigures {
-    /// 1-based.
+    /// 1-based, counting the epochs of a resumed model.
     pub epoch: usize,
     /// Mean cross-entropy on the training batches, nats.
     pub train_loss: f64,
@@ -90,9 +101,9 @@ pub struct EpochFigures {
     pub valid_accuracy: Option<f64>,
     /// Dev cross-entropy, nats.
     pub valid_loss: Option<f64>,
-    /// Wall time of the epoch (training and dev), seconds.
+    /// Wall time of the epoch's training part, seconds.
     pub seconds: f64,
-    /// Whether this epoch's weights are the ones kept.
+    /// Whether this epoch's weights are the best so far (and saved).
     pub best: bool,
 }
 
@@ -105,7 +116,7 @@ pub struct TrainReport {
     pub best_epoch: usize,
     /// Its dev accuracy, when there was a dev set.
     pub best_valid_accuracy: Option<f64>,
-    /// Training and dev sentences.
+    /// Training sentences.
     pub train_size: usize,
     /// Dev sentences (0 without a dev set).
     pub valid_size: usize,
@@ -117,19 +128,26 @@ pub struct TrainReport {
     pub seconds: f64,
 }
 
-impl TrainReport {
-    /// The `meta.json` of the trained model: the seed and this report's figures.
-    pub fn meta(&self, seed: u64) -> Meta {
-        let mut meta = Meta::new(KIND, FORMAT_VERSION, seed)
-            .with_figure("epochs_run", self.epochs.len())
-            .with_figure("best_epoch", self.best_epoch)
-            .with_figure("train_sentences", self.train_size)
-            .with_figure("valid_sentences", self.valid_size)
-            .with_figure("seconds", self.seconds);
-        if let Some(a) = self.best_valid_accuracy {
-            meta = meta.with_figure("valid_accuracy", a);
+/// The sentences a classifier learns from: the training set, a dev set (without one, a seeded
+/// share of the training set is held out, as the options say), and pretrained word vectors.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainData<'a> {
+    /// Labelled training sentences.
+    pub train: &'a Dataset,
+    /// Labelled dev sentences, which choose the epoch kept.
+    pub valid: Option<&'a Dataset>,
+    /// Pretrained word vectors for the embedding layer.
+    pub pretrained: Option<&'a Embeddings>,
+}
+
+impl<'a> TrainData<'a> {
+    /// Training sentences alone.
+    pub fn new(train: &'a Dataset) -> Self {
+        TrainData {
+            train,
+            valid: None,
+            pretrained: None,
         }
-        meta
     }
 }
 
@@ -258,49 +276,55 @@ fn score(model: &Classifier, data: &Encoded, batch_size: usize) -> Result<(f64, 
     Ok((loss / n, correct as f64 / n))
 }
 
-/// Splits `data` into training and dev parts: a seeded shuffle, `fraction` of it (at least one
-/// sentence, leaving at least one) for dev.
+/// Splits `data` into training and dev parts: the core's seeded draw
+/// ([`crate::train::split_sorted`]), `fraction` of it (at least one sentence, leaving at least
+/// one) for dev.
 pub fn split(data: &Dataset, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
     let n = data.examples.len();
-    let take = ((n as f64 * fraction).round() as usize).max(1);
-    if n < 2 || take >= n {
+    let take = HeldOut::Fraction(fraction).size(n);
+    if n < 2 || take == 0 {
         return Err(Error::BadFile {
             path: data.path.clone(),
             reason: format!("has {n} sentence(s): too few to hold out a dev set"),
         });
     }
-    let mut rows: Vec<usize> = (0..n).collect();
-    rows.shuffle(&mut crate::device::rng_from_seed(seed));
-    let (dev, train) = rows.split_at(take);
-    let (mut dev, mut train) = (dev.to_vec(), train.to_vec());
-    dev.sort_unstable();
-    train.sort_unstable();
+    let (train, dev) = crate::train::split_sorted(n, take, seed)?;
     Ok((data.subset(&train), data.subset(&dev)))
 }
 
-/// Trains a classifier on `train`, choosing the epoch on `valid` (or on a seeded split of
-/// `train` when `valid` is `None` and `options.valid_fraction > 0`). `config.labels` is filled
-/// from the training data; `config.embed_dim` must be the dimension of the `pretrained` vectors (an
-/// error names both otherwise).
+/// The training and dev parts: the given dev set, a seeded share of the training set, or none.
+fn parts(data: &TrainData<'_>, options: &TrainOptions) -> Result<(Dataset, Option<Dataset>)> {
+    Ok(match (data.valid, options.train.held_out) {
+        (Some(v), _) => (data.train.clone(), Some(v.clone())),
+        (None, HeldOut::Fraction(f)) if f > 0.0 => {
+            let (t, v) = split(data.train, f, options.train.seed)?;
+            (t, Some(v))
+        }
+        (None, HeldOut::Count(c)) if c > 0 => {
+            let n = data.train.examples.len();
+            let (t, v) = crate::train::split_sorted(n, c, options.train.seed)?;
+            (data.train.subset(&t), Some(data.train.subset(&v)))
+        }
+        (None, _) => (data.train.clone(), None),
+    })
+}
+
+/// Trains a classifier on `data`, choosing the epoch on the dev set. `config.labels` is filled
+/// from the training data; `config.embed_dim` must be the dimension of the pretrained vectors
+/// (an error names both otherwise). With `out`, each best epoch is saved there (weights,
+/// optimiser state, options) as training goes, so the run can be resumed; the model returned is
+/// the best epoch's either way.
 pub fn train(
     mut config: ClassifierConfig,
-    train: &Dataset,
-    valid: Option<&Dataset>,
-    pretrained: Option<&Embeddings>,
+    data: &TrainData<'_>,
     options: &TrainOptions,
     device: Device,
+    out: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<(Classifier, TrainReport)> {
     options.validate()?;
-    let whole = train;
-    let (train, valid) = match valid {
-        Some(v) => (train.clone(), Some(v.clone())),
-        None if options.valid_fraction > 0.0 => {
-            let (t, v) = split(train, options.valid_fraction, options.seed)?;
-            (t, Some(v))
-        }
-        None => (train.clone(), None),
-    };
+    let whole = data.train;
+    let (train, valid) = parts(data, options)?;
     let labels = match Labels::of(&train.examples, &train.path) {
         // The file has two classes or more, but the dev split took all of one.
         Err(_) if train.examples.len() < whole.examples.len() => {
@@ -309,15 +333,16 @@ pub fn train(
                 path: whole.path.clone(),
                 reason: format!(
                     "the {} sentences left for training after the dev split (--valid-fraction \
-                     {}) hold only one class; give more sentences, or --valid FILE",
+                     {:?}) hold only one class; give more sentences, or --valid FILE",
                     train.examples.len(),
-                    options.valid_fraction
+                    options.train.held_out
                 ),
             });
         }
         labels => labels?,
     };
     config.labels = labels.names().to_vec();
+    let pretrained = data.pretrained;
     if pretrained.is_none() {
         config.train_embeddings = true;
     }
@@ -342,7 +367,7 @@ pub fn train(
         config.train_embeddings = true;
         config.trained_rows = Some(trained_rows);
     }
-    let mut rng = crate::device::seed_everything(options.seed);
+    let rng = crate::device::seed_everything(options.train.seed);
     let init = pretrained.map_or(EmbeddingInit::Random, EmbeddingInit::Pretrained);
     let model = Classifier::new(config, vocab, init, device)?;
     let ids = sentences
@@ -350,10 +375,6 @@ pub fn train(
         .map(|w| word_ids(w, model.vocab()))
         .collect();
     let train_set = Encoded::of_ids(ids, &train, &labels)?;
-    let valid_set = valid
-        .as_ref()
-        .map(|v| Encoded::new(&model, v, &labels))
-        .transpose()?;
     let coverage = match pretrained {
         Some(e) => {
             let words = sentences.iter().flatten();
@@ -362,127 +383,292 @@ pub fn train(
         }
         None => 1.0,
     };
+    let optim = Optimizer::new(model.var_store(), options.train.optimizer)
+        .with_weight_decay(options.train.weight_decay);
+    let plan = Plan {
+        schedule: options.train.lr_schedule,
+        patience: options.train.patience,
+        out: out.map(|o| (o.to_path_buf(), None)),
+        ..Plan::new(options.train.budget, options.train.lr)
+    };
+    let setup = Setup {
+        options: options.clone(),
+        rng,
+        plan,
+        coverage,
+        train_file: whole.path.clone(),
+    };
+    go(
+        model,
+        optim,
+        setup,
+        train_set,
+        valid.as_ref(),
+        &labels,
+        out,
+        progress,
+    )
+}
 
-    let mut opt = nn::Adam::default()
-        .build(model.var_store(), options.learning_rate)
-        .map_err(|e| Error::torch("building the optimiser", e))?;
+/// Continues training the classifier in `dir` (weights, optimiser state, options, seed and dev
+/// split) on the same data for `budget` more; saves the best epoch to `out`.
+pub fn resume(
+    dir: &Path,
+    data: &TrainData<'_>,
+    budget: Budget,
+    device: Device,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<(Classifier, TrainReport)> {
+    let saved = TrainOptions::saved(dir)?;
+    let meta = crate::checkpoint::read_meta(dir)?;
+    let figure = |name: &str| meta.training.get(name).and_then(serde_json::Value::as_f64);
+    let done = meta
+        .training
+        .get("best_epoch")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| Error::checkpoint(dir, "has no epoch count in meta.json"))?;
+    let model = Classifier::load(dir, device)?;
+    let options = TrainOptions {
+        train: Settings {
+            budget,
+            ..saved.train
+        },
+        ..saved
+    };
+    options.validate()?;
+    let (train, valid) = parts(data, &options)?;
+    let labels = Labels::from_names(model.config().labels.clone());
+    let train_set = Encoded::new(&model, &train, &labels)?;
+    let mut optim = Optimizer::new(model.var_store(), options.train.optimizer)
+        .with_weight_decay(options.train.weight_decay);
+    optim.restore_from(dir)?;
+    // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
+    let rng = crate::device::seed_everything(options.train.seed.wrapping_add(done));
+    let best = match (figure("valid_accuracy"), figure("valid_loss")) {
+        (Some(a), Some(l)) => Some((done as usize, Score::higher(a).then_lower(l))),
+        _ => None,
+    };
+    let plan = Plan {
+        schedule: options.train.lr_schedule,
+        patience: options.train.patience,
+        first_epoch: done as usize + 1,
+        best,
+        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
+        ..Plan::new(budget, options.train.lr)
+    };
+    let setup = Setup {
+        options,
+        rng,
+        plan,
+        coverage: figure("pretrained_coverage").unwrap_or(1.0),
+        train_file: data.train.path.clone(),
+    };
+    go(
+        model,
+        optim,
+        setup,
+        train_set,
+        valid.as_ref(),
+        &labels,
+        Some(out),
+        progress,
+    )
+}
+
+/// What a run needs besides the model and the data.
+struct Setup {
+    options: TrainOptions,
+    rng: crate::device::Rng,
+    plan: Plan,
+    coverage: f64,
+    train_file: PathBuf,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn go(
+    model: Classifier,
+    optim: Optimizer,
+    setup: Setup,
+    train_set: Encoded,
+    valid: Option<&Dataset>,
+    labels: &Labels,
+    out: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<(Classifier, TrainReport)> {
+    let valid_set = valid.map(|v| Encoded::new(&model, v, labels)).transpose()?;
     let start = Instant::now();
-    let mut epochs: Vec<EpochFigures> = Vec::new();
-    let mut best: Option<Best> = None;
-    let batches = train_set.len().div_ceil(options.batch_size);
-    let mut order: Vec<usize> = (0..train_set.len()).collect();
-    for epoch in 1..=options.epochs {
-        let epoch_start = Instant::now();
-        let label = format!("epoch {epoch}/{}", options.epochs);
-        progress.event(&ProgressEvent::Begin {
-            label: &label,
-            total: Some(batches as u64),
-            unit: "batches",
-        });
-        order.shuffle(&mut rng);
+    let mut run = Run {
+        order: (0..train_set.len()).collect(),
+        model,
+        optim,
+        options: setup.options,
+        rng: setup.rng,
+        out: out.map(Path::to_path_buf),
+        train_set,
+        valid_set,
+        coverage: setup.coverage,
+        train_file: setup.train_file,
+        figures: Vec::new(),
+        best: None,
+    };
+    let report = train::run(&mut run, &setup.plan, progress)?;
+    let best_epoch = report.best_epoch.unwrap_or(0);
+    match (&run.best, resumed_from(&setup.plan)) {
+        (Some(weights), _) => restore(&run.model, weights)?,
+        // A resumed run that beat nothing: the resumed model is still the best.
+        (None, Some(dir)) => run.model = Classifier::load(&dir, run.model.device())?,
+        (None, None) => return Err(Error::Config("no epoch was trained".into())),
+    }
+    let report = TrainReport {
+        best_valid_accuracy: run
+            .figures
+            .iter()
+            .find(|f| f.epoch == best_epoch)
+            .and_then(|f| f.valid_accuracy)
+            .or(report.best.map(|s| s.value)),
+        epochs: run.figures,
+        best_epoch,
+        train_size: run.train_set.len(),
+        valid_size: run.valid_set.as_ref().map_or(0, Encoded::len),
+        pretrained_coverage: run.coverage,
+        trainable_parameters: run.model.trainable_parameters(),
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    Ok((run.model, report))
+}
+
+/// The directory a resumed run started from.
+fn resumed_from(plan: &Plan) -> Option<PathBuf> {
+    plan.out.as_ref().and_then(|(_, from)| from.clone())
+}
+
+struct Run {
+    model: Classifier,
+    optim: Optimizer,
+    options: TrainOptions,
+    rng: crate::device::Rng,
+    out: Option<PathBuf>,
+    order: Vec<usize>,
+    train_set: Encoded,
+    valid_set: Option<Encoded>,
+    coverage: f64,
+    train_file: PathBuf,
+    figures: Vec<EpochFigures>,
+    /// The best epoch's weights, kept in memory.
+    best: Option<Vec<(String, Tensor)>>,
+}
+
+impl Trainee for Run {
+    fn train_epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Trained> {
+        let settings = &self.options.train;
+        let device = self.model.device();
+        let batches = self.train_set.len().div_ceil(settings.batch_size);
+        epoch.begin(batches);
+        let start = Instant::now();
+        self.order.shuffle(&mut self.rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0i64, 0usize);
-        for (b, rows) in order.chunks(options.batch_size).enumerate() {
-            let (batch, targets) = train_set.batch(rows, device);
-            let logits = model.forward_t(&batch, true)?;
+        let mut complete = true;
+        for (b, rows) in self.order.chunks(settings.batch_size).enumerate() {
+            let (batch, targets) = self.train_set.batch(rows, device);
+            let logits = self.model.forward_t(&batch, true)?;
             let loss = logits.cross_entropy_for_logits(&targets);
-            opt.backward_step_clip_norm(&loss, options.clip_norm);
+            self.optim.backward_step(&loss, settings.clip, epoch.lr())?;
             let batch_loss = f64::try_from(&loss).unwrap_or(f64::NAN);
-            if !batch_loss.is_finite() {
-                return Err(Error::Config(format!(
-                    "training diverged at epoch {epoch} (loss {batch_loss}); lower --lr"
-                )));
-            }
             loss_sum += batch_loss * rows.len() as f64;
             correct += hits(&logits, &targets);
             seen += rows.len();
-            progress.event(&ProgressEvent::Advance { done: b as u64 + 1 });
-            let status = format!(
-                "loss {:.3} acc {:.1}%",
-                loss_sum / seen as f64,
-                100.0 * correct as f64 / seen as f64
-            );
-            progress.event(&ProgressEvent::Status { message: &status });
-        }
-        let (valid_loss, valid_accuracy) = match &valid_set {
-            Some(v) => {
-                let (l, a) = score(&model, v, options.batch_size)?;
-                (Some(l), Some(a))
+            let status = || {
+                format!(
+                    "loss {:.3} acc {:.1}%",
+                    loss_sum / seen as f64,
+                    100.0 * correct as f64 / seen as f64
+                )
+            };
+            if epoch.batch_done(b, status) {
+                complete = b + 1 == batches;
+                break;
             }
-            None => (None, None),
-        };
-        // Better: a higher dev accuracy, or the same with a lower dev loss; without a dev set
-        // every epoch is "better", so the last is kept.
-        let improved = match (&best, valid_accuracy, valid_loss) {
-            (None, _, _) | (_, None, _) => true,
-            (Some(b), Some(a), Some(l)) => a > b.accuracy || (a == b.accuracy && l < b.loss),
-            _ => false,
-        };
-        if improved {
-            best = Some(Best {
-                epoch,
-                accuracy: valid_accuracy.unwrap_or(0.0),
-                loss: valid_loss.unwrap_or(0.0),
-                weights: snapshot(&model),
-            });
         }
-        let figures = EpochFigures {
-            epoch,
+        self.figures.push(EpochFigures {
+            epoch: epoch.number,
             train_loss: loss_sum / seen.max(1) as f64,
             train_accuracy: correct as f64 / seen.max(1) as f64,
-            valid_accuracy,
-            valid_loss,
-            seconds: epoch_start.elapsed().as_secs_f64(),
-            best: improved,
+            valid_accuracy: None,
+            valid_loss: None,
+            seconds: start.elapsed().as_secs_f64(),
+            best: false,
+        });
+        Ok(Trained {
+            loss: loss_sum / seen.max(1) as f64,
+            complete,
+            items: seen,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn score(&mut self) -> Result<Option<Score>> {
+        let Some(valid) = &self.valid_set else {
+            return Ok(None);
         };
-        let summary = match valid_accuracy {
-            Some(a) => format!(
-                "epoch {epoch}: train loss {:.3} acc {:.1}%, dev acc {:.1}%{}",
-                figures.train_loss,
-                100.0 * figures.train_accuracy,
-                100.0 * a,
-                if improved { " (best)" } else { "" }
-            ),
-            None => format!(
-                "epoch {epoch}: train loss {:.3} acc {:.1}%",
-                figures.train_loss,
-                100.0 * figures.train_accuracy
-            ),
+        let (loss, accuracy) = score(&self.model, valid, self.options.train.batch_size)?;
+        if let Some(f) = self.figures.last_mut() {
+            f.valid_loss = Some(loss);
+            f.valid_accuracy = Some(accuracy);
+        }
+        Ok(Some(Score::higher(accuracy).then_lower(loss)))
+    }
+
+    fn save(&mut self, record: &EpochRecord) -> Result<()> {
+        self.best = Some(snapshot(&self.model));
+        if let Some(f) = self.figures.last_mut() {
+            f.best = true;
+        }
+        let Some(out) = &self.out else {
+            return Ok(());
         };
-        progress.event(&ProgressEvent::End { summary: &summary });
-        epochs.push(figures);
-        let best_epoch = best.as_ref().map_or(epoch, |b| b.epoch);
-        if options.patience > 0 && valid_set.is_some() && epoch - best_epoch >= options.patience {
-            break;
+        let options = serde_json::to_value(&self.options).expect("options serialise");
+        let mut meta = Meta::new(KIND, FORMAT_VERSION, self.options.train.seed)
+            .with_figure("best_epoch", record.epoch)
+            .with_figure("train_sentences", self.train_set.len())
+            .with_figure(
+                "valid_sentences",
+                self.valid_set.as_ref().map_or(0, Encoded::len),
+            )
+            .with_figure("train_file", self.train_file.display().to_string())
+            .with_figure("pretrained_coverage", self.coverage)
+            .with_figure("optimizer_steps", self.optim.steps())
+            .with_figure("train_options", options);
+        if let Some(s) = record.score {
+            meta = meta
+                .with_figure("valid_accuracy", s.value)
+                .with_figure("valid_loss", s.tie_break.unwrap_or(f64::NAN));
+        }
+        self.model
+            .save_with(out, &meta, &[(train::OPTIMIZER_FILE, self.optim.state())])
+    }
+
+    fn describe(&self, record: &EpochRecord) -> String {
+        let f = self.figures.last();
+        let (loss, acc) = f.map_or((f64::NAN, f64::NAN), |f| (f.train_loss, f.train_accuracy));
+        match record.score {
+            Some(s) => format!(
+                "train loss {loss:.3} acc {:.1}%, dev acc {:.1}%{}",
+                100.0 * acc,
+                100.0 * s.value,
+                if record.kept { " (best)" } else { "" }
+            ),
+            None => format!("train loss {loss:.3} acc {:.1}%", 100.0 * acc),
         }
     }
-    let Some(Best {
-        epoch: best_epoch,
-        weights,
-        ..
-    }) = best
-    else {
-        return Err(Error::Config("no epoch was trained".into()));
-    };
-    restore(&model, &weights)?;
-    let report = TrainReport {
-        best_valid_accuracy: epochs.get(best_epoch - 1).and_then(|e| e.valid_accuracy),
-        epochs,
-        best_epoch,
-        train_size: train_set.len(),
-        valid_size: valid_set.as_ref().map_or(0, Encoded::len),
-        pretrained_coverage: coverage,
-        trainable_parameters: model.trainable_parameters(),
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    Ok((model, report))
-}
 
-/// The best epoch so far: its dev figures and a copy of its weights.
-struct Best {
-    epoch: usize,
-    accuracy: f64,
-    loss: f64,
-    weights: Vec<(String, Tensor)>,
+    fn describe_score(&self, score: &Score) -> String {
+        format!("dev accuracy {:.2}%", 100.0 * score.value)
+    }
+
+    fn score_name(&self) -> &'static str {
+        "dev accuracy"
+    }
 }
 
 /// A copy of every weight.
@@ -512,116 +698,5 @@ fn restore(model: &Classifier, weights: &[(String, Tensor)]) -> Result<()> {
             }
         }
         Ok(())
-    })
-}
-
-/// The predicted class ids of `data`'s sentences.
-pub fn predict(model: &Classifier, texts: &[&str], batch_size: usize) -> Result<Vec<usize>> {
-    Ok(model
-        .probabilities(texts, batch_size)?
-        .iter()
-        .map(|p| argmax(p))
-        .collect())
-}
-
-/// Index of the largest value (the first, on ties).
-pub(crate) fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-            if v > bv {
-                (i, v)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
-}
-
-/// Accuracy, per-class precision/recall/F1 and the confusion matrix of `model` on `data`; a
-/// label the model does not know is an error naming its file and line.
-pub fn evaluate(model: &Classifier, data: &Dataset) -> Result<Evaluation> {
-    let labels = Labels::from_names(model.config().labels.clone());
-    let gold = data.classes(&labels)?;
-    let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
-    let predicted = predict(model, &texts, 256)?;
-    Evaluation::new(model.config().labels.clone(), &gold, &predicted)
-}
-
-/// What k-fold cross-validation measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CrossValidation {
-    /// Test accuracy of each fold's model on its fold.
-    pub accuracies: Vec<f64>,
-    /// Their mean.
-    pub mean: f64,
-    /// Their sample standard deviation.
-    pub sd: f64,
-    /// The epoch chosen in each fold.
-    pub best_epochs: Vec<usize>,
-}
-
-/// k-fold cross-validation (for data without a test split, like MR): the sentences are shuffled
-/// with the seed and dealt into `k` folds; each fold is scored by a model trained on the others
-/// (which hold out `options.valid_fraction` of themselves as a dev set).
-pub fn cross_validate(
-    config: &ClassifierConfig,
-    data: &Dataset,
-    k: usize,
-    pretrained: Option<&Embeddings>,
-    options: &TrainOptions,
-    device: Device,
-    progress: &dyn Progress,
-) -> Result<CrossValidation> {
-    let folds = k_folds(data.examples.len(), k, options.seed)?;
-    let mut accuracies = Vec::with_capacity(k);
-    let mut best_epochs = Vec::with_capacity(k);
-    for (f, test_rows) in folds.iter().enumerate() {
-        let mut train_rows: Vec<usize> = folds
-            .iter()
-            .enumerate()
-            .filter(|&(g, _)| g != f)
-            .flat_map(|(_, rows)| rows.iter().copied())
-            .collect();
-        train_rows.sort_unstable();
-        // A fold's training part can lack a rare label: say so, not just which line has it.
-        let in_fold = |e: Error| match e {
-            Error::BadLine { path, line, reason } => Error::BadLine {
-                path,
-                line,
-                reason: format!(
-                    "{reason}; in fold {}/{k} (the other folds, less the dev share, train)",
-                    f + 1
-                ),
-            },
-            other => other,
-        };
-        let (model, report) = train(
-            config.clone(),
-            &data.subset(&train_rows),
-            None,
-            pretrained,
-            options,
-            device,
-            progress,
-        )
-        .map_err(in_fold)?;
-        let eval = evaluate(&model, &data.subset(test_rows)).map_err(in_fold)?;
-        let summary = format!(
-            "fold {}/{k}: test accuracy {:.2}% (epoch {})",
-            f + 1,
-            100.0 * eval.accuracy,
-            report.best_epoch
-        );
-        progress.event(&ProgressEvent::End { summary: &summary });
-        accuracies.push(eval.accuracy);
-        best_epochs.push(report.best_epoch);
-    }
-    let (mean, sd) = mean_sd(&accuracies);
-    Ok(CrossValidation {
-        accuracies,
-        mean,
-        sd,
-        best_epochs,
     })
 }

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use seqmodels::classify::{
     self, Architecture, Classifier, ClassifierConfig, Column, Dataset, Pooling, TableOptions,
-    TrainOptions,
+    TrainData, TrainOptions,
 };
 use seqmodels::embeddings::formats;
+use seqmodels::train::HeldOut;
 use seqmodels::Progress;
 
-use super::common::DeviceArgs;
+use super::common::{DeviceArgs, RunArgs};
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -133,8 +134,8 @@ pub struct TrainArgs {
     pub valid: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Model directory to write (not needed with --cv).
-    #[arg(long, required_unless_present = "cv")]
+    /// Model directory to write (not needed with --cv or --resume).
+    #[arg(long, required_unless_present_any = ["cv", "resume"])]
     pub out: Option<PathBuf>,
     /// Instead of saving a model: k-fold cross-validation, printing each fold's test accuracy
     /// and the mean.
@@ -183,12 +184,6 @@ pub struct TrainArgs {
     /// numerically), or `emojify` for ❤️,⚾,😄,😞,🍴.
     #[arg(long)]
     pub label_names: Option<String>,
-    /// Most passes over the training data.
-    #[arg(long, default_value_t = 50, value_parser = super::common::at_most::<1_000_000>)]
-    pub epochs: usize,
-    /// Stop after this many epochs without a better dev accuracy (0: never).
-    #[arg(long, default_value_t = 10)]
-    pub patience: usize,
     /// Sentences per update.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
@@ -199,9 +194,13 @@ pub struct TrainArgs {
     /// on everything and keeps the last epoch.
     #[arg(long, default_value_t = 0.1)]
     pub valid_fraction: f64,
-    /// Seeds the split, initialisation, batches and dropout.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Continue training this model (weights, optimiser state, options, seed and dev split) on
+    /// the same data, for --epochs more [default: 50] or --time-budget; saves to --out (default:
+    /// this directory).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["cv", "embeddings"])]
+    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -316,15 +315,16 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         labels: Vec::new(),
         display: label_names(args.label_names.as_deref()),
     };
-    let options = TrainOptions {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        learning_rate: args.lr,
-        patience: args.patience,
-        valid_fraction: args.valid_fraction,
-        clip_norm: TrainOptions::default().clip_norm,
-        seed: args.seed,
-        learn_new_words: args.learn_new_words,
+    let mut options = TrainOptions::default();
+    options.train.batch_size = args.batch_size;
+    options.train.lr = args.lr;
+    options.train.held_out = HeldOut::Fraction(args.valid_fraction);
+    options.learn_new_words = args.learn_new_words;
+    args.run.apply(&mut options.train);
+    let train_data = TrainData {
+        train: &data,
+        valid: valid.as_ref(),
+        pretrained: vectors.as_ref(),
     };
     if let Some(k) = args.cv {
         let cv = classify::cross_validate(
@@ -351,25 +351,20 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let out = args.out.as_ref().expect("clap requires --out without --cv");
-    let (model, report) = classify::train(
-        config,
-        &data,
-        valid.as_ref(),
-        vectors.as_ref(),
-        &options,
-        device,
-        progress,
-    )?;
-    let mut meta = report
-        .meta(args.seed)
-        .with_figure("train_file", data.path.display().to_string());
-    if let Some(p) = &args.embeddings {
-        meta = meta
-            .with_figure("embeddings", p.display().to_string())
-            .with_figure("pretrained_coverage", report.pretrained_coverage);
-    }
-    model.save(out, &meta)?;
+    let (out, report) = match &args.resume {
+        Some(dir) => {
+            let budget = args.run.resumed_budget(50)?;
+            let out = args.out.clone().unwrap_or_else(|| dir.clone());
+            let (_, report) = classify::resume(dir, &train_data, budget, device, &out, progress)?;
+            (out, report)
+        }
+        None => {
+            let out = args.out.clone().expect("clap requires --out without --cv");
+            let (_, report) =
+                classify::train(config, &train_data, &options, device, Some(&out), progress)?;
+            (out, report)
+        }
+    };
     let dev = match report.best_valid_accuracy {
         Some(a) => format!(
             "best dev accuracy {:.2}% ({} sentences) at epoch {}",
