@@ -41,10 +41,10 @@ fn main() -> anyhow::Result<()> {
         lowercase: true,
         model: seq2seq::dates_preset(),
     };
-    let mut train = seq2seq::TrainConfig::default();
+    let mut train = seq2seq::dates::TrainConfig::default();
     train.train.budget = seqmodels::train::Budget::epochs(3);
     let out = std::env::temp_dir().join("seqmodels-example-dates");
-    let history = seq2seq::train(&pairs, config, &train, device, &out, &Silent)?;
+    let history = seq2seq::dates::train(&pairs, config, &train, device, &out, &Silent)?;
     for e in &history.epochs {
         println!(
             "epoch {}: loss {:.4}, held-out exact match {:.1}%",

@@ -8,11 +8,10 @@
 
 use std::time::Duration;
 
-use seqmodels::seq2seq::pairs::{self, Pair};
-use seqmodels::seq2seq::tokenizer::{TokenizerConfig, TokenizerKind};
-use seqmodels::seq2seq::{
-    train_sentences, DecodeOptions, SentenceSetup, SentenceTrainConfig, Seq2SeqConfig, Translator,
-};
+use seqmodels::seq2seq::sentences::pairs::{self, Pair};
+use seqmodels::seq2seq::sentences::tokenizer::{TokenizerConfig, TokenizerKind};
+use seqmodels::seq2seq::sentences::{self, SentenceSetup, SentenceTrainConfig};
+use seqmodels::seq2seq::{DecodeOptions, Seq2SeqConfig, Translator};
 use seqmodels::train::Budget;
 use seqmodels::{DeviceSpec, Silent};
 
@@ -56,7 +55,7 @@ fn main() -> anyhow::Result<()> {
     };
     config.train.lr = 3e-3;
     let out = std::env::temp_dir().join("seqmodels-example-sentences");
-    let report = train_sentences(&pairs, None, &setup, &config, device, &out, &Silent)?;
+    let report = sentences::train(&pairs, None, &setup, &config, device, &out, &Silent)?;
     for e in &report.epochs {
         println!(
             "epoch {}: train loss {:.3}, dev loss {:.3}, dev BLEU {:.1}",

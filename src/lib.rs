@@ -51,6 +51,8 @@ pub mod doctor;
 pub mod embeddings;
 pub mod error;
 pub mod limits;
+pub mod metrics;
+pub mod plot;
 pub mod progress;
 pub mod seq2seq;
 pub mod text;

@@ -33,16 +33,16 @@ fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// Trains on 600 pairs for 12 epochs: seconds on a CPU.
-fn smoke_train(dir: &std::path::Path) -> Vec<seq2seq::EpochFigures> {
+fn smoke_train(dir: &std::path::Path) -> Vec<seq2seq::dates::EpochFigures> {
     let _lock = torch_rng();
     tch::set_num_threads(1);
-    let mut train = seq2seq::TrainConfig::default();
+    let mut train = seq2seq::dates::TrainConfig::default();
     train.train.budget = Budget::epochs(12);
     train.train.batch_size = 32;
     train.train.lr = 1e-2;
     train.train.held_out = HeldOut::Fraction(0.2);
     train.train.seed = 5;
-    seq2seq::train(
+    seq2seq::dates::train(
         &pairs(600, 11),
         smoke_config(),
         &train,
@@ -60,7 +60,7 @@ fn seeded_smoke_training_learns_and_round_trips() {
     let dir = tmp.path().join("dates");
     let history = smoke_train(&dir);
     // One thread, one seed: the same training, epoch for epoch.
-    let figures = |h: &[seq2seq::EpochFigures]| {
+    let figures = |h: &[seq2seq::dates::EpochFigures]| {
         h.iter()
             .map(|e| (e.train_loss, e.valid_accuracy))
             .collect::<Vec<_>>()
@@ -87,7 +87,7 @@ fn seeded_smoke_training_learns_and_round_trips() {
     let inputs: Vec<&str> = test.iter().map(|p| p.0.as_str()).collect();
     let refs: Vec<&str> = test.iter().map(|p| p.1.as_str()).collect();
     let options = DecodeOptions::default();
-    let acc = seq2seq::exact_match(&model, &inputs, &refs, &options).unwrap();
+    let acc = seq2seq::dates::exact_match(&model, &inputs, &refs, &options).unwrap();
     assert!(acc >= 0.8, "fresh exact match {acc}");
     let again = Translator::load(&dir, Device::Cpu).unwrap();
     let a = model.translate(&inputs, &options).unwrap();
@@ -213,9 +213,9 @@ fn training_outputs_without_every_digit_are_refused_with_the_reason() {
             .iter()
             .map(|(h, iso)| (h.to_string(), iso.to_string()))
             .collect();
-    let mut train = seq2seq::TrainConfig::default();
+    let mut train = seq2seq::dates::TrainConfig::default();
     train.train.held_out = HeldOut::Fraction(0.0);
-    let err = seq2seq::train(&pairs, smoke_config(), &train, Device::Cpu, &dir, &Silent)
+    let err = seq2seq::dates::train(&pairs, smoke_config(), &train, Device::Cpu, &dir, &Silent)
         .unwrap_err()
         .to_string();
     assert!(err.contains("never write the digit(s) 46789"), "{err}");

@@ -35,7 +35,7 @@ pub fn confusion_png(eval: &Evaluation, names: &[String], path: &Path) -> Result
 fn draw(eval: &Evaluation, names: &[String], file: &Path) -> std::io::Result<()> {
     let err = |e: String| std::io::Error::other(e);
     // The bundled DejaVu Sans Mono, so drawing needs no system fonts.
-    let font_name = crate::seq2seq::plot::bundled_font().map_err(err)?;
+    let font_name = crate::plot::bundled_font().map_err(err)?;
     let font = (font_name, 14).into_font();
     let title_font = (font_name, 16).into_font();
     let size_of = |f: &FontDesc, s: &str| f.box_size(s).map_err(|e| err(e.to_string()));

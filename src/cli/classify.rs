@@ -522,7 +522,7 @@ fn write_predictions(
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     if let Some(png) = &args.confusion {
-        seqmodels::seq2seq::plot::check_png_path(png)?;
+        seqmodels::plot::check_png_path(png)?;
     }
     let device = args.device.device.resolve()?;
     let model = Classifier::load(&args.model, device)?;

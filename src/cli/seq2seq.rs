@@ -1,15 +1,13 @@
 //! `seqmodels seq2seq`: train and evaluate attention translators.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
-use seqmodels::seq2seq::pairs::{self, Pair};
-use seqmodels::seq2seq::tokenizer::{TokenizerConfig, TokenizerKind};
+use seqmodels::seq2seq::sentences::pairs::{self, Pair};
+use seqmodels::seq2seq::sentences::tokenizer::{TokenizerConfig, TokenizerKind};
+use seqmodels::seq2seq::sentences::{SentenceSetup, SentenceTrainConfig};
 use seqmodels::seq2seq::{
-    self, dates, DecodeOptions, SentenceSetup, SentenceTrainConfig, Seq2SeqConfig, Task,
-    Translator, TranslatorConfig,
+    self, dates, DecodeOptions, Seq2SeqConfig, Task, Translator, TranslatorConfig,
 };
 use seqmodels::Progress;
 
@@ -230,37 +228,13 @@ fn bleu(args: BleuArgs) -> anyhow::Result<()> {
     let reference: Vec<&str> = reference.iter().map(String::as_str).collect();
     println!(
         "{}",
-        seqmodels::seq2seq::bleu::corpus_bleu(&hyp, &reference)?
+        seqmodels::metrics::bleu::corpus_bleu(&hyp, &reference)?
     );
     println!(
         "{}",
-        seqmodels::seq2seq::chrf::corpus_chrf(&hyp, &reference)?
+        seqmodels::metrics::chrf::corpus_chrf(&hyp, &reference)?
     );
     Ok(())
-}
-
-/// The rows of a date-pair file, `human<TAB>YYYY-MM-DD[<TAB>...]`: every reference must be a
-/// real date; the first that is not is named with its line.
-/// The rows of a date-pairs file, each with its line number. With `max_chars`, an input
-/// longer than that is an error naming its line.
-fn read_date_rows(
-    path: &Path,
-    max_chars: Option<usize>,
-) -> seqmodels::Result<Vec<(usize, Vec<String>)>> {
-    seqmodels::text::read_tsv_numbered(path, 2, |row| {
-        if dates::Date::parse_iso(&row[1]).is_none() {
-            return Err(format!("{:?} is not a date written YYYY-MM-DD", row[1]));
-        }
-        // Counted as the model reads it: trimmed and lower-cased.
-        let read = row[0].trim().to_lowercase().chars().count();
-        match max_chars {
-            Some(max) if read > max => Err(format!(
-                "input {:?}: {read} characters; this model reads at most {max}",
-                row[0]
-            )),
-            _ => Ok(()),
-        }
-    })
 }
 
 /// Prints `warning: PATH:LINE: WHAT` for the first ten of `warnings`, then how many more there
@@ -333,7 +307,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         Preset::Course => Seq2SeqConfig::course(0, 0),
         Preset::Dates => seq2seq::dates_preset(),
     };
-    let mut train = seq2seq::TrainConfig::default();
+    let mut train = seq2seq::dates::TrainConfig::default();
     args.run.apply(&mut train.train);
     train.train.batch_size = args.batch_size;
     train.train.clip = Clip::norm_or_off(args.clip_norm);
@@ -345,9 +319,9 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     }
     let seed = train.train.seed;
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
-        (Some(path), _) => read_date_rows(path, Some(model.max_src_len))?
+        (Some(path), _) => dates::DateRow::read(path, Some(model.max_src_len))?
             .into_iter()
-            .map(|(_, row)| (row[0].clone(), row[1].clone()))
+            .map(|row| (row.human, row.iso))
             .collect(),
         (None, Some(n)) => {
             let mut rng = seqmodels::device::rng_from_seed(seed);
@@ -365,14 +339,14 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             );
         }
         let budget = args.run.resumed_budget(20)?;
-        seq2seq::resume_dates(&args.out, &pairs, budget, device, &args.out, progress)?
+        seq2seq::dates::resume(&args.out, &pairs, budget, device, &args.out, progress)?
     } else {
         let config = TranslatorConfig {
             task: Task::Dates,
             lowercase: true,
             model,
         };
-        seq2seq::train(&pairs, config, &train, device, &args.out, progress)?
+        seq2seq::dates::train(&pairs, config, &train, device, &args.out, progress)?
     };
     let seconds: f64 = report.epochs.iter().map(|e| e.train_seconds).sum();
     let saved = if report.epochs.iter().any(|e| e.saved) {
@@ -420,31 +394,28 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             "--max-len-ratio and --replace-unk are for sentence models; this is a date model"
         );
     }
-    let rows = read_date_rows(pairs, None)?;
-    let inputs: Vec<&str> = rows.iter().map(|(_, r)| r[0].as_str()).collect();
-    let start = Instant::now();
-    let outputs = translator.translate(&inputs, &options)?;
-    let seconds = start.elapsed().as_secs_f64();
+    let rows = dates::DateRow::read(pairs, None)?;
+    let eval = dates::evaluate(&translator, &rows, &options)?;
     // Name the lines whose input was rejected or holds characters the model never saw, so a
     // low score can be traced to its inputs.
     warn_lines(
         pairs,
-        rows.iter().zip(&outputs).filter_map(|((line, row), out)| {
+        rows.iter().zip(&eval.outputs).filter_map(|(row, out)| {
             let warning = match out {
                 Err(err) => Some(format!("rejected: {err}")),
                 Ok(_) => {
-                    let unseen: String = translator.unseen_characters(&row[0]).iter().collect();
+                    let unseen: String = translator.unseen_characters(&row.human).iter().collect();
                     (!unseen.is_empty()).then(|| {
                         format!("characters the model never saw, read as unknown: {unseen:?}")
                     })
                 }
             };
-            warning.map(|w| (*line, w))
+            warning.map(|w| (row.line, w))
         }),
     );
     if let Some(path) = &args.output {
         let mut text = String::new();
-        for out in &outputs {
+        for out in &eval.outputs {
             if let Some(h) = out.as_ref().ok().and_then(|h| h.first()) {
                 text.push_str(&h.text);
             }
@@ -452,38 +423,22 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         }
         seqmodels::text::write_atomic(path, text.as_bytes())?;
     }
-    let mut per_format: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    let (mut right, mut valid_dates, mut failed) = (0usize, 0usize, 0usize);
-    for ((_, row), out) in rows.iter().zip(&outputs) {
-        let best = out
-            .as_ref()
-            .ok()
-            .and_then(|h| h.first())
-            .map(|h| h.text.as_str());
-        let ok = best == Some(row[1].as_str());
-        failed += usize::from(out.is_err());
-        right += usize::from(ok);
-        valid_dates += usize::from(best.and_then(dates::Date::parse_iso).is_some());
-        let entry = per_format
-            .entry(row.get(2).map_or("all", String::as_str))
-            .or_default();
-        entry.0 += usize::from(ok);
-        entry.1 += 1;
-    }
     let n = rows.len();
-    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
     println!(
-        "{n} pairs, beam width {}, {}: exact match {:.2}% ({right}/{n}), valid dates {:.2}%, {failed} inputs rejected, {:.0} inputs/s",
+        "{n} pairs, beam width {}, {}: exact match {:.2}% ({}/{n}), valid dates {:.2}%, {} inputs rejected, {:.0} inputs/s",
         args.beam_width,
         if args.no_constrain { "unconstrained" } else { "calendar-constrained" },
-        pct(right, n),
-        pct(valid_dates, n),
-        n as f64 / seconds
+        100.0 * eval.exact_match(),
+        eval.right,
+        100.0 * eval.valid_share(),
+        eval.rejected,
+        n as f64 / eval.seconds
     );
-    if per_format.len() > 1 {
+    if eval.per_format.len() > 1 {
         println!("{:<24} {:>8} {:>7}", "format", "accuracy", "pairs");
-        for (format, (ok, total)) in &per_format {
-            println!("{format:<24} {:>7.2}% {total:>7}", pct(*ok, *total));
+        for f in &eval.per_format {
+            let pct = 100.0 * f.right as f64 / f.total.max(1) as f64;
+            println!("{:<24} {pct:>7.2}% {:>7}", f.format, f.total);
         }
     }
     Ok(())
@@ -566,7 +521,7 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             );
         }
         config.train.budget = args.run.resumed_budget(20)?;
-        seq2seq::resume_sentences(
+        seq2seq::sentences::resume(
             &args.out,
             &train,
             dev.as_deref(),
@@ -606,7 +561,7 @@ fn train_pairs(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             src_tokenizer: tokenizer.clone(),
             tgt_tokenizer: tokenizer,
         };
-        seq2seq::train_sentences(
+        seq2seq::sentences::train(
             &train,
             dev.as_deref(),
             &setup,
@@ -661,7 +616,7 @@ fn eval_bleu(
     let (sources, references) = pairs::read_parallel_lines(src, reference)?;
     let inputs: Vec<&str> = sources.iter().map(String::as_str).collect();
     let references: Vec<&str> = references.iter().map(String::as_str).collect();
-    let scored = seq2seq::score(translator, &inputs, &references, options)?;
+    let scored = seq2seq::sentences::score(translator, &inputs, &references, options)?;
     if let Some(path) = &args.output {
         let mut text = scored.hypotheses.join("\n");
         text.push('\n');

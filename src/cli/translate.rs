@@ -67,7 +67,7 @@ pub enum OutputFormat {
 
 pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
     if let Some(target) = args.attention.as_deref().filter(|t| *t != "-") {
-        seqmodels::seq2seq::plot::check_png_path(Path::new(target))?;
+        seqmodels::plot::check_png_path(Path::new(target))?;
     }
     let device = args.device.device.resolve()?;
     let translator = super::common::translator(args.model.as_deref(), device)?;
@@ -259,7 +259,7 @@ fn write_hypotheses(
 
 fn draw_attention(target: &str, index: usize, map: &AttentionMap) -> anyhow::Result<()> {
     if target == "-" {
-        eprint!("{}", seqmodels::seq2seq::plot::attention_text(map));
+        eprint!("{}", map.text());
         return Ok(());
     }
     let path = if index == 0 {
@@ -267,7 +267,7 @@ fn draw_attention(target: &str, index: usize, map: &AttentionMap) -> anyhow::Res
     } else {
         numbered(Path::new(target), index)
     };
-    seqmodels::seq2seq::plot::attention_png(map, &path)?;
+    map.png(&path)?;
     Ok(())
 }
 

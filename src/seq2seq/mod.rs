@@ -1,27 +1,20 @@
-//! Sequence-to-sequence translation with attention: the model, beam search, calendar-valid
-//! decoding, the date data generator, training, and the translator that ties them together.
+//! Sequence-to-sequence translation with attention (Bahdanau et al. 2015), as the Sequence
+//! Models course builds it: a bidirectional-LSTM encoder, additive attention and an LSTM decoder
+//! ([`model`]), batched beam search in plain Rust ([`beam`]) and the [`Translator`] that ties
+//! them to a vocabulary and a checkpoint. Two tasks build on this core:
+//!
+//! - [`dates`]: human-written dates to ISO, character by character, with the date generator,
+//!   the calendar constraint, date training and evaluation, and a trained model built in;
+//! - [`sentences`]: sentence translation from a parallel corpus, with word or BPE tokenizers,
+//!   pair readers, sentence training and scoring.
 
 pub mod beam;
-pub mod bleu;
-pub mod chrf;
-pub mod constraint;
 pub mod dates;
 pub mod model;
-pub mod pairs;
-pub mod plot;
-mod sentences;
-pub mod tokenizer;
-mod train;
+pub mod sentences;
 mod translator;
 
 pub use model::{Seq2Seq, Seq2SeqConfig};
-pub use sentences::{
-    resume_sentences, score, train_sentences, Scored, SentenceEpoch, SentenceReport, SentenceSetup,
-    SentenceTrainConfig,
-};
-pub use train::{
-    exact_match, resume as resume_dates, train, DateReport, EpochFigures, TrainConfig,
-};
 pub use translator::{
     AttentionMap, DecodeOptions, Task, Tokenizers, Translation, Translator, TranslatorConfig,
     Vocabs, BUILTIN_DATES, FORMAT_VERSION, KIND, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE,

@@ -3,7 +3,7 @@
 //! [`Translator`] owns the parameters, the source and target vocabularies and the task, and
 //! decodes batches of inputs with the beam search of [`super::beam`]. For the date task the
 //! output is the 10 characters of an ISO date and, unless turned off, decoding is constrained
-//! by [`super::constraint::DateConstraint`] so that it is always a real date. For sentences,
+//! by [`super::dates::DateConstraint`] so that it is always a real date. For sentences,
 //! the source and target go through their own [`SentenceTokenizer`]s (saved beside the weights
 //! as `src_tokenizer.json` and `tgt_tokenizer.json`), and outputs end with `<eos>`.
 
@@ -14,9 +14,9 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use super::beam::{self, BeamConfig, Constraint, Hypothesis, StepModel};
-use super::constraint::DateConstraint;
+use super::dates::DateConstraint;
 use super::model::{DecoderState, Encoded, Seq2Seq, Seq2SeqConfig};
-use super::tokenizer::{SentenceTokenizer, BOS_ID, EOS_ID, UNK_ID};
+use super::sentences::tokenizer::{SentenceTokenizer, BOS_ID, EOS_ID, UNK_ID};
 use crate::checkpoint::{self, Meta};
 use crate::error::{Error, Result};
 use crate::vocab::{Vocab, BOS, PAD, UNK};
@@ -176,6 +176,28 @@ pub struct AttentionMap {
     pub output: Vec<String>,
     /// `weights[t][j]`: attention of output step t on source position j; rows sum to 1.
     pub weights: Vec<Vec<f32>>,
+}
+
+impl AttentionMap {
+    fn heatmap(&self) -> crate::plot::Heatmap<'_> {
+        crate::plot::Heatmap {
+            title: "attention (rows: output, columns: input)",
+            columns: &self.source,
+            rows: &self.output,
+            weights: &self.weights,
+        }
+    }
+
+    /// The map as shaded text for a terminal: one line per output token, source tokens written
+    /// downwards above their columns.
+    pub fn text(&self) -> String {
+        crate::plot::heatmap_text(&self.heatmap())
+    }
+
+    /// The map as a PNG at `path`, written atomically.
+    pub fn png(&self, path: &Path) -> Result<()> {
+        crate::plot::heatmap_png(&self.heatmap(), path)
+    }
 }
 
 /// A trained translator.

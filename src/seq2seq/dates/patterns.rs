@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::{Date, FormatSet};
+use super::generate::{Date, FormatSet};
 
 const MONTH_NAMES: [&str; 12] = [
     "january",

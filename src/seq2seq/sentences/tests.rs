@@ -3,9 +3,14 @@
 
 use rand::Rng as _;
 
+use std::path::Path;
+
+use tch::Device;
+
+use super::tokenizer::{TokenizerConfig, TokenizerKind};
 use super::*;
 use crate::progress::Silent;
-use crate::seq2seq::tokenizer::TokenizerKind;
+use crate::seq2seq::{DecodeOptions, Seq2SeqConfig, Translator};
 
 /// `n` seeded pairs of 2 to 6 words over a 12-word vocabulary.
 fn reversal_pairs(n: usize, seed: u64) -> Vec<Pair> {
@@ -87,7 +92,7 @@ fn learns_to_reverse_and_translate_and_decodes_independently_of_batches() {
     let out = dir.path().join("rev");
     let train = reversal_pairs(1200, 1);
     let dev = reversal_pairs(100, 2);
-    let report = train_sentences(
+    let report = super::train(
         &train,
         Some(&dev),
         &setup(TokenizerKind::Word),
@@ -187,7 +192,7 @@ fn unknown_words_copy_the_attended_source_word_and_long_inputs_are_cut() {
         .collect();
     let mut setup = setup(TokenizerKind::Word);
     setup.tgt_tokenizer.vocab_size = 14;
-    train_sentences(
+    super::train(
         &pairs,
         None,
         &setup,
@@ -243,7 +248,7 @@ fn resume_continues_from_the_saved_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("rev");
     let train = reversal_pairs(300, 5);
-    let first = train_sentences(
+    let first = super::train(
         &train,
         None,
         &setup(TokenizerKind::Bpe),
@@ -259,8 +264,7 @@ fn resume_continues_from_the_saved_epoch() {
             .unwrap()
     };
     let before = steps(&out);
-    let again =
-        resume_sentences(&out, &train, None, &config(2), Device::Cpu, &out, &Silent).unwrap();
+    let again = super::resume(&out, &train, None, &config(2), Device::Cpu, &out, &Silent).unwrap();
     let saved_before = first.epochs.iter().rev().find(|e| e.saved).unwrap().epoch;
     assert_eq!(again.epochs[0].epoch, saved_before + 1);
     assert!(again.epochs.iter().any(|e| e.saved));
@@ -269,7 +273,7 @@ fn resume_continues_from_the_saved_epoch() {
     let dates = dir.path().join("dates");
     let model = crate::seq2seq::Translator::builtin_dates(Device::Cpu).unwrap();
     model.save(&dates).unwrap();
-    let err = resume_sentences(&dates, &train, None, &config(1), Device::Cpu, &out, &Silent)
+    let err = super::resume(&dates, &train, None, &config(1), Device::Cpu, &out, &Silent)
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a sentence translator"), "{err}");
@@ -280,7 +284,7 @@ fn checkpoints_round_trip_and_a_directory_without_its_tokenizer_is_a_clear_error
     let _lock = crate::device::torch_rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");
-    train_sentences(
+    super::train(
         &reversal_pairs(100, 6),
         None,
         &setup(TokenizerKind::Word),
@@ -357,7 +361,7 @@ fn bad_settings_are_refused() {
     let mut no_dev = config(1);
     no_dev.train.held_out = crate::train::HeldOut::Fraction(0.0);
     let setup = setup(TokenizerKind::Word);
-    let err = train_sentences(
+    let err = super::train(
         &reversal_pairs(20, 1),
         None,
         &setup,
@@ -379,7 +383,7 @@ fn training_with_a_teacher_forcing_ratio_feeds_the_model_its_own_guesses_and_sti
     let dir = tempfile::tempdir().unwrap();
     let train = reversal_pairs(600, 8);
     let run = |name: &str| {
-        let report = train_sentences(
+        let report = super::train(
             &train,
             None,
             &setup(TokenizerKind::Word),

@@ -1,45 +1,12 @@
-//! Human-written dates paired with ISO dates, for training a date-translation
-//! seq2seq model.
-//!
-//! This reproduces the data of the "Neural machine translation with attention"
-//! exercise of the Coursera / deeplearning.ai *Sequence Models* course (week 3),
-//! whose `nmt_utils.py` draws a date with faker, renders it with babel's
-//! `format_date(dt, format=..., locale='en_US')`, then applies `.lower()` and
-//! `.replace(',', '')`. Dates are drawn uniformly from [`FIRST`]..=[`LAST`].
-//!
-//! Two format sets are available ([`FormatSet`]):
-//!
-//! * **course** — the course's 24-entry sampling list (`short`, `medium`,
-//!   `long`, `full` ten times, then ten explicit patterns with `d MMMM YYY`
-//!   twice), rendered as babel does for en_US, lower-cased and without commas.
-//!   One deliberate deviation: CLDR's `YYY`/`YY` is the *week-based* year, so
-//!   babel writes e.g. 2018-12-31 as "31 december 2019"; here the calendar
-//!   year is always used so that every pair is a correct translation.
-//! * **wide** — the course set plus what people actually type: ordinals and
-//!   "of" ("the 4th of july 2001", "march 3rd 2001"), abbreviated weekdays
-//!   ("tue 10 jul 2007"), ISO ("2007-07-10"), slashed month-first numerics
-//!   ("07/10/2007"), dotted and dashed day-first dates ("10.07.2007",
-//!   "10-jul-2007", "10-07-2007"), two-digit years, commas where people put
-//!   them ("tuesday, july 10, 2007"), "Sept", and per-sample casing
-//!   ([`Casing`]): lower, Capitalised, Sentence, Title and UPPER. One sample in
-//!   three is a course draw; the rest spread evenly over the extras.
-//!
-//! Numeric renderings follow one reading per separator: `/` is month-first
-//! (en_US), `.`, `-` and the course's spaced `d MM YY` are day-first, and only
-//! ISO starts with a four-digit year. Two-digit years pivot at 50
-//! ([`pivot_two_digit_year`]), which is unambiguous over the generated range.
-//!
-//! Everything is deterministic for a given RNG; no human string exceeds
-//! [`MAX_HUMAN_LEN`] characters, and all of them are ASCII.
+//! The date generator: a uniform date in [`FIRST`]..=[`LAST`] rendered in a pattern drawn from
+//! a [`FormatSet`], and the calendar arithmetic it needs.
 
 use std::fmt;
 use std::str::FromStr;
 
 use rand::Rng;
 
-mod patterns;
-
-pub use patterns::{formats, ordinal_suffix, Casing, Format};
+use super::patterns::{self, Casing, Format};
 
 /// A calendar date (proleptic Gregorian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -280,6 +247,7 @@ pub fn generate<R: Rng + ?Sized>(n: usize, set: FormatSet, rng: &mut R) -> Vec<D
 
 #[cfg(test)]
 mod tests {
+    use super::super::patterns::formats;
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;

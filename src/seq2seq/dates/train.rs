@@ -10,10 +10,11 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Reduction, Tensor};
 
-use super::translator::{DecodeOptions, Task, Translator, TranslatorConfig, Vocabs};
+use super::eval::exact_match;
 use crate::device::seed_everything;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::seq2seq::{DecodeOptions, Task, Translator, TranslatorConfig, Vocabs};
 use crate::train::{
     self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
     Score, Settings, Stop, Trained, Trainee,
@@ -427,22 +428,4 @@ fn prepare(config: &TranslatorConfig, text: &str) -> String {
     } else {
         t.to_owned()
     }
-}
-
-/// Share of `sources` whose best translation equals the reference exactly.
-pub fn exact_match(
-    translator: &Translator,
-    sources: &[&str],
-    references: &[&str],
-    options: &DecodeOptions,
-) -> Result<f64> {
-    let outputs = translator.translate(sources, options)?;
-    let right = outputs
-        .iter()
-        .zip(references)
-        .filter(|(out, reference)| {
-            matches!(out, Ok(hyps) if hyps.first().is_some_and(|h| h.text == **reference))
-        })
-        .count();
-    Ok(right as f64 / sources.len().max(1) as f64)
 }

@@ -10,7 +10,7 @@
 //! Use it with fixed-length decoding: `eos: None` and `max_len: 10` in the beam configuration
 //! (the constraint never allows an end token, nor anything after the tenth character).
 
-use super::beam::Constraint;
+use crate::seq2seq::beam::Constraint;
 
 /// Characters the constraint can emit, in the order of [`DateConstraint`]'s token table.
 const ALPHABET: [char; 11] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '-'];
@@ -177,8 +177,8 @@ fn days_in_month(year: i32, month: i32) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::beam::{beam_search, greedy, BeamConfig, StepModel};
     use super::*;
+    use crate::seq2seq::beam::{beam_search, greedy, BeamConfig, StepModel};
 
     fn c(min: i32, max: i32) -> DateConstraint {
         DateConstraint::new(&ALPHABET, min, max).unwrap()

@@ -1,16 +1,30 @@
-//! Pictures of where a translator looked: a PNG heatmap (plotters) or shaded text for a
-//! terminal. Rows are output tokens, columns source tokens, darker is more attention.
+//! The pictures every model draws share this: the bundled font, the check that a picture can
+//! be written, and heatmaps (a PNG through plotters, or shaded text for a terminal) of a grid of
+//! weights with labelled rows and columns, darker for more. A translator's attention and a
+//! classifier's confusion matrix are drawn with them.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::translator::AttentionMap;
 use crate::error::{Error, Result};
 
+/// A grid of weights in [0, 1] with its labels: `weights[r][c]` for row `r`, column `c`.
+#[derive(Debug, Clone, Copy)]
+pub struct Heatmap<'a> {
+    /// The title drawn above a PNG.
+    pub title: &'a str,
+    /// Column labels (written upwards in a PNG, downwards in text).
+    pub columns: &'a [String],
+    /// Row labels.
+    pub rows: &'a [String],
+    /// One row of weights per row label.
+    pub weights: &'a [Vec<f32>],
+}
+
 /// DejaVu Sans Mono (see `assets/fonts/DejaVu-LICENSE.txt`), so drawing needs no system fonts.
-static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSansMono.ttf");
 const FONT_NAME: &str = "seqmodels-mono";
 
 /// Registers the bundled font with plotters (again is harmless) and returns the name to draw
@@ -24,16 +38,16 @@ pub(crate) fn bundled_font() -> std::result::Result<&'static str, String> {
 /// Shades from no attention to all of it.
 const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
 
-/// The attention map as text: one row per output token, one shaded cell per source token.
-pub fn attention_text(map: &AttentionMap) -> String {
+/// The heatmap as text: one line per row, one shaded cell per column.
+pub fn heatmap_text(map: &Heatmap<'_>) -> String {
     let width = map
-        .output
+        .rows
         .iter()
         .map(|t| t.chars().count())
         .max()
         .unwrap_or(1);
-    // Source tokens are written downwards, one column each, so words fit too.
-    let labels: Vec<Vec<char>> = map.source.iter().map(|s| label(s).collect()).collect();
+    // Column labels are written downwards, one column each, so words fit too.
+    let labels: Vec<Vec<char>> = map.columns.iter().map(|s| label(s).collect()).collect();
     let depth = labels.iter().map(Vec::len).max().unwrap_or(1).max(1);
     let mut text = String::new();
     for k in 0..depth {
@@ -43,9 +57,9 @@ pub fn attention_text(map: &AttentionMap) -> String {
         }
         text.push('\n');
     }
-    for (token, row) in map.output.iter().zip(&map.weights) {
+    for (token, row) in map.rows.iter().zip(map.weights) {
         text.push_str(&format!("{token:>width$} "));
-        for &w in row.iter().take(map.source.len()) {
+        for &w in row.iter().take(map.columns.len()) {
             let level = (w.clamp(0.0, 1.0) * (SHADES.len() - 1) as f32).round() as usize;
             text.push(SHADES[level]);
         }
@@ -88,23 +102,22 @@ pub fn check_png_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Draws the attention map into a PNG at `path`, with the tokens on the axes. The picture is
-/// drawn into a temporary file next to `path` and renamed over it, so `path` is never
-/// half-written.
-pub fn attention_png(map: &AttentionMap, path: &Path) -> Result<()> {
+/// Draws the heatmap into a PNG at `path`, with the labels on the axes. The picture is drawn
+/// into a temporary file next to `path` and renamed over it, so `path` is never half-written.
+pub fn heatmap_png(map: &Heatmap<'_>, path: &Path) -> Result<()> {
     crate::text::replace_atomically(path, |tmp| draw(map, tmp, path))
 }
 
-/// Draws the attention map into `file`; errors name `path`, where it is going.
-fn draw(map: &AttentionMap, file: &Path, path: &Path) -> Result<()> {
+/// Draws the heatmap into `file`; errors name `path`, where it is going.
+fn draw(map: &Heatmap<'_>, file: &Path, path: &Path) -> Result<()> {
     let draw_err = |e: String| Error::io("drawing", path, std::io::Error::other(e));
     bundled_font().map_err(draw_err)?;
-    let (cols, rows) = (map.source.len().max(1), map.output.len().max(1));
+    let (cols, rows) = (map.columns.len().max(1), map.rows.len().max(1));
     let cell = 28u32;
     // Room for the longest labels: output tokens on the left, source tokens written upwards.
     let longest = |tokens: &[String]| tokens.iter().map(|t| t.chars().count()).max().unwrap_or(1);
-    let left = 30 + 10 * longest(&map.output) as u32;
-    let top = 40 + 10 * longest(&map.source) as u32;
+    let left = 30 + 10 * longest(map.rows) as u32;
+    let top = 40 + 10 * longest(map.columns) as u32;
     let margin = 20u32;
     let size = (
         // At least as wide as the title.
@@ -115,15 +128,15 @@ fn draw(map: &AttentionMap, file: &Path, path: &Path) -> Result<()> {
     root.fill(&WHITE).map_err(|e| draw_err(e.to_string()))?;
     let font = (FONT_NAME, 16).into_font().color(&BLACK);
     let title = (FONT_NAME, 14).into_font().color(&BLACK);
-    root.draw_text("attention (rows: output, columns: input)", &title, (8, 8))
+    root.draw_text(map.title, &title, (8, 8))
         .map_err(|e| draw_err(e.to_string()))?;
     let upwards = font.clone().transform(FontTransform::Rotate270);
-    for (j, token) in map.source.iter().enumerate() {
+    for (j, token) in map.columns.iter().enumerate() {
         let x = (left + j as u32 * cell + cell / 2 - 8) as i32;
         root.draw_text(&visible(token), &upwards, (x, (top - 6) as i32))
             .map_err(|e| draw_err(e.to_string()))?;
     }
-    for (t, (token, row)) in map.output.iter().zip(&map.weights).enumerate() {
+    for (t, (token, row)) in map.rows.iter().zip(map.weights).enumerate() {
         let y = (top + t as u32 * cell) as i32;
         let label = visible(token);
         let x = left as i32 - 8 - 10 * label.chars().count() as i32;
@@ -147,28 +160,35 @@ fn draw(map: &AttentionMap, file: &Path, path: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn map() -> AttentionMap {
-        AttentionMap {
-            source: vec!["a".into(), " ".into(), "b".into()],
-            output: vec!["x".into(), "y".into()],
-            weights: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.5, 0.5]],
-        }
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn text_heatmap_shades_by_weight() {
-        let text = attention_text(&map());
+        let (columns, rows) = (strings(&["a", " ", "b"]), strings(&["x", "y"]));
+        let weights = vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.5, 0.5]];
+        let map = Heatmap {
+            title: "t",
+            columns: &columns,
+            rows: &rows,
+            weights: &weights,
+        };
+        let text = heatmap_text(&map);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "  a·b");
         assert_eq!(lines[1], "x █  ");
         assert_eq!(lines[2], "y  ▒▒");
         // Words are written downwards above their column.
-        let words = AttentionMap {
-            source: vec!["je".into(), "suis".into()],
-            output: vec!["i".into(), "am".into()],
-            weights: vec![vec![1.0, 0.0], vec![0.0, 1.0]],
+        let (columns, rows) = (strings(&["je", "suis"]), strings(&["i", "am"]));
+        let weights = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let words = Heatmap {
+            title: "t",
+            columns: &columns,
+            rows: &rows,
+            weights: &weights,
         };
-        let text = attention_text(&words);
+        let text = heatmap_text(&words);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[..4], ["   js", "   eu", "    i", "    s"]);
         assert_eq!(lines[4], " i █ ");
@@ -179,7 +199,15 @@ mod tests {
     fn png_heatmap_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("att.png");
-        attention_png(&map(), &path).unwrap();
+        let (columns, rows) = (strings(&["a", "b"]), strings(&["x"]));
+        let weights = vec![vec![0.2, 0.8]];
+        let map = Heatmap {
+            title: "attention",
+            columns: &columns,
+            rows: &rows,
+            weights: &weights,
+        };
+        heatmap_png(&map, &path).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
     }

@@ -24,15 +24,15 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use super::bleu::{corpus_bleu, Bleu};
-use super::chrf::{corpus_chrf, Chrf};
-use super::model::Seq2SeqConfig;
 use super::pairs::Pair;
+use super::score::score;
 use super::tokenizer::{SentenceTokenizer, TokenizerConfig, BOS_ID, PAD_ID};
-use super::translator::{DecodeOptions, Task, Tokenizers, Translator, TranslatorConfig};
 use crate::device::seed_everything;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::seq2seq::{
+    DecodeOptions, Seq2SeqConfig, Task, Tokenizers, Translator, TranslatorConfig,
+};
 use crate::train::{
     self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
     Score, Settings, Trained, Trainee,
@@ -154,7 +154,7 @@ type Encoded = (Vec<usize>, Vec<usize>);
 
 /// Trains a new translator on `train` (and `dev`, or a held-out share of `train`), saving the
 /// best epoch to `out`.
-pub fn train_sentences(
+pub fn train(
     train: &[Pair],
     dev: Option<&[Pair]>,
     setup: &SentenceSetup,
@@ -204,7 +204,7 @@ pub fn train_sentences(
 /// rate and best dev loss) for up to `config.epochs` more epochs; saves the best to `out`. The
 /// dev split is drawn with the seed and held-out share saved with the model, not `config`'s
 /// (`config.valid_fraction` serves for a model saved before its share was recorded).
-pub fn resume_sentences(
+pub fn resume(
     dir: &Path,
     train: &[Pair],
     dev: Option<&[Pair]>,
@@ -557,96 +557,3 @@ impl Run<'_> {
             .score)
     }
 }
-
-/// The best translation of each source, next to its reference, ready for [`Scored::bleu`]
-/// and [`Scored::chrf`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scored {
-    /// The best translation of each source; empty where the source was rejected.
-    pub hypotheses: Vec<String>,
-    /// The references as the translator writes (lower-cased when its tokenizer lower-cases,
-    /// so that the scores compare like with like).
-    pub references: Vec<String>,
-    /// Sources that could not be translated (empty, or too long under `strict`).
-    pub rejected: usize,
-    /// Sources cut to the model's length.
-    pub truncated: usize,
-    /// Wall time of the translation alone.
-    pub seconds: f64,
-}
-
-impl Scored {
-    /// Corpus BLEU of the hypotheses.
-    pub fn bleu(&self) -> Result<Bleu> {
-        let (h, r) = self.pairs();
-        corpus_bleu(&h, &r)
-    }
-
-    /// Corpus chrF of the hypotheses.
-    pub fn chrf(&self) -> Result<Chrf> {
-        let (h, r) = self.pairs();
-        corpus_chrf(&h, &r)
-    }
-
-    fn pairs(&self) -> (Vec<&str>, Vec<&str>) {
-        fn as_str(v: &[String]) -> Vec<&str> {
-            v.iter().map(String::as_str).collect()
-        }
-        (as_str(&self.hypotheses), as_str(&self.references))
-    }
-}
-
-/// Translates `sources` (line for line with `references`) for scoring.
-pub fn score(
-    translator: &Translator,
-    sources: &[&str],
-    references: &[&str],
-    options: &DecodeOptions,
-) -> Result<Scored> {
-    if sources.len() != references.len() {
-        return Err(Error::Config(format!(
-            "{} sources but {} references",
-            sources.len(),
-            references.len()
-        )));
-    }
-    let start = Instant::now();
-    let outputs = translator.translate(sources, options)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let (mut rejected, mut truncated) = (0, 0);
-    let hypotheses = outputs
-        .into_iter()
-        .map(|o| match o {
-            Ok(h) => {
-                truncated += usize::from(h.first().is_some_and(|h| h.truncated));
-                h.into_iter().next().map(|h| h.text).unwrap_or_default()
-            }
-            Err(_) => {
-                rejected += 1;
-                String::new()
-            }
-        })
-        .collect();
-    let lowercase = translator.config().lowercase;
-    let references = references
-        .iter()
-        .map(|r| {
-            if lowercase {
-                r.trim().to_lowercase()
-            } else {
-                r.trim().to_owned()
-            }
-        })
-        .collect();
-    Ok(Scored {
-        hypotheses,
-        references,
-        rejected,
-        truncated,
-        seconds,
-    })
-}
-
-#[cfg(test)]
-#[path = "sentence_tests.rs"]
-mod tests;

@@ -1,0 +1,15 @@
+//! Sentence translation from a parallel corpus: tokenizers (word or BPE) learnt from the
+//! training side, pair readers (TSV or two aligned files, `.gz` accepted), sentence training
+//! through the core ([`train`], [`resume`]) and scoring against references ([`score`]).
+
+pub mod pairs;
+mod score;
+pub mod tokenizer;
+mod train;
+
+#[cfg(test)]
+mod tests;
+
+pub use pairs::Pair;
+pub use score::{score, Scored};
+pub use train::{resume, train, SentenceEpoch, SentenceReport, SentenceSetup, SentenceTrainConfig};
