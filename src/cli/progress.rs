@@ -64,16 +64,17 @@ impl Progress for Bar {
                     bar.set_message(message.to_owned());
                 }
             }
-            ProgressEvent::End { summary } => {
-                if let Some(bar) = slot.take() {
-                    if summary.is_empty() {
-                        bar.finish_and_clear();
-                    } else {
+            ProgressEvent::End { summary } => match slot.take() {
+                Some(bar) => {
+                    if !summary.is_empty() {
                         bar.println(summary);
-                        bar.finish_and_clear();
                     }
+                    bar.finish_and_clear();
                 }
-            }
+                // A summary of the whole run (after the last stage's bar is gone).
+                None if !summary.is_empty() => eprintln!("{summary}"),
+                None => {}
+            },
         }
     }
 }

@@ -9,16 +9,44 @@
 //!   pair readers, sentence training and scoring.
 
 pub mod beam;
+mod codec;
 pub mod dates;
 pub mod model;
 pub mod sentences;
 mod translator;
 
+pub use codec::Codec;
 pub use model::{Seq2Seq, Seq2SeqConfig};
+pub use sentences::{Tokenizers, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE};
 pub use translator::{
-    AttentionMap, DecodeOptions, Task, Tokenizers, Translation, Translator, TranslatorConfig,
-    Vocabs, BUILTIN_DATES, FORMAT_VERSION, KIND, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE,
+    AttentionMap, DecodeOptions, Task, Translation, Translator, TranslatorConfig, Vocabs,
+    BUILTIN_DATES, FORMAT_VERSION, KIND,
 };
+
+/// The codec a saved translator of `config.task` reads and writes with: characters for dates
+/// (whose outputs must be 10 long), the tokenizers saved in `dir` for sentences (which must give
+/// `vocabs`). The one place that maps a task to its codec.
+fn codec_for(
+    config: &TranslatorConfig,
+    vocabs: &Vocabs,
+    dir: Option<&std::path::Path>,
+) -> crate::Result<Box<dyn Codec>> {
+    match config.task {
+        Task::Dates => {
+            dates::CharCodec::check_output_length(config.model.max_tgt_len)?;
+            Ok(Box::new(dates::CharCodec::new(
+                vocabs.clone(),
+                config.lowercase,
+            )))
+        }
+        Task::Sentences => {
+            let dir = dir.ok_or_else(|| {
+                crate::Error::Config("a sentence translator needs its tokenizer files".into())
+            })?;
+            Ok(Box::new(sentences::SubwordCodec::load(dir, vocabs)?))
+        }
+    }
+}
 
 /// The sizes of the built-in dates model: learnt embeddings, a wider encoder and decoder than
 /// the course, the decoder fed its previous output, and the output layer reading the context.

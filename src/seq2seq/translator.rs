@@ -1,11 +1,10 @@
 //! A trained seq2seq model with its vocabularies: text in, text out.
 //!
-//! [`Translator`] owns the parameters, the source and target vocabularies and the task, and
-//! decodes batches of inputs with the beam search of [`super::beam`]. For the date task the
-//! output is the 10 characters of an ISO date and, unless turned off, decoding is constrained
-//! by [`super::dates::DateConstraint`] so that it is always a real date. For sentences,
-//! the source and target go through their own [`SentenceTokenizer`]s (saved beside the weights
-//! as `src_tokenizer.json` and `tgt_tokenizer.json`), and outputs end with `<eos>`.
+//! [`Translator`] owns the parameters, the vocabularies and a [`Codec`], and decodes batches of
+//! inputs with the beam search of [`super::beam`]. It knows no task: the codec that its task
+//! gives it says how text becomes token ids and back, where outputs start and end, which files
+//! hold its tokenizers, and which constraint decoding respects (dates: characters, 10 of them,
+//! held to real dates; sentences: tokens ended by `<eos>`).
 
 use std::path::Path;
 
@@ -14,9 +13,8 @@ use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use super::beam::{self, BeamConfig, Constraint, Hypothesis, StepModel};
-use super::dates::DateConstraint;
+use super::codec::Codec;
 use super::model::{DecoderState, Encoded, Seq2Seq, Seq2SeqConfig};
-use super::sentences::tokenizer::{SentenceTokenizer, BOS_ID, EOS_ID, UNK_ID};
 use crate::checkpoint::{self, Meta};
 use crate::error::{Error, Result};
 use crate::vocab::{Vocab, BOS, PAD, UNK};
@@ -34,48 +32,6 @@ pub enum Task {
     Dates,
     /// Sentences to sentences, token by token (words or BPE pieces), ended by `<eos>`.
     Sentences,
-}
-
-/// File of the source tokenizer in a sentence translator's directory.
-pub const SRC_TOKENIZER_FILE: &str = "src_tokenizer.json";
-/// File of the target tokenizer.
-pub const TGT_TOKENIZER_FILE: &str = "tgt_tokenizer.json";
-
-/// The two tokenizers of a sentence translator.
-#[derive(Debug, Clone)]
-pub struct Tokenizers {
-    /// Source side.
-    pub src: SentenceTokenizer,
-    /// Target side.
-    pub tgt: SentenceTokenizer,
-}
-
-impl Tokenizers {
-    /// Reads both from a model directory; a missing file is an error naming it.
-    pub fn load(dir: &Path) -> Result<Self> {
-        let read = |file: &str| {
-            let path = dir.join(file);
-            if !path.is_file() {
-                return Err(Error::checkpoint(
-                    dir,
-                    format!("is a sentence translator but has no {file}"),
-                ));
-            }
-            SentenceTokenizer::load(&path)
-        };
-        Ok(Tokenizers {
-            src: read(SRC_TOKENIZER_FILE)?,
-            tgt: read(TGT_TOKENIZER_FILE)?,
-        })
-    }
-
-    /// The vocabularies, in id order.
-    pub fn vocabs(&self) -> Result<Vocabs> {
-        Ok(Vocabs {
-            src: Vocab::try_from(self.src.tokens()).map_err(Error::Config)?,
-            tgt: Vocab::try_from(self.tgt.tokens()).map_err(Error::Config)?,
-        })
-    }
 }
 
 /// `config.json` of a translator directory.
@@ -207,7 +163,7 @@ pub struct Translator {
     model: Seq2Seq,
     config: TranslatorConfig,
     vocabs: Vocabs,
-    tokenizers: Option<Tokenizers>,
+    codec: Box<dyn Codec>,
     meta: Meta,
 }
 
@@ -229,13 +185,15 @@ pub const BUILTIN_DATES: checkpoint::Embedded = checkpoint::Embedded {
 };
 
 impl Translator {
-    /// A freshly initialised translator (for training).
+    /// A freshly initialised translator (for training) over `codec`'s vocabularies; the
+    /// vocabulary sizes in `config.model` are set from them.
     pub fn new(
         config: TranslatorConfig,
-        vocabs: Vocabs,
+        codec: Box<dyn Codec>,
         device: Device,
         seed: u64,
     ) -> Result<Self> {
+        let vocabs = codec.vocabs()?;
         let mut config = config;
         config.model.src_vocab = vocabs.src.len();
         config.model.tgt_vocab = vocabs.tgt.len();
@@ -246,65 +204,37 @@ impl Translator {
             model,
             config,
             vocabs,
-            tokenizers: None,
+            codec,
             meta: Meta::new(KIND, FORMAT_VERSION, seed),
         })
-    }
-
-    /// A freshly initialised sentence translator over `tokenizers` (for training); the
-    /// vocabulary sizes come from them and `config.task` becomes [`Task::Sentences`].
-    pub fn new_sentences(
-        config: TranslatorConfig,
-        tokenizers: Tokenizers,
-        device: Device,
-        seed: u64,
-    ) -> Result<Self> {
-        let config = TranslatorConfig {
-            task: Task::Sentences,
-            ..config
-        };
-        let mut translator = Translator::new(config, tokenizers.vocabs()?, device, seed)?;
-        translator.tokenizers = Some(tokenizers);
-        Ok(translator)
     }
 
     /// Loads a translator directory onto `device`.
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
         let loaded: checkpoint::Loaded<TranslatorConfig, Vocabs> =
             checkpoint::load(dir, KIND, FORMAT_VERSION)?;
-        let tokenizers = match loaded.config.task {
-            Task::Dates => None,
-            Task::Sentences => {
-                let t = Tokenizers::load(dir)?;
-                if t.vocabs()? != loaded.vocab {
-                    return Err(Error::checkpoint(
-                        dir,
-                        "has tokenizers whose vocabularies differ from vocab.json",
-                    ));
-                }
-                Some(t)
-            }
-        };
         // A bad size in config.json is the checkpoint's fault: name it.
-        let mut translator =
-            Self::from_parts(loaded, device, |vs| checkpoint::load_weights(dir, vs)).map_err(
-                |e| match e {
-                    Error::Config(reason) => Error::checkpoint(dir, reason),
-                    other => other,
-                },
-            )?;
-        translator.tokenizers = tokenizers;
-        Ok(translator)
+        let in_dir = |e| match e {
+            Error::Config(reason) => Error::checkpoint(dir, reason),
+            other => other,
+        };
+        let codec = super::codec_for(&loaded.config, &loaded.vocab, Some(dir)).map_err(in_dir)?;
+        Self::from_parts(loaded, codec, device, |vs| {
+            checkpoint::load_weights(dir, vs)
+        })
+        .map_err(in_dir)
     }
 
     /// The date translator that ships with seqmodels.
     pub fn builtin_dates(device: Device) -> Result<Self> {
         let loaded = BUILTIN_DATES.load(KIND, FORMAT_VERSION)?;
-        Self::from_parts(loaded, device, |vs| BUILTIN_DATES.load_weights(vs))
+        let codec = super::codec_for(&loaded.config, &loaded.vocab, None)?;
+        Self::from_parts(loaded, codec, device, |vs| BUILTIN_DATES.load_weights(vs))
     }
 
     fn from_parts(
         loaded: checkpoint::Loaded<TranslatorConfig, Vocabs>,
+        codec: Box<dyn Codec>,
         device: Device,
         weights: impl FnOnce(&mut VarStore) -> Result<()>,
     ) -> Result<Self> {
@@ -323,12 +253,6 @@ impl Translator {
                 vocabs.tgt.len()
             )));
         }
-        if config.task == Task::Dates && config.model.max_tgt_len != 10 {
-            return Err(Error::Config(format!(
-                "a date model writes YYYY-MM-DD, 10 characters, but max_tgt_len is {}",
-                config.model.max_tgt_len
-            )));
-        }
         let mut vs = VarStore::new(device);
         let model = Seq2Seq::new(&vs.root(), &config.model)?;
         weights(&mut vs)?;
@@ -337,7 +261,7 @@ impl Translator {
             model,
             config,
             vocabs,
-            tokenizers: None,
+            codec,
             meta,
         })
     }
@@ -350,11 +274,7 @@ impl Translator {
     /// [`Translator::save`] with extra safetensors files (the optimiser state), in the same
     /// atomic step.
     pub fn save_with(&self, dir: &Path, extra: &[checkpoint::ExtraTensors<'_>]) -> Result<()> {
-        let mut files = Vec::new();
-        if let Some(t) = &self.tokenizers {
-            files.push((SRC_TOKENIZER_FILE, t.src.to_json()?.into_bytes()));
-            files.push((TGT_TOKENIZER_FILE, t.tgt.to_json()?.into_bytes()));
-        }
+        let files = self.codec.files()?;
         checkpoint::save_bundle(
             dir,
             &self.meta,
@@ -364,11 +284,6 @@ impl Translator {
             extra,
             &files,
         )
-    }
-
-    /// The tokenizers of a sentence translator.
-    pub fn tokenizers(&self) -> Option<&Tokenizers> {
-        self.tokenizers.as_ref()
     }
 
     /// Replaces the provenance saved with the model.
@@ -411,26 +326,7 @@ impl Translator {
     /// `<unk>`), in order, without repeats; empty for a sentence model, whose tokenizer spells
     /// unseen words in pieces.
     pub fn unseen_characters(&self, input: &str) -> Vec<char> {
-        if self.tokenizers.is_some() {
-            return Vec::new();
-        }
-        let mut unseen = Vec::new();
-        let mut buf = [0u8; 4];
-        for c in self.char_text(input.trim()).chars() {
-            if self.vocabs.src.id(c.encode_utf8(&mut buf)).is_none() && !unseen.contains(&c) {
-                unseen.push(c);
-            }
-        }
-        unseen
-    }
-
-    /// `text` as a character model reads it: lower-cased if it was trained lower-cased.
-    fn char_text(&self, text: &str) -> String {
-        if self.config.lowercase {
-            text.to_lowercase()
-        } else {
-            text.to_owned()
-        }
+        self.codec.unseen_characters(input.trim())
     }
 
     fn source(&self, input: &str, strict: bool) -> Result<Source> {
@@ -442,29 +338,18 @@ impl Translator {
         if text.is_empty() {
             return Err(invalid("empty input".to_owned()));
         }
-        let (mut ids, mut words, unit) = match &self.tokenizers {
-            None => {
-                let ids = self
-                    .vocabs
-                    .src
-                    .encode_chars(&self.char_text(text), self.unk());
-                (ids, Vec::new(), "characters")
-            }
-            Some(t) => {
-                let (ids, words) = t.src.encode_with_words(text)?;
-                if ids.is_empty() {
-                    return Err(invalid("no tokens in the input".to_owned()));
-                }
-                (ids, words, "tokens")
-            }
-        };
+        let (mut ids, mut words) = self.codec.encode_source(text)?;
+        if ids.is_empty() {
+            return Err(invalid("no tokens in the input".to_owned()));
+        }
         let max = self.config.model.max_src_len;
         let truncated = ids.len() > max;
         if truncated {
-            if strict || self.config.task == Task::Dates {
+            if strict || !self.codec.may_truncate() {
                 return Err(invalid(format!(
-                    "{} {unit}; this model reads at most {max}",
-                    ids.len()
+                    "{} {}; this model reads at most {max}",
+                    ids.len(),
+                    self.codec.unit()
                 )));
             }
             ids.truncate(max);
@@ -480,44 +365,8 @@ impl Translator {
     /// The target token ids of a reference output (for training and scoring): for dates its
     /// characters, for sentences its tokens then `<eos>`.
     pub fn encode_target(&self, output: &str) -> Result<Vec<usize>> {
-        if let Some(t) = &self.tokenizers {
-            let mut ids = t.tgt.encode(output.trim())?;
-            ids.push(EOS_ID);
-            if ids.len() > self.config.model.max_tgt_len {
-                return Err(Error::InvalidInput {
-                    input: output.to_owned(),
-                    reason: format!(
-                        "{} tokens with <eos>; this model writes at most {}",
-                        ids.len(),
-                        self.config.model.max_tgt_len
-                    ),
-                });
-            }
-            return Ok(ids);
-        }
-        let ids = self.vocabs.tgt.encode_chars(output, usize::MAX);
-        if ids.len() != self.config.model.max_tgt_len || ids.contains(&usize::MAX) {
-            return Err(Error::InvalidInput {
-                input: output.to_owned(),
-                reason: format!(
-                    "a target must be {} characters from {:?}",
-                    self.config.model.max_tgt_len,
-                    self.vocabs.tgt.tokens()
-                ),
-            });
-        }
-        Ok(ids)
-    }
-
-    fn unk(&self) -> usize {
-        self.vocabs.src.id(UNK).unwrap_or(0)
-    }
-
-    fn bos(&self) -> usize {
-        match self.config.task {
-            Task::Dates => self.vocabs.tgt.id(BOS).unwrap_or(0),
-            Task::Sentences => BOS_ID,
-        }
+        self.codec
+            .encode_target(output, self.config.model.max_tgt_len)
     }
 
     /// Pads encoded sources into `[batch, longest]` and their lengths.
@@ -536,26 +385,11 @@ impl Translator {
         (tensor, lengths)
     }
 
-    fn constraint(&self, options: &DecodeOptions) -> Result<Option<DateConstraint>> {
-        if !options.constrain || self.config.task != Task::Dates {
+    fn constraint(&self, options: &DecodeOptions) -> Result<Option<Box<dyn Constraint>>> {
+        if !options.constrain {
             return Ok(None);
         }
-        let chars: Vec<char> = self
-            .vocabs
-            .tgt
-            .tokens()
-            .iter()
-            .map(|t| {
-                let mut cs = t.chars();
-                match (cs.next(), cs.next()) {
-                    (Some(c), None) => c,
-                    _ => '\u{0}',
-                }
-            })
-            .collect();
-        DateConstraint::new(&chars, 1, 9999)
-            .map(Some)
-            .map_err(Error::Config)
+        self.codec.constraint()
     }
 
     /// Translates each input; an input that cannot be translated (empty, too long under
@@ -567,19 +401,21 @@ impl Translator {
         inputs: &[&str],
         options: &DecodeOptions,
     ) -> Result<Vec<Result<Vec<Translation>>>> {
-        let sentences = self.config.task == Task::Sentences;
+        // Outputs that end with an end token have a length to choose; the others are fixed.
+        let eos = self.codec.eos();
+        let ended = eos.is_some();
         let beam_config = BeamConfig {
             width: options.beam_width,
             n_best: options.n_best,
             alpha: options.alpha,
             max_len: self.config.model.max_tgt_len,
-            min_len: if sentences { options.min_len } else { 0 },
-            bos: self.bos(),
-            eos: sentences.then_some(EOS_ID),
+            min_len: if ended { options.min_len } else { 0 },
+            bos: self.codec.bos(),
+            eos,
             max_lens: None,
         };
         beam_config.validate().map_err(Error::Config)?;
-        if sentences && !(options.max_len_ratio.is_finite() && options.max_len_ratio > 0.0) {
+        if ended && !(options.max_len_ratio.is_finite() && options.max_len_ratio > 0.0) {
             return Err(Error::Config(format!(
                 "max length ratio {} must be a positive number",
                 options.max_len_ratio
@@ -603,7 +439,7 @@ impl Translator {
                 .filter_map(|&i| encoded[i].as_ref().ok())
                 .collect();
             let mut config = beam_config.clone();
-            if sentences {
+            if ended {
                 config.max_lens = Some(
                     sources
                         .iter()
@@ -613,7 +449,7 @@ impl Translator {
                 );
             }
             let ids: Vec<&[usize]> = sources.iter().map(|s| s.ids.as_slice()).collect();
-            let hyps = tch::no_grad(|| self.decode_batch(&ids, &config, constraint.as_ref()))?;
+            let hyps = tch::no_grad(|| self.decode_batch(&ids, &config, constraint.as_deref()))?;
             for ((&i, source), hs) in chunk.iter().zip(&sources).zip(hyps) {
                 let mut out = Vec::with_capacity(hs.len());
                 for h in hs {
@@ -637,23 +473,21 @@ impl Translator {
     /// The text of output tokens; for sentences with `replace_unk`, each `<unk>` becomes the
     /// source word attended most at its step.
     fn output_text(&self, source: &Source, tokens: &[usize], replace_unk: bool) -> Result<String> {
-        let Some(t) = &self.tokenizers else {
-            return Ok(self.vocabs.tgt.decode_concat(tokens));
+        let unk = match self.codec.unk() {
+            Some(unk) if replace_unk && tokens.contains(&unk) => unk,
+            _ => return self.codec.decode(tokens),
         };
-        if !replace_unk || !tokens.contains(&UNK_ID) {
-            return t.tgt.decode(tokens);
-        }
         let weights = tch::no_grad(|| self.attention_weights(&source.ids, tokens))?;
         // Decode piece by piece so that a copied word keeps its own spelling.
         let mut words: Vec<String> = Vec::new();
         let mut run: Vec<usize> = Vec::new();
         for (step, &token) in tokens.iter().enumerate() {
-            if token != UNK_ID {
+            if token != unk {
                 run.push(token);
                 continue;
             }
             if !run.is_empty() {
-                words.push(t.tgt.decode(&run)?);
+                words.push(self.codec.decode(&run)?);
                 run.clear();
             }
             let row = &weights[step];
@@ -661,7 +495,7 @@ impl Translator {
             words.push(source.words.get(best).cloned().unwrap_or_default());
         }
         if !run.is_empty() {
-            words.push(t.tgt.decode(&run)?);
+            words.push(self.codec.decode(&run)?);
         }
         Ok(words
             .into_iter()
@@ -674,7 +508,7 @@ impl Translator {
     /// `weights[t][j]` for each of the `fed.len() + 1` steps.
     fn attention_weights(&self, src: &[usize], output: &[usize]) -> Result<Vec<Vec<f32>>> {
         let (src_t, lengths) = self.batch_sources(&[src]);
-        let prev: Vec<i64> = std::iter::once(self.bos() as i64)
+        let prev: Vec<i64> = std::iter::once(self.codec.bos() as i64)
             .chain(output.iter().map(|&t| t as i64))
             .collect();
         let prev = Tensor::from_slice(&prev)
@@ -694,7 +528,7 @@ impl Translator {
         &self,
         sources: &[&[usize]],
         config: &BeamConfig,
-        constraint: Option<&DateConstraint>,
+        constraint: Option<&dyn Constraint>,
     ) -> Result<Vec<Vec<Hypothesis>>> {
         let (src, lengths) = self.batch_sources(sources);
         let enc = self.model.encode(&src, &lengths, false);
@@ -703,7 +537,6 @@ impl Translator {
             enc,
         };
         let init = self.model.initial_state(sources.len() as i64);
-        let constraint = constraint.map(|c| c as &dyn Constraint);
         beam::beam_search(&mut stepper, init, sources.len(), config, constraint)
     }
 
@@ -712,36 +545,23 @@ impl Translator {
     pub fn attention(&self, input: &str, output: &str) -> Result<AttentionMap> {
         let source = self.source(input, false)?;
         let mut tgt = self.encode_target(output)?;
-        // The fed tokens: for dates BOS and the first 9 characters (10 steps); for sentences
-        // BOS and every token (their steps, then the <eos> step).
-        let fed = match self.config.task {
-            Task::Dates => &tgt[..tgt.len() - 1],
-            Task::Sentences => {
-                tgt.pop();
-                &tgt[..]
-            }
+        // The fed tokens: BOS and every output token but the last (a fixed-length output, 10
+        // steps for a date), or BOS and every token before `<eos>` (their steps, then the
+        // `<eos>` step).
+        let ended = self.codec.eos().is_some();
+        let fed = if ended {
+            tgt.pop();
+            &tgt[..]
+        } else {
+            &tgt[..tgt.len() - 1]
         };
         let weights = tch::no_grad(|| self.attention_weights(&source.ids, fed))?;
-        let token = |v: &Vocab, id: usize| v.token(id).unwrap_or("?").to_owned();
-        let (source_labels, mut output_labels): (Vec<String>, Vec<String>) = match self.config.task
-        {
-            Task::Dates => (
-                self.char_text(input.trim())
-                    .chars()
-                    .map(String::from)
-                    .collect(),
-                tgt.iter().map(|&t| token(&self.vocabs.tgt, t)).collect(),
-            ),
-            Task::Sentences => (
-                source
-                    .ids
-                    .iter()
-                    .map(|&t| token(&self.vocabs.src, t))
-                    .collect(),
-                tgt.iter().map(|&t| token(&self.vocabs.tgt, t)).collect(),
-            ),
-        };
-        if self.config.task == Task::Sentences {
+        let source_labels = self.codec.source_labels(input.trim(), &source.ids);
+        let mut output_labels: Vec<String> = tgt
+            .iter()
+            .map(|&t| self.vocabs.tgt.token(t).unwrap_or("?").to_owned())
+            .collect();
+        if ended {
             output_labels.push(crate::vocab::EOS.to_owned());
         }
         Ok(AttentionMap {

@@ -37,12 +37,14 @@
 //! ([`DateConstraint`]), date training ([`train`], [`resume`]) and evaluation
 //! ([`evaluate`]).
 
+mod codec;
 mod constraint;
 mod eval;
 mod generate;
 mod patterns;
 mod train;
 
+pub use codec::{CharCodec, DATE_LEN};
 pub use constraint::DateConstraint;
 pub use eval::{evaluate, exact_match, DateRow, Evaluation, FormatScore};
 pub use generate::{

@@ -115,7 +115,8 @@ pub fn train(
             .map(String::as_str),
         train_idx.iter().map(|&i| pairs[i].1.as_str()),
     );
-    let translator = Translator::new(config, vocabs, device, settings.seed)?;
+    let codec = Box::new(super::CharCodec::new(vocabs, config.lowercase));
+    let translator = Translator::new(config, codec, device, settings.seed)?;
     let optim = Optimizer::new(translator.var_store(), settings.optimizer)
         .with_weight_decay(settings.weight_decay);
     let plan = Plan {

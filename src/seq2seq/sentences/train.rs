@@ -24,15 +24,14 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
+use super::codec::Tokenizers;
 use super::pairs::Pair;
 use super::score::score;
 use super::tokenizer::{SentenceTokenizer, TokenizerConfig, BOS_ID, PAD_ID};
 use crate::device::seed_everything;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::seq2seq::{
-    DecodeOptions, Seq2SeqConfig, Task, Tokenizers, Translator, TranslatorConfig,
-};
+use crate::seq2seq::{DecodeOptions, Seq2SeqConfig, Task, Translator, TranslatorConfig};
 use crate::train::{
     self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
     Score, Settings, Trained, Trainee,
@@ -184,8 +183,8 @@ pub fn train(
         lowercase: setup.tgt_tokenizer.lowercase,
         model: setup.model.clone(),
     };
-    let translator =
-        Translator::new_sentences(translator_config, tokenizers, device, config.train.seed)?;
+    let codec = Box::new(super::SubwordCodec::new(tokenizers)?);
+    let translator = Translator::new(translator_config, codec, device, config.train.seed)?;
     let optim = Optimizer::new(translator.var_store(), config.train.optimizer)
         .with_weight_decay(config.train.weight_decay);
     go(
