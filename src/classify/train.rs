@@ -512,10 +512,13 @@ fn go(
         figures: Vec::new(),
         best: None,
     };
-    let report = train::run(&mut run, &setup.plan, progress)?;
+    let result = train::run(&mut run, &setup.plan, progress);
+    // Written even when the run failed (diverged): the best epoch before the failure is kept.
+    run.write_best()?;
+    let report = result?;
     let best_epoch = report.best_epoch.unwrap_or(0);
     match (&run.best, resumed_from(&setup.plan)) {
-        (Some(weights), _) => restore(&run.model, weights)?,
+        (Some(_), _) => {}
         // A resumed run that beat nothing: the resumed model is still the best.
         (None, Some(dir)) => run.model = Classifier::load(&dir, run.model.device())?,
         (None, None) => return Err(Error::Config("no epoch was trained".into())),
@@ -555,8 +558,36 @@ struct Run {
     coverage: f64,
     train_file: PathBuf,
     figures: Vec<EpochFigures>,
-    /// The best epoch's weights, kept in memory.
-    best: Option<Vec<(String, Tensor)>>,
+    /// The best epoch so far, kept in memory.
+    best: Option<Best>,
+}
+
+/// The best epoch: a copy of its weights and optimiser state, and its `meta.json`.
+struct Best {
+    weights: Vec<(String, Tensor)>,
+    optimizer: Vec<(String, Tensor)>,
+    meta: Meta,
+}
+
+impl Run {
+    /// Puts the best epoch's weights back into the model and, with an output directory, saves
+    /// it there with its optimiser state.
+    fn write_best(&self) -> Result<()> {
+        let Some(best) = &self.best else {
+            return Ok(());
+        };
+        restore(&self.model, &best.weights)?;
+        let Some(out) = &self.out else {
+            return Ok(());
+        };
+        let optimizer = best
+            .optimizer
+            .iter()
+            .map(|(name, t)| (name.clone(), t.shallow_clone()))
+            .collect();
+        self.model
+            .save_with(out, &best.meta, &[(train::OPTIMIZER_FILE, optimizer)])
+    }
 }
 
 impl Trainee for Run {
@@ -619,14 +650,13 @@ impl Trainee for Run {
         Ok(Some(Score::higher(accuracy).then_lower(loss)))
     }
 
+    /// Keeps the epoch in memory (weights, optimiser state, figures); it is written to `out`
+    /// once, when the run ends ([`Run::write_best`]): small models train an epoch in less time
+    /// than a checkpoint takes to write and sync.
     fn save(&mut self, record: &EpochRecord) -> Result<()> {
-        self.best = Some(snapshot(&self.model));
         if let Some(f) = self.figures.last_mut() {
             f.best = true;
         }
-        let Some(out) = &self.out else {
-            return Ok(());
-        };
         let options = serde_json::to_value(&self.options).expect("options serialise");
         let mut meta = Meta::new(KIND, FORMAT_VERSION, self.options.train.seed)
             .with_figure("best_epoch", record.epoch)
@@ -644,8 +674,18 @@ impl Trainee for Run {
                 .with_figure("valid_accuracy", s.value)
                 .with_figure("valid_loss", s.tie_break.unwrap_or(f64::NAN));
         }
-        self.model
-            .save_with(out, &meta, &[(train::OPTIMIZER_FILE, self.optim.state())])
+        let optimizer = self
+            .optim
+            .state()
+            .into_iter()
+            .map(|(name, t)| (name, t.copy()))
+            .collect();
+        self.best = Some(Best {
+            weights: snapshot(&self.model),
+            optimizer,
+            meta,
+        });
+        Ok(())
     }
 
     fn describe(&self, record: &EpochRecord) -> String {

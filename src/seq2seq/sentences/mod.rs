@@ -15,4 +15,6 @@ mod tests;
 pub use codec::{SubwordCodec, Tokenizers, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE};
 pub use pairs::Pair;
 pub use score::{score, Scored};
-pub use train::{resume, train, SentenceEpoch, SentenceReport, SentenceSetup, SentenceTrainConfig};
+pub use train::{
+    resume, train, SentenceEpoch, SentenceReport, SentenceSetup, SentenceSizes, SentenceTrainConfig,
+};

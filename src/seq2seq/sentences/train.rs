@@ -114,6 +114,66 @@ pub struct SentenceSetup {
     pub tgt_tokenizer: TokenizerConfig,
 }
 
+/// The sizes of a new sentence translator, as `seq2seq train --task pairs` takes them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SentenceSizes {
+    /// Embedding size of both sides.
+    pub embed: usize,
+    /// Encoder LSTM units per direction; the decoder has twice this, attention this many.
+    pub hidden: usize,
+    /// Stacked bidirectional encoder layers.
+    pub layers: usize,
+    /// Dropout on embeddings, between layers and before the output layer.
+    pub dropout: f64,
+    /// Tokens the model reads, and writes before `<eos>`.
+    pub max_len: usize,
+}
+
+impl Default for SentenceSizes {
+    /// Embeddings 256, encoder 256 per direction, one layer, dropout 0.2, 50 tokens.
+    fn default() -> Self {
+        SentenceSizes {
+            embed: 256,
+            hidden: 256,
+            layers: 1,
+            dropout: 0.2,
+            max_len: 50,
+        }
+    }
+}
+
+impl SentenceSetup {
+    /// A model of `sizes` (output layer reading the attention context), with the same
+    /// tokenizer settings on both sides.
+    pub fn new(sizes: SentenceSizes, tokenizer: TokenizerConfig) -> Self {
+        SentenceSetup {
+            model: Seq2SeqConfig {
+                src_vocab: 0,
+                tgt_vocab: 0,
+                src_embed: Some(sizes.embed),
+                tgt_embed: Some(sizes.embed),
+                enc_hidden: sizes.hidden,
+                enc_layers: sizes.layers,
+                dec_hidden: 2 * sizes.hidden,
+                attn_hidden: sizes.hidden,
+                output_uses_context: true,
+                dropout: sizes.dropout,
+                max_src_len: sizes.max_len,
+                max_tgt_len: sizes.max_len.saturating_add(1),
+            },
+            src_tokenizer: tokenizer.clone(),
+            tgt_tokenizer: tokenizer,
+        }
+    }
+}
+
+impl Default for SentenceSetup {
+    /// [`SentenceSizes::default`] with word tokenizers of 10,000 tokens.
+    fn default() -> Self {
+        SentenceSetup::new(SentenceSizes::default(), TokenizerConfig::default())
+    }
+}
+
 /// Figures of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentenceEpoch {

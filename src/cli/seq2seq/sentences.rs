@@ -1,0 +1,193 @@
+//! `seqmodels seq2seq train --task pairs` and `eval --src --ref` for sentence translators.
+
+use seqmodels::seq2seq::sentences::pairs::{self, Pair};
+use seqmodels::seq2seq::sentences::tokenizer::{TokenizerConfig, TokenizerKind};
+use seqmodels::seq2seq::sentences::{SentenceSetup, SentenceSizes, SentenceTrainConfig};
+use seqmodels::seq2seq::{self, DecodeOptions, Task, Translator};
+use seqmodels::train::{Clip, HeldOut, LrSchedule};
+use seqmodels::Progress;
+
+use super::{given_options, warn_lines, EvalArgs, TokenizerArg, TrainArgs};
+
+/// Reads the training (and dev) pairs of `--task pairs`.
+fn read_pairs(args: &TrainArgs) -> anyhow::Result<(Vec<Pair>, Option<Vec<Pair>>)> {
+    let train = match (&args.pairs, &args.src, &args.tgt) {
+        (Some(path), _, _) => pairs::read_tsv(path)?,
+        (None, Some(src), Some(tgt)) => pairs::read_aligned(src, tgt)?,
+        _ => anyhow::bail!("give --pairs FILE, or --src FILE and --tgt FILE"),
+    };
+    let dev = match (&args.dev_src, &args.dev_tgt) {
+        (Some(src), Some(tgt)) => Some(pairs::read_aligned(src, tgt)?),
+        _ => None,
+    };
+    Ok((train, dev))
+}
+
+pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    if args.generate.is_some() {
+        anyhow::bail!("--generate makes date pairs; --task pairs reads --pairs or --src/--tgt");
+    }
+    if args.preset.is_some() {
+        anyhow::bail!(
+            "--preset sizes date models; --task pairs takes --embed, --hidden and --layers"
+        );
+    }
+    let device = args.device.device.resolve()?;
+    let (train, dev) = read_pairs(&args)?;
+    let mut config = SentenceTrainConfig::default();
+    args.run.apply(&mut config.train);
+    config.train.batch_size = args.batch_size;
+    config.train.clip = Clip::norm_or_off(args.clip_norm);
+    if let Some(lr) = args.lr {
+        config.train.lr = lr;
+    }
+    if let Some(decay) = args.lr_decay {
+        config.train.lr_schedule = LrSchedule::Plateau(decay);
+    }
+    if let Some(f) = args.valid_fraction {
+        config.train.held_out = HeldOut::Fraction(f);
+    }
+    let set = |slot: &mut f64, value: Option<f64>| {
+        if let Some(v) = value {
+            *slot = v;
+        }
+    };
+    set(&mut config.label_smoothing, args.label_smoothing);
+    set(&mut config.teacher_forcing, args.teacher_forcing);
+    if let Some(n) = args.bleu_sentences {
+        config.bleu_sentences = n;
+    }
+    let (resume, out) = args.dirs()?;
+    let report = if let Some(dir) = &resume {
+        // The tokenizers and sizes are the saved model's: another one would be ignored.
+        let given = args.sentence_model_options();
+        if !given.is_empty() {
+            anyhow::bail!(
+                "--resume keeps the saved model's tokenizers and sizes; leave out {}",
+                given.join(", ")
+            );
+        }
+        // So are its learning rate and its dev split: the seed and share that drew it, where
+        // the model records them (a model saved before the share was recorded takes the one
+        // given, which must be the one it was trained with).
+        let saved = seqmodels::checkpoint::read_meta(dir)?.training;
+        let given = given_options(&[
+            ("--lr", args.lr.is_some()),
+            ("--seed", args.run.seed != seqmodels::train::DEFAULT_SEED),
+            ("--lr-decay", args.lr_decay.is_some()),
+            (
+                "--valid-fraction",
+                args.valid_fraction.is_some() && saved.contains_key("valid_fraction"),
+            ),
+        ]);
+        if !given.is_empty() {
+            anyhow::bail!(
+                "--resume continues with the saved learning rate, seed and dev split; leave out {}",
+                given.join(", ")
+            );
+        }
+        config.train.budget = args.run.resumed_budget(20)?;
+        seq2seq::sentences::resume(dir, &train, dev.as_deref(), &config, device, &out, progress)?
+    } else {
+        let tokenizer = TokenizerConfig {
+            kind: match args.tokenizer.unwrap_or(TokenizerArg::Word) {
+                TokenizerArg::Word => TokenizerKind::Word,
+                TokenizerArg::Bpe => TokenizerKind::Bpe,
+            },
+            vocab_size: args.vocab_size.unwrap_or(10_000),
+            min_frequency: args.min_frequency.unwrap_or(1),
+            lowercase: !args.keep_case,
+            nfkc: !args.no_nfkc,
+        };
+        let defaults = SentenceSizes::default();
+        let sizes = SentenceSizes {
+            embed: args.embed.unwrap_or(defaults.embed),
+            hidden: args.hidden.unwrap_or(defaults.hidden),
+            layers: args.layers.unwrap_or(defaults.layers),
+            dropout: args.dropout.unwrap_or(defaults.dropout),
+            max_len: args.max_len.unwrap_or(defaults.max_len),
+        };
+        let setup = SentenceSetup::new(sizes, tokenizer);
+        seq2seq::sentences::train(
+            &train,
+            dev.as_deref(),
+            &setup,
+            &config,
+            device,
+            &out,
+            progress,
+        )?
+    };
+    let seconds: f64 = report.epochs.iter().map(|e| e.train_seconds).sum();
+    let Some(best) = report.epochs.iter().rev().find(|e| e.saved) else {
+        println!(
+            "trained {} epoch(s) on {} pairs in {:.1} s; no epoch lowered the saved model's dev \
+             loss, so {} is unchanged",
+            report.epochs.len(),
+            report.train_pairs,
+            seconds,
+            out.display()
+        );
+        return Ok(());
+    };
+    println!(
+        "trained {} epoch(s) on {} pairs ({} left out as longer than the model reads), vocabularies {} / {}, in {:.1} s on {}; best epoch {}: dev loss {:.4}, dev BLEU {:.2} ({} dev pairs); saved to {}",
+        report.epochs.len(),
+        report.train_pairs,
+        report.too_long,
+        report.vocab_sizes.0,
+        report.vocab_sizes.1,
+        seconds,
+        seqmodels::device::device_name(device),
+        best.epoch,
+        best.dev_loss,
+        best.dev_bleu,
+        report.dev_pairs,
+        out.display()
+    );
+    Ok(())
+}
+
+/// `seq2seq eval --src F --ref F`: corpus BLEU of a sentence translator.
+pub(super) fn eval_bleu(
+    translator: &Translator,
+    args: &EvalArgs,
+    options: &DecodeOptions,
+) -> anyhow::Result<()> {
+    let (Some(src), Some(reference)) = (&args.src, &args.reference) else {
+        anyhow::bail!("give --pairs FILE (dates) or --src FILE --ref FILE (sentences)");
+    };
+    if translator.config().task != Task::Sentences {
+        anyhow::bail!("--src/--ref score sentence translators; this is a date model (use --pairs)");
+    }
+    let (sources, references) = pairs::read_parallel_lines(src, reference)?;
+    let inputs: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let references: Vec<&str> = references.iter().map(String::as_str).collect();
+    let scored = seq2seq::sentences::score(translator, &inputs, &references, options)?;
+    if let Some(path) = &args.output {
+        let mut text = scored.hypotheses.join("\n");
+        text.push('\n');
+        seqmodels::text::write_atomic(path, text.as_bytes())?;
+    }
+    warn_lines(
+        src,
+        (0..inputs.len())
+            .filter(|&i| inputs[i].trim().is_empty())
+            .map(|i| {
+                (
+                    i + 1,
+                    "empty source, scored as an empty translation".to_owned(),
+                )
+            }),
+    );
+    let (bleu, chrf) = (scored.bleu()?, scored.chrf()?);
+    let (failed, truncated, seconds) = (scored.rejected, scored.truncated, scored.seconds);
+    println!(
+        "{} sentences, beam width {}: {bleu}, {chrf}{}; {:.1} sentences/s; {failed} empty or rejected, {truncated} truncated",
+        inputs.len(),
+        args.beam_width,
+        if translator.config().lowercase { " (lower-cased)" } else { "" },
+        inputs.len() as f64 / seconds
+    );
+    Ok(())
+}
