@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
@@ -429,8 +428,8 @@ struct Run {
 impl Trainee for Run {
     fn train_epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Trained> {
         let o = &self.options;
-        tch::manual_seed((o.train.seed ^ 0x5eed_0000) as i64 + epoch.number as i64);
-        let batches = self.batches(epoch.number);
+        let mut rng = train::seed_epoch(o.train.seed, epoch.number);
+        let batches = self.batches(&mut rng);
         epoch.begin(batches.len());
         let start = Instant::now();
         let mut loss_sum = Tensor::zeros([], (Kind::Double, self.model.device()));
@@ -503,23 +502,18 @@ impl Trainee for Run {
 }
 
 impl Run {
-    /// The epoch's batches: shuffled sequences (line mode, seeded by the epoch) or windows.
-    fn batches(&self, epoch: usize) -> Vec<Batch> {
+    /// The epoch's batches: shuffled sequences (line mode, by the epoch's generator) or windows.
+    fn batches(&self, rng: &mut crate::device::Rng) -> Vec<Batch> {
         let o = &self.options;
         let ids = &self.train_ids;
         match o.model.unit {
-            Unit::Line => {
-                let mut order: Vec<usize> = (0..ids.len()).collect();
-                let seed = o.train.seed.wrapping_add(epoch as u64);
-                order.shuffle(&mut crate::device::rng_from_seed(seed));
-                order
-                    .chunks(o.train.batch_size)
-                    .map(|chunk| {
-                        let seqs: Vec<&[i64]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-                        line_batch(&seqs)
-                    })
-                    .collect()
-            }
+            Unit::Line => train::epoch_order(ids.len(), rng)
+                .chunks(o.train.batch_size)
+                .map(|chunk| {
+                    let seqs: Vec<&[i64]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+                    line_batch(&seqs)
+                })
+                .collect(),
             Unit::Text => text_windows(&ids[0], o.train.batch_size, o.seq_len),
         }
     }

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
@@ -367,7 +366,7 @@ pub fn train(
         config.train_embeddings = true;
         config.trained_rows = Some(trained_rows);
     }
-    let rng = crate::device::seed_everything(options.train.seed);
+    crate::device::seed_everything(options.train.seed);
     let init = pretrained.map_or(EmbeddingInit::Random, EmbeddingInit::Pretrained);
     let model = Classifier::new(config, vocab, init, device)?;
     let ids = sentences
@@ -393,7 +392,6 @@ pub fn train(
     };
     let setup = Setup {
         options: options.clone(),
-        rng,
         plan,
         coverage,
         train_file: whole.path.clone(),
@@ -443,8 +441,6 @@ pub fn resume(
     let mut optim = Optimizer::new(model.var_store(), options.train.optimizer)
         .with_weight_decay(options.train.weight_decay);
     optim.restore_from(dir)?;
-    // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
-    let rng = crate::device::seed_everything(options.train.seed.wrapping_add(done));
     let best = match (figure("valid_accuracy"), figure("valid_loss")) {
         (Some(a), Some(l)) => Some((done as usize, Score::higher(a).then_lower(l))),
         _ => None,
@@ -459,7 +455,6 @@ pub fn resume(
     };
     let setup = Setup {
         options,
-        rng,
         plan,
         coverage: figure("pretrained_coverage").unwrap_or(1.0),
         train_file: data.train.path.clone(),
@@ -479,7 +474,6 @@ pub fn resume(
 /// What a run needs besides the model and the data.
 struct Setup {
     options: TrainOptions,
-    rng: crate::device::Rng,
     plan: Plan,
     coverage: f64,
     train_file: PathBuf,
@@ -499,11 +493,9 @@ fn go(
     let valid_set = valid.map(|v| Encoded::new(&model, v, labels)).transpose()?;
     let start = Instant::now();
     let mut run = Run {
-        order: (0..train_set.len()).collect(),
         model,
         optim,
         options: setup.options,
-        rng: setup.rng,
         out: out.map(Path::to_path_buf),
         train_set,
         valid_set,
@@ -550,9 +542,7 @@ struct Run {
     model: Classifier,
     optim: Optimizer,
     options: TrainOptions,
-    rng: crate::device::Rng,
     out: Option<PathBuf>,
-    order: Vec<usize>,
     train_set: Encoded,
     valid_set: Option<Encoded>,
     coverage: f64,
@@ -597,10 +587,11 @@ impl Trainee for Run {
         let batches = self.train_set.len().div_ceil(settings.batch_size);
         epoch.begin(batches);
         let start = Instant::now();
-        self.order.shuffle(&mut self.rng);
+        let mut rng = train::seed_epoch(settings.seed, epoch.number);
+        let order = train::epoch_order(self.train_set.len(), &mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0i64, 0usize);
         let mut complete = true;
-        for (b, rows) in self.order.chunks(settings.batch_size).enumerate() {
+        for (b, rows) in order.chunks(settings.batch_size).enumerate() {
             let (batch, targets) = self.train_set.batch(rows, device);
             let logits = self.model.forward_t(&batch, true)?;
             let loss = logits.cross_entropy_for_logits(&targets);

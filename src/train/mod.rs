@@ -26,4 +26,4 @@ pub use optim::{Clip, Optimizer, OptimizerKind, OPTIMIZER_FILE};
 pub use run::{run, Epoch, EpochRecord, Plan, RunReport, Score, Stop, Trained, Trainee};
 pub use schedule::LrSchedule;
 pub use settings::{Settings, DEFAULT_SEED, MAX_BATCH};
-pub use split::{split_indices, split_sorted, HeldOut};
+pub use split::{epoch_order, seed_epoch, split_indices, split_sorted, HeldOut};

@@ -56,6 +56,21 @@ pub fn split_indices(n: usize, held_out: usize, seed: u64) -> Result<(Vec<usize>
     Ok((train, order))
 }
 
+/// Seeds an epoch: libtorch's generator (dropout) and the returned Rust generator (the
+/// epoch's shuffle) from the run's seed and the epoch number alone, so that a resumed run's
+/// epoch N draws exactly what epoch N of an uninterrupted run draws.
+pub fn seed_epoch(seed: u64, epoch: usize) -> crate::device::Rng {
+    tch::manual_seed((seed ^ 0x5eed_0000) as i64 + epoch as i64);
+    crate::device::rng_from_seed(seed.wrapping_add(epoch as u64))
+}
+
+/// The order in which an epoch visits `n` items: `0..n` shuffled by `rng`.
+pub fn epoch_order(n: usize, rng: &mut crate::device::Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    order
+}
+
 /// [`split_indices`] with each part in file order.
 pub fn split_sorted(n: usize, held_out: usize, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
     let (mut train, mut valid) = split_indices(n, held_out, seed)?;

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Reduction, Tensor};
 
@@ -104,7 +103,7 @@ pub fn train(
 ) -> Result<DateReport> {
     train.validate()?;
     let settings = &train.train;
-    let rng = seed_everything(settings.seed);
+    seed_everything(settings.seed);
     let (train_idx, valid_idx) = split(pairs, settings)?;
     let vocabs = Vocabs::of_chars(
         train_idx
@@ -129,7 +128,6 @@ pub fn train(
         translator,
         optim,
         train.clone(),
-        rng,
         plan,
         pairs,
         (train_idx, valid_idx),
@@ -188,8 +186,6 @@ pub fn resume(
     let mut optim = Optimizer::new(translator.var_store(), settings.optimizer)
         .with_weight_decay(settings.weight_decay);
     optim.restore_from(dir)?;
-    // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
-    let rng = seed_everything(settings.seed.wrapping_add(done));
     let best = match (accuracy, loss) {
         (Some(a), Some(l)) => Some((done as usize, Score::higher(a).then_lower(l))),
         _ => None,
@@ -206,7 +202,6 @@ pub fn resume(
         translator,
         optim,
         train,
-        rng,
         plan,
         pairs,
         (train_idx, valid_idx),
@@ -240,7 +235,6 @@ fn go(
     translator: Translator,
     optim: Optimizer,
     config: TrainConfig,
-    rng: crate::device::Rng,
     plan: Plan,
     pairs: &[(String, String)],
     (train_idx, valid_idx): (Vec<usize>, Vec<usize>),
@@ -265,7 +259,6 @@ fn go(
         translator,
         optim,
         config,
-        rng,
         out,
         train_set,
         valid,
@@ -295,7 +288,6 @@ struct Run {
     translator: Translator,
     optim: Optimizer,
     config: TrainConfig,
-    rng: crate::device::Rng,
     out: PathBuf,
     train_set: Vec<Encoded>,
     valid: Vec<(String, String)>,
@@ -306,7 +298,8 @@ struct Run {
 impl Trainee for Run {
     fn train_epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Trained> {
         let settings = &self.config.train;
-        self.train_set.shuffle(&mut self.rng);
+        let mut rng = train::seed_epoch(settings.seed, epoch.number);
+        let order = train::epoch_order(self.train_set.len(), &mut rng);
         let n_batches = self.train_set.len().div_ceil(settings.batch_size);
         epoch.begin(n_batches);
         let device = self.translator.var_store().device();
@@ -319,13 +312,14 @@ impl Trainee for Run {
         let start = Instant::now();
         let (mut loss_sum, mut tokens) = (0f64, 0f64);
         let mut complete = true;
-        for (b, batch) in self.train_set.chunks(settings.batch_size).enumerate() {
+        for (b, rows) in order.chunks(settings.batch_size).enumerate() {
+            let batch: Vec<&Encoded> = rows.iter().map(|&i| &self.train_set[i]).collect();
             let sources: Vec<&[usize]> = batch.iter().map(|(s, _)| s.as_slice()).collect();
             let (src, lengths) = self.translator.batch_sources(&sources);
             let steps = batch[0].1.len() as i64;
             let mut prev = Vec::with_capacity(batch.len() * steps as usize);
             let mut gold = Vec::with_capacity(batch.len() * steps as usize);
-            for (_, t) in batch {
+            for (_, t) in &batch {
                 prev.push(bos);
                 prev.extend(t[..t.len() - 1].iter().map(|&x| x as i64));
                 gold.extend(t.iter().map(|&x| x as i64));
