@@ -224,12 +224,17 @@ pub fn set_threads(threads: usize) {
     }
 }
 
-/// Tests that seed libtorch's global generator or draw from it (every model constructor draws
-/// its initial weights there) hold this lock, so that tests running in parallel threads do not
-/// interleave their draws. A thread may take it again while it holds it, so a test can hold it
-/// throughout and still call helpers that take it.
-#[cfg(test)]
-pub(crate) fn torch_rng_lock() -> TorchRngGuard {
+/// A process-wide lock on libtorch's global random generator, for tests.
+///
+/// libtorch has one global generator per process. [`seed_everything`] reseeds it and every
+/// model constructor draws its initial weights (and every dropout mask) from it, so two seeded
+/// runs in parallel threads, as `cargo test` runs tests, interleave their draws and neither is
+/// reproducible. A test that seeds or draws from it holds this guard throughout; the unit tests
+/// in the library and the integration tests in `tests/` take the same lock.
+///
+/// A thread may take it again while it holds it, so a test can hold it throughout and still call
+/// helpers that take it. It serialises only the code that takes it: library code never does.
+pub fn torch_rng_lock() -> TorchRngGuard {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let depth = TORCH_RNG_DEPTH.get();
     TORCH_RNG_DEPTH.set(depth + 1);
@@ -238,17 +243,15 @@ pub(crate) fn torch_rng_lock() -> TorchRngGuard {
     )
 }
 
-#[cfg(test)]
 thread_local! {
     /// How many [`torch_rng_lock`] guards this thread holds.
     static TORCH_RNG_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// Held by [`torch_rng_lock`]; the outermost guard of a thread owns the mutex.
-#[cfg(test)]
-pub(crate) struct TorchRngGuard(#[allow(dead_code)] Option<std::sync::MutexGuard<'static, ()>>);
+/// Held by [`torch_rng_lock`] until dropped; the outermost guard of a thread owns the mutex.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct TorchRngGuard(#[allow(dead_code)] Option<std::sync::MutexGuard<'static, ()>>);
 
-#[cfg(test)]
 impl Drop for TorchRngGuard {
     fn drop(&mut self) {
         TORCH_RNG_DEPTH.set(TORCH_RNG_DEPTH.get() - 1);

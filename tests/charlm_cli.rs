@@ -220,3 +220,41 @@ fn text_samples_that_span_lines_stay_apart_in_json() {
     assert_eq!(samples.len(), 3, "{json}");
     assert!(samples.iter().all(|s| s.chars().count() <= 40), "{json}");
 }
+
+#[test]
+fn training_ends_with_a_line_that_says_why_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("names.txt");
+    std::fs::write(&data, "mara\nlinus\ntorva\nvelo\nmarco\nlina\n".repeat(4)).unwrap();
+    let model = dir.path().join("m");
+    // Not --quiet: stderr is a pipe here, so the progress events print their summaries alone.
+    let run = common::seqmodels(&[
+        "--threads",
+        "1",
+        "charlm",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--hidden",
+        "16",
+        "--embed",
+        "8",
+        "--batch-size",
+        "4",
+        "--valid-count",
+        "2",
+        "--epochs",
+        "2",
+        "--patience",
+        "0",
+        "--device",
+        "cpu",
+    ]);
+    let closing = common::closing_line(&run);
+    assert!(
+        closing.starts_with("stopped after epoch 2: the epochs were run; kept epoch "),
+        "{closing}"
+    );
+}

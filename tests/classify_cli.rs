@@ -302,3 +302,101 @@ fn cross_validation_on_the_emoji_corpus() {
         run.stdout
     );
 }
+
+/// `seqmodels --threads 1 classify train --train TRAIN ARGS` on the CPU, with a small LSTM
+/// unless `--resume` is among `args`; not `--quiet`, so that the closing line reaches stderr.
+fn small_training(args: &[&str]) -> common::Run {
+    let mut all = vec![
+        "--threads",
+        "1",
+        "classify",
+        "train",
+        "--train",
+        TRAIN,
+        "--device",
+        "cpu",
+    ];
+    if !args.contains(&"--resume") {
+        all.extend(["--embed-dim", "16", "--hidden", "16", "--layers", "1"]);
+    }
+    all.extend_from_slice(args);
+    seqmodels(&all)
+}
+
+#[test]
+fn resume_continues_the_epochs_and_keeps_the_saved_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("emo");
+    let m = model.to_str().unwrap();
+    let run = small_training(&["--out", m, "--epochs", "2", "--seed", "3"]);
+    let closing = common::closing_line(&run);
+    assert!(
+        closing.starts_with("stopped after epoch 2: the epochs were run; kept epoch "),
+        "{closing}"
+    );
+    assert!(model.join("optimizer.safetensors").is_file());
+
+    // The numbering goes on from the saved epoch, into the same directory.
+    let run = small_training(&["--resume", m, "--epochs", "2"]);
+    let closing = common::closing_line(&run);
+    assert!(
+        closing.starts_with("stopped after epoch 4: the epochs were run; "),
+        "{closing}"
+    );
+    assert!(run.stderr.contains("epoch 3/4"), "{}", run.stderr);
+    assert!(!run.stderr.contains("epoch 1/"), "{}", run.stderr);
+
+    // The seed, patience and schedule are the saved run's: giving one is refused, not ignored.
+    for (option, value) in [
+        ("--seed", "5"),
+        ("--patience", "2"),
+        ("--lr-schedule", "linear:1e-4"),
+    ] {
+        let stderr = fails(
+            &[
+                "classify", "train", "--train", TRAIN, "--resume", m, option, value,
+            ],
+            "--resume continues the saved run",
+        );
+        assert!(stderr.contains(option), "{stderr}");
+    }
+    // A schedule that does not exist is refused before anything runs.
+    let stderr = fails(
+        &[
+            "classify",
+            "train",
+            "--train",
+            TRAIN,
+            "--out",
+            m,
+            "--lr-schedule",
+            "cosine",
+        ],
+        "unknown schedule \"cosine\"",
+    );
+    assert!(
+        stderr.contains("constant, linear:FLOOR or plateau:FACTOR"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_time_budget_without_epochs_ends_the_run_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("emo");
+    // No --epochs: only the time budget ends it (no patience either).
+    let run = small_training(&[
+        "--out",
+        model.to_str().unwrap(),
+        "--time-budget",
+        "1s",
+        "--patience",
+        "0",
+    ]);
+    let closing = common::closing_line(&run);
+    assert!(
+        closing.contains(": the time budget of 1 s was spent; kept epoch "),
+        "{closing}"
+    );
+    assert!(model.join("model.safetensors").is_file());
+}

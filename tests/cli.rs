@@ -1,23 +1,14 @@
 //! Runs the built `seqmodels` binary.
 
-use std::process::Command;
+mod common;
 
-fn seqmodels(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_seqmodels"))
-        .args(args)
-        .output()
-        .expect("the seqmodels binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::seqmodels;
 
 #[test]
 fn help_lists_the_commands() {
     let out = seqmodels(&["--help"]);
-    assert!(out.status.success());
-    let help = text(&out.stdout);
+    assert!(out.ok);
+    let help = out.stdout;
     for group in [
         "doctor",
         "embed",
@@ -35,9 +26,9 @@ fn help_lists_the_commands() {
 #[test]
 fn version_is_the_crate_version() {
     let out = seqmodels(&["--version"]);
-    assert!(out.status.success());
+    assert!(out.ok);
     assert_eq!(
-        text(&out.stdout).trim(),
+        out.stdout.trim(),
         format!("seqmodels {}", env!("CARGO_PKG_VERSION"))
     );
 }
@@ -45,8 +36,8 @@ fn version_is_the_crate_version() {
 #[test]
 fn doctor_reports_libtorch_and_checks_the_cpu() {
     let out = seqmodels(&["doctor", "--device", "cpu", "--threads", "1"]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let stdout = out.stdout;
+    assert!(out.ok, "{stdout}{}", out.stderr);
     assert!(stdout.contains("libtorch  2.13.0"), "{stdout}");
     assert!(stdout.contains("threads   1"), "{stdout}");
     assert!(stdout.contains("check cpu     ok"), "{stdout}");
@@ -55,8 +46,8 @@ fn doctor_reports_libtorch_and_checks_the_cpu() {
 #[test]
 fn doctor_on_a_missing_gpu_is_a_one_line_error() {
     let out = seqmodels(&["doctor", "--device", "cuda:63"]);
-    assert!(!out.status.success());
-    let stderr = text(&out.stderr);
+    assert!(!out.ok);
+    let stderr = out.stderr;
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with("error: device cuda:63 is not available"),
@@ -68,8 +59,8 @@ fn doctor_on_a_missing_gpu_is_a_one_line_error() {
 #[test]
 fn a_bad_device_string_is_rejected() {
     let out = seqmodels(&["doctor", "--device", "gpu:x"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("expected auto, cpu, cuda or cuda:N"));
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("expected auto, cpu, cuda or cuda:N"));
 }
 
 #[test]
@@ -85,8 +76,8 @@ fn counts_beyond_their_limit_are_refused_before_anything_runs() {
         ),
     ] {
         let out = seqmodels(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = text(&out.stderr);
+        assert_eq!(out.code, Some(2), "{args:?}");
+        let err = out.stderr;
         assert!(err.contains(says) && !err.contains("panicked"), "{err}");
     }
 }
@@ -104,19 +95,15 @@ fn bleu_scores_files_and_refuses_a_line_mismatch() {
     .unwrap();
     let (h, r) = (hyp.to_str().unwrap(), reference.to_str().unwrap());
     let out = seqmodels(&["seq2seq", "bleu", "--hyp", h, "--ref", r]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.ok, "{}", out.stderr);
     // 10 hypothesis tokens against 12 reference tokens ("mat." is split by 13a).
-    let line = text(&out.stdout);
+    let line = out.stdout;
     assert!(
         line.starts_with("BLEU = ") && line.contains("hyp_len = 10 ref_len = 12"),
         "{line}"
     );
     std::fs::write(&hyp, "one line\n").unwrap();
     let out = seqmodels(&["seq2seq", "bleu", "--hyp", h, "--ref", r]);
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("hyp.txt has 1 lines"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(!out.ok);
+    assert!(out.stderr.contains("hyp.txt has 1 lines"), "{}", out.stderr);
 }

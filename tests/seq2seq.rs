@@ -1,5 +1,8 @@
 //! The date translator through the library: seeded training, checkpoints, decoding.
 
+mod common;
+
+use common::torch_rng;
 use seqmodels::seq2seq::{self, dates, DecodeOptions, Task, Translator, TranslatorConfig};
 use seqmodels::train::{Budget, HeldOut};
 use seqmodels::Silent;
@@ -22,14 +25,6 @@ fn smoke_config() -> TranslatorConfig {
         lowercase: true,
         model,
     }
-}
-
-/// Held while seeding or drawing from libtorch's global generator (building a model draws its
-/// initial weights), so that the seeded training's draws are not interleaved with another
-/// test's, which run in parallel threads.
-fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Trains on 600 pairs for 12 epochs: seconds on a CPU.

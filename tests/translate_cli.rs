@@ -269,3 +269,30 @@ fn date_eval_writes_its_outputs_and_names_the_lines_it_rejects() {
     date_training_fails(&["--pairs", path], &model, "dates.tsv:3: input");
     common::fails(&["dates", "generate", "-n", "0"], "must be at least 1");
 }
+
+#[test]
+fn date_training_ends_with_a_line_that_says_why_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    // Not --quiet: stderr is a pipe here, so the progress events print their summaries alone.
+    let run = common::seqmodels(&[
+        "--threads",
+        "1",
+        "seq2seq",
+        "train",
+        "--generate",
+        "300",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    let closing = common::closing_line(&run);
+    assert!(
+        closing.starts_with("stopped after epoch 1: the epochs were run; kept epoch 1 "),
+        "{closing}"
+    );
+    assert!(out.join("optimizer.safetensors").is_file());
+}

@@ -336,6 +336,37 @@ fn checkpoint_round_trip() {
     assert!(err.contains("charlm"), "{err}");
 }
 
+#[test]
+fn resuming_without_the_optimiser_state_is_an_error() {
+    let _lock = crate::device::torch_rng_lock(); // training seeds and draws
+    let dir = tempfile::tempdir().unwrap();
+    let data = separable();
+    let data = super::TrainData::new(&data);
+    let model = dir.path().join("model");
+    classify_train(
+        config(Architecture::Average),
+        &data,
+        &options(1),
+        Device::Cpu,
+        Some(&model),
+        &Silent,
+    )
+    .unwrap();
+    let budget = crate::train::Budget::epochs(1);
+    let elsewhere = dir.path().join("elsewhere");
+    // With it, the model resumes.
+    super::resume(&model, &data, budget, Device::Cpu, &elsewhere, &Silent).unwrap();
+    // Without it (Adam would restart from zero moments, a different run): an error naming the
+    // file, and nothing written.
+    std::fs::remove_file(model.join("optimizer.safetensors")).unwrap();
+    let other = dir.path().join("other");
+    let err = super::resume(&model, &data, budget, Device::Cpu, &other, &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("optimizer.safetensors"), "{err}");
+    assert!(!other.exists());
+}
+
 fn vectors(dim: usize) -> Embeddings {
     let words: Vec<String> = ["sunny", "rainy", "snowy", "windy", "today", "cloudy"]
         .map(String::from)

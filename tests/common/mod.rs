@@ -1,4 +1,5 @@
-//! Running the built `seqmodels` binary from integration tests.
+//! What the integration tests share: running the built `seqmodels` binary, the lock on
+//! libtorch's global generator, small seeded data.
 
 #![allow(dead_code)] // Each test file uses its own part.
 
@@ -8,6 +9,8 @@ use std::process::{Command, Stdio};
 /// What one run of the binary did.
 pub struct Run {
     pub ok: bool,
+    /// The exit code (`None` when a signal ended it); clap's usage errors exit with 2.
+    pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -37,6 +40,7 @@ pub fn seqmodels_with_input(args: &[&str], stdin: &[u8]) -> Run {
     let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     Run {
         ok: out.status.success(),
+        code: out.status.code(),
         stdout: s(&out.stdout),
         stderr: s(&out.stderr),
     }
@@ -55,6 +59,24 @@ pub fn fails(args: &[&str], needle: &str) -> String {
     assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     run.stderr
+}
+
+/// The line a training run that succeeded ends with on stderr ("stopped after epoch N: why;
+/// kept epoch M ..."), printed unless `--quiet` even when stderr is not a terminal.
+pub fn closing_line(run: &Run) -> &str {
+    assert!(run.ok, "training failed:\n{}{}", run.stdout, run.stderr);
+    run.stderr
+        .lines()
+        .find(|l| l.starts_with("stopped after epoch "))
+        .unwrap_or_else(|| panic!("no line starting `stopped after epoch` in\n{}", run.stderr))
+}
+
+/// Holds libtorch's global random generator for this test: the library's own lock
+/// ([`seqmodels::device::torch_rng_lock`]), which its unit tests take too. Take it around
+/// anything that seeds libtorch or draws from it (training, building a model), or another test
+/// running in a parallel thread can reseed it or draw from it in between.
+pub fn torch_rng() -> seqmodels::device::TorchRngGuard {
+    seqmodels::device::torch_rng_lock()
 }
 
 /// Sets `training.NAME` in the `meta.json` of the model directory `dir` to `value`.

@@ -575,5 +575,4 @@ fn micro_kernel<const FUSED: bool, const MR: usize>(qs: &[f32], panel: &[f32]) -
 }
 
 #[cfg(test)]
-#[path = "eval_tests.rs"]
 mod tests;

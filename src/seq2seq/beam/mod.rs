@@ -523,5 +523,4 @@ pub fn greedy<M: StepModel>(
 }
 
 #[cfg(test)]
-#[path = "beam_tests.rs"]
 mod tests;

@@ -603,5 +603,4 @@ fn f32_at(bytes: &[u8]) -> f32 {
 }
 
 #[cfg(test)]
-#[path = "formats_tests.rs"]
 mod tests;
