@@ -140,6 +140,61 @@ fn seeded_smoke_training_learns_and_round_trips() {
 }
 
 #[test]
+fn resume_continues_exactly_where_training_stopped() {
+    // One thread and the generator to itself, so that equal arithmetic gives equal bytes.
+    let _lock = torch_rng();
+    tch::set_num_threads(1);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = pairs(200, 11);
+    let settings = |epochs: usize| {
+        let mut train = seq2seq::dates::TrainConfig::default();
+        train.train.budget = Budget::epochs(epochs);
+        train.train.batch_size = 32;
+        train.train.lr = 1e-2;
+        // Nothing held out: every epoch is saved, so each directory holds its last.
+        train.train.held_out = HeldOut::Fraction(0.0);
+        train.train.seed = 5;
+        train
+    };
+    let into = |epochs: usize, dir: &std::path::Path| {
+        seq2seq::dates::train(
+            &data,
+            smoke_config(),
+            &settings(epochs),
+            Device::Cpu,
+            dir,
+            &Silent,
+        )
+        .unwrap()
+    };
+    let weights = |dir: &std::path::Path| std::fs::read(dir.join("model.safetensors")).unwrap();
+    let whole = tmp.path().join("whole");
+    let report = into(2, &whole);
+    assert!(report.epochs.iter().all(|e| e.saved), "{report:?}");
+    let half = tmp.path().join("half");
+    into(1, &half);
+    let resumed = tmp.path().join("resumed");
+    let report = seq2seq::dates::resume(
+        &half,
+        &data,
+        Budget::epochs(1),
+        Device::Cpu,
+        &resumed,
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(report.epochs.len(), 1, "{report:?}");
+    assert_eq!(report.epochs[0].epoch, 2, "{report:?}");
+    assert_eq!(report.best_epoch, Some(2), "{report:?}");
+    // Same weights as two epochs straight through: the optimiser state, the batch order and
+    // the generator all went on where they stopped.
+    assert!(
+        weights(&whole) == weights(&resumed),
+        "two epochs straight and one plus one resumed trained different weights"
+    );
+}
+
+#[test]
 fn bad_inputs_fail_alone() {
     let model = {
         let _lock = torch_rng();
