@@ -10,6 +10,8 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
+step "the library alone (--no-default-features: no clap, indicatif or plotters)"
+cargo clippy --lib --no-default-features --quiet -- -D warnings
 step "cargo doc --no-deps (warnings are errors: broken or private doc links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 step "cargo test"

@@ -1,11 +1,14 @@
 //! The pictures every model draws share this: the bundled font, the check that a picture can
 //! be written, and heatmaps (a PNG through plotters, or shaded text for a terminal) of a grid of
 //! weights with labelled rows and columns, darker for more. A translator's attention and a
-//! classifier's confusion matrix are drawn with them.
+//! classifier's confusion matrix are drawn with them. PNGs need the `plot` feature (on by
+//! default); text needs nothing.
 
 use std::path::Path;
 
+#[cfg(feature = "plot")]
 use plotters::prelude::*;
+#[cfg(feature = "plot")]
 use plotters::style::FontStyle;
 
 use crate::error::{Error, Result};
@@ -24,11 +27,14 @@ pub struct Heatmap<'a> {
 }
 
 /// DejaVu Sans Mono (see `assets/fonts/DejaVu-LICENSE.txt`), so drawing needs no system fonts.
+#[cfg(feature = "plot")]
 static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSansMono.ttf");
+#[cfg(feature = "plot")]
 const FONT_NAME: &str = "seqmodels-mono";
 
 /// Registers the bundled font with plotters (again is harmless) and returns the name to draw
 /// with; every picture the crate draws uses it, so the font is in the binary once.
+#[cfg(feature = "plot")]
 pub(crate) fn bundled_font() -> std::result::Result<&'static str, String> {
     plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT)
         .map_err(|_| "the bundled font cannot be read".to_owned())?;
@@ -73,6 +79,7 @@ fn label(token: &str) -> impl Iterator<Item = char> + '_ {
     token.chars().map(|c| if c == ' ' { '·' } else { c })
 }
 
+#[cfg(feature = "plot")]
 fn visible(token: &str) -> String {
     label(token).collect()
 }
@@ -104,11 +111,13 @@ pub fn check_png_path(path: &Path) -> Result<()> {
 
 /// Draws the heatmap into a PNG at `path`, with the labels on the axes. The picture is drawn
 /// into a temporary file next to `path` and renamed over it, so `path` is never half-written.
+#[cfg(feature = "plot")]
 pub fn heatmap_png(map: &Heatmap<'_>, path: &Path) -> Result<()> {
     crate::text::replace_atomically(path, |tmp| draw(map, tmp, path))
 }
 
 /// Draws the heatmap into `file`; errors name `path`, where it is going.
+#[cfg(feature = "plot")]
 fn draw(map: &Heatmap<'_>, file: &Path, path: &Path) -> Result<()> {
     let draw_err = |e: String| Error::io("drawing", path, std::io::Error::other(e));
     bundled_font().map_err(draw_err)?;
@@ -195,6 +204,7 @@ mod tests {
         assert_eq!(lines[5], "am  █");
     }
 
+    #[cfg(feature = "plot")]
     #[test]
     fn png_heatmap_is_written() {
         let dir = tempfile::tempdir().unwrap();

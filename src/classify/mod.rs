@@ -23,6 +23,7 @@ mod data;
 mod eval;
 pub mod metrics;
 mod model;
+#[cfg(feature = "plot")]
 mod plot;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ pub use data::{
 };
 pub use eval::{cross_validate, evaluate, predict, CrossValidation};
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
+#[cfg(feature = "plot")]
 pub use plot::confusion_png;
 pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
 pub use train::{

@@ -151,6 +151,7 @@ impl AttentionMap {
     }
 
     /// The map as a PNG at `path`, written atomically.
+    #[cfg(feature = "plot")]
     pub fn png(&self, path: &Path) -> Result<()> {
         crate::plot::heatmap_png(&self.heatmap(), path)
     }
