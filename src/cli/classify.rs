@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use seqmodels::classify::{
     self, Architecture, Classifier, ClassifierConfig, Column, Dataset, Pooling, TableOptions,
-    TrainData, TrainOptions,
+    TrainData, TrainOptions, TrainReport,
 };
 use seqmodels::embeddings::formats;
 use seqmodels::train::HeldOut;
@@ -294,27 +294,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             );
         }
     }
-    let config = ClassifierConfig {
-        architecture: match args.model {
-            ModelArg::Average => Architecture::Average,
-            ModelArg::Lstm => Architecture::Lstm,
-        },
-        embed_dim: args
-            .embed_dim
-            .or(vectors.as_ref().map(|v| v.dim()))
-            .unwrap_or(100),
-        hidden: args.hidden,
-        layers: args.layers,
-        bidirectional: args.bidirectional,
-        pooling: args.pool.into(),
-        dropout: args.dropout,
-        embed_dropout: args.embed_dropout,
-        train_embeddings: args.fine_tune || vectors.is_none(),
-        trained_rows: None,
-        lowercase: !args.keep_case,
-        labels: Vec::new(),
-        display: label_names(args.label_names.as_deref()),
-    };
+    let config = args.config(vectors.as_ref().map(|v| v.dim()));
     let mut options = TrainOptions::default();
     options.train.batch_size = args.batch_size;
     options.train.lr = args.lr;
@@ -327,7 +307,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         pretrained: vectors.as_ref(),
     };
     if let Some(k) = args.cv {
-        let cv = classify::cross_validate(
+        return cross_validate(
             &config,
             &data,
             k,
@@ -335,21 +315,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             &options,
             device,
             progress,
-        )?;
-        for (f, (acc, epoch)) in cv.accuracies.iter().zip(&cv.best_epochs).enumerate() {
-            println!(
-                "fold {}: accuracy {:.2}% (epoch {epoch})",
-                f + 1,
-                100.0 * acc
-            );
-        }
-        println!(
-            "{k}-fold cross-validation on {} sentences: accuracy {:.2}% ± {:.2} (mean ± sd)",
-            data.examples.len(),
-            100.0 * cv.mean,
-            100.0 * cv.sd
         );
-        return Ok(());
     }
     let (out, report) = match &args.resume {
         Some(dir) => {
@@ -365,6 +331,68 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             (out, report)
         }
     };
+    print_report(
+        &report,
+        &out,
+        args.embeddings.is_some(),
+        args.learn_new_words,
+    );
+    Ok(())
+}
+
+impl TrainArgs {
+    /// The classifier the options describe, over vectors of `vectors_dim` dimensions if given.
+    fn config(&self, vectors_dim: Option<usize>) -> ClassifierConfig {
+        ClassifierConfig {
+            architecture: match self.model {
+                ModelArg::Average => Architecture::Average,
+                ModelArg::Lstm => Architecture::Lstm,
+            },
+            embed_dim: self.embed_dim.or(vectors_dim).unwrap_or(100),
+            hidden: self.hidden,
+            layers: self.layers,
+            bidirectional: self.bidirectional,
+            pooling: self.pool.into(),
+            dropout: self.dropout,
+            embed_dropout: self.embed_dropout,
+            train_embeddings: self.fine_tune || vectors_dim.is_none(),
+            trained_rows: None,
+            lowercase: !self.keep_case,
+            labels: Vec::new(),
+            display: label_names(self.label_names.as_deref()),
+        }
+    }
+}
+
+/// `classify train --cv K`: each fold's test accuracy, then the mean.
+fn cross_validate(
+    config: &ClassifierConfig,
+    data: &Dataset,
+    k: usize,
+    vectors: Option<&seqmodels::embeddings::Embeddings>,
+    options: &TrainOptions,
+    device: tch::Device,
+    progress: &dyn Progress,
+) -> anyhow::Result<()> {
+    let cv = classify::cross_validate(config, data, k, vectors, options, device, progress)?;
+    for (f, (acc, epoch)) in cv.accuracies.iter().zip(&cv.best_epochs).enumerate() {
+        println!(
+            "fold {}: accuracy {:.2}% (epoch {epoch})",
+            f + 1,
+            100.0 * acc
+        );
+    }
+    println!(
+        "{k}-fold cross-validation on {} sentences: accuracy {:.2}% ± {:.2} (mean ± sd)",
+        data.examples.len(),
+        100.0 * cv.mean,
+        100.0 * cv.sd
+    );
+    Ok(())
+}
+
+/// The closing summary of `classify train`.
+fn print_report(report: &TrainReport, out: &Path, pretrained: bool, learn_new_words: bool) {
     let dev = match report.best_valid_accuracy {
         Some(a) => format!(
             "best dev accuracy {:.2}% ({} sentences) at epoch {}",
@@ -374,11 +402,11 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         ),
         None => "no dev set; kept the last epoch".to_owned(),
     };
-    let coverage = if args.embeddings.is_some() {
+    let coverage = if pretrained {
         format!(
             "; {:.1}% of the training words have pretrained vectors{}",
             100.0 * report.pretrained_coverage,
-            if args.learn_new_words {
+            if learn_new_words {
                 " (the others learnt vectors of their own)"
             } else {
                 ""
@@ -395,7 +423,6 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         report.seconds,
         out.display()
     );
-    Ok(())
 }
 
 fn predict(args: PredictArgs) -> anyhow::Result<()> {

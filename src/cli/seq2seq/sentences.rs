@@ -34,29 +34,7 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     }
     let device = args.device.device.resolve()?;
     let (train, dev) = read_pairs(&args)?;
-    let mut config = SentenceTrainConfig::default();
-    args.run.apply(&mut config.train);
-    config.train.batch_size = args.batch_size;
-    config.train.clip = Clip::norm_or_off(args.clip_norm);
-    if let Some(lr) = args.lr {
-        config.train.lr = lr;
-    }
-    if let Some(decay) = args.lr_decay {
-        config.train.lr_schedule = LrSchedule::Plateau(decay);
-    }
-    if let Some(f) = args.valid_fraction {
-        config.train.held_out = HeldOut::Fraction(f);
-    }
-    let set = |slot: &mut f64, value: Option<f64>| {
-        if let Some(v) = value {
-            *slot = v;
-        }
-    };
-    set(&mut config.label_smoothing, args.label_smoothing);
-    set(&mut config.teacher_forcing, args.teacher_forcing);
-    if let Some(n) = args.bleu_sentences {
-        config.bleu_sentences = n;
-    }
+    let mut config = training_config(&args);
     let (resume, out) = args.dirs()?;
     let report = if let Some(dir) = &resume {
         // The tokenizers and sizes are the saved model's: another one would be ignored.
@@ -89,25 +67,7 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
         config.train.budget = args.run.resumed_budget(20)?;
         seq2seq::sentences::resume(dir, &train, dev.as_deref(), &config, device, &out, progress)?
     } else {
-        let tokenizer = TokenizerConfig {
-            kind: match args.tokenizer.unwrap_or(TokenizerArg::Word) {
-                TokenizerArg::Word => TokenizerKind::Word,
-                TokenizerArg::Bpe => TokenizerKind::Bpe,
-            },
-            vocab_size: args.vocab_size.unwrap_or(10_000),
-            min_frequency: args.min_frequency.unwrap_or(1),
-            lowercase: !args.keep_case,
-            nfkc: !args.no_nfkc,
-        };
-        let defaults = SentenceSizes::default();
-        let sizes = SentenceSizes {
-            embed: args.embed.unwrap_or(defaults.embed),
-            hidden: args.hidden.unwrap_or(defaults.hidden),
-            layers: args.layers.unwrap_or(defaults.layers),
-            dropout: args.dropout.unwrap_or(defaults.dropout),
-            max_len: args.max_len.unwrap_or(defaults.max_len),
-        };
-        let setup = SentenceSetup::new(sizes, tokenizer);
+        let setup = new_setup(&args);
         seq2seq::sentences::train(
             &train,
             dev.as_deref(),
@@ -190,4 +150,55 @@ pub(super) fn eval_bleu(
         inputs.len() as f64 / seconds
     );
     Ok(())
+}
+
+/// The training options of a sentence model, from the defaults and the flags given.
+fn training_config(args: &TrainArgs) -> SentenceTrainConfig {
+    let mut config = SentenceTrainConfig::default();
+    args.run.apply(&mut config.train);
+    config.train.batch_size = args.batch_size;
+    config.train.clip = Clip::norm_or_off(args.clip_norm);
+    if let Some(lr) = args.lr {
+        config.train.lr = lr;
+    }
+    if let Some(decay) = args.lr_decay {
+        config.train.lr_schedule = LrSchedule::Plateau(decay);
+    }
+    if let Some(f) = args.valid_fraction {
+        config.train.held_out = HeldOut::Fraction(f);
+    }
+    let set = |slot: &mut f64, value: Option<f64>| {
+        if let Some(v) = value {
+            *slot = v;
+        }
+    };
+    set(&mut config.label_smoothing, args.label_smoothing);
+    set(&mut config.teacher_forcing, args.teacher_forcing);
+    if let Some(n) = args.bleu_sentences {
+        config.bleu_sentences = n;
+    }
+    config
+}
+
+/// The tokenizers and sizes of a new sentence model, from the defaults and the flags given.
+fn new_setup(args: &TrainArgs) -> SentenceSetup {
+    let tokenizer = TokenizerConfig {
+        kind: match args.tokenizer.unwrap_or(TokenizerArg::Word) {
+            TokenizerArg::Word => TokenizerKind::Word,
+            TokenizerArg::Bpe => TokenizerKind::Bpe,
+        },
+        vocab_size: args.vocab_size.unwrap_or(10_000),
+        min_frequency: args.min_frequency.unwrap_or(1),
+        lowercase: !args.keep_case,
+        nfkc: !args.no_nfkc,
+    };
+    let defaults = SentenceSizes::default();
+    let sizes = SentenceSizes {
+        embed: args.embed.unwrap_or(defaults.embed),
+        hidden: args.hidden.unwrap_or(defaults.hidden),
+        layers: args.layers.unwrap_or(defaults.layers),
+        dropout: args.dropout.unwrap_or(defaults.dropout),
+        max_len: args.max_len.unwrap_or(defaults.max_len),
+    };
+    SentenceSetup::new(sizes, tokenizer)
 }
