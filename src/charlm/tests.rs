@@ -1,3 +1,6 @@
+//! Unit tests of the character models: vocabulary, batches, training, sampling, resume and
+//! the errors a user can cause.
+
 use std::path::Path;
 
 use tch::Device;

@@ -1,3 +1,6 @@
+//! Unit tests of the sentence classifiers: tokenizing, the models, training with and without
+//! pretrained vectors, resume, evaluation, cross-validation and the errors a user can cause.
+
 use std::path::{Path, PathBuf};
 
 use tch::{Device, Tensor};
