@@ -21,6 +21,7 @@
 
 mod data;
 mod eval;
+mod init;
 pub mod metrics;
 mod model;
 #[cfg(feature = "plot")]

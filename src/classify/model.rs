@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{Init, VarStore};
 use tch::{Device, Kind, Tensor};
 
+use super::init::{fill_embeddings, lstm_weights};
 use super::tokenize::{Tokenizer, PAD_ID, UNK_ID};
 use crate::checkpoint::{self, Meta};
 use crate::embeddings::Embeddings;
@@ -168,29 +169,13 @@ impl ClassifierConfig {
             .map_or("?", String::as_str)
     }
 
-    fn directions(&self) -> i64 {
+    pub(super) fn directions(&self) -> i64 {
         if self.bidirectional {
             2
         } else {
             1
         }
     }
-}
-
-/// The standard deviation of all the values of `e`'s vectors.
-fn pretrained_std(e: &Embeddings) -> f64 {
-    let values = e.vectors();
-    if values.len() < 2 {
-        return 1.0;
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-    let var = values
-        .iter()
-        .map(|&x| (f64::from(x) - mean).powi(2))
-        .sum::<f64>()
-        / n;
-    var.sqrt()
 }
 
 /// Where the vocabulary's vectors come from.
@@ -319,73 +304,27 @@ impl Classifier {
             None => (p.f_zeros_no_train("weight", &[v, d]), None),
         };
         let embed = embed.map_err(alloc)?;
-        tch::no_grad(|| -> Result<()> {
-            let mut table = Tensor::zeros([v, d], (Kind::Float, Device::Cpu));
-            if config.train_embeddings && !matches!(init, EmbeddingInit::Zeros) {
-                // Trained words without a pretrained vector start at the pretrained vectors'
-                // scale rather than N(0, 1), which would dwarf them.
-                let scale = match init {
-                    EmbeddingInit::Pretrained(e) => pretrained_std(e),
-                    _ => 1.0,
-                };
-                table = table.randn_like() * scale;
-            }
-            if let EmbeddingInit::Pretrained(e) = init {
-                let mut rows = Vec::new();
-                let mut ids = Vec::new();
-                for (i, word) in vocab.tokens().iter().enumerate() {
-                    if let Some(j) = e.id(word) {
-                        ids.push(i as i64);
-                        rows.extend_from_slice(e.vector(j));
-                    }
-                }
-                if !ids.is_empty() {
-                    let rows = Tensor::from_slice(&rows).view([ids.len() as i64, d]);
-                    table = table.index_copy(0, &Tensor::from_slice(&ids), &rows);
-                }
-            }
-            // `<pad>` and `<unk>` start at zero. Every training word has a row of its own, so
-            // `<unk>` is never trained and stays zero: an unknown word adds nothing.
-            let _ = table.get(PAD_ID).zero_();
-            let _ = table.get(UNK_ID).zero_();
-            let table = table.to_device(device);
-            let head = split.unwrap_or(v);
-            let fail = |e| Error::torch("initialising the embeddings", e);
-            embed
-                .shallow_clone()
-                .f_copy_(&table.narrow(0, 0, head))
-                .map_err(fail)?;
-            if let Some(frozen) = &frozen {
-                frozen
-                    .shallow_clone()
-                    .f_copy_(&table.narrow(0, head, v - head))
-                    .map_err(fail)?;
-            }
-            Ok(())
-        })?;
+        let head_rows = split.unwrap_or(v);
+        fill_embeddings(
+            &config,
+            &vocab,
+            init,
+            (&embed, frozen.as_ref()),
+            head_rows,
+            device,
+        )?;
         let classes = config.labels.len() as i64;
-        let mut lstm = Vec::new();
-        let features = match config.architecture {
-            Architecture::Average => d,
+        let (lstm, features) = match config.architecture {
+            Architecture::Average => (Vec::new(), d),
             Architecture::Lstm => {
                 let h = config.hidden as i64;
-                let uniform = initial(1.0 / (h as f64).sqrt());
-                let p = &root / "lstm";
-                for l in 0..config.layers {
-                    let input = if l == 0 { d } else { h * config.directions() };
-                    for suffix in ["", "_reverse"].iter().take(config.directions() as usize) {
-                        for (name, dims) in [
-                            ("weight_ih", vec![4 * h, input]),
-                            ("weight_hh", vec![4 * h, h]),
-                            ("bias_ih", vec![4 * h]),
-                            ("bias_hh", vec![4 * h]),
-                        ] {
-                            let name = format!("{name}_l{l}{suffix}");
-                            lstm.push(p.f_var(&name, &dims, uniform).map_err(alloc)?);
-                        }
-                    }
-                }
-                h * config.directions()
+                let weights = lstm_weights(
+                    &(&root / "lstm"),
+                    &config,
+                    d,
+                    initial(1.0 / (h as f64).sqrt()),
+                )?;
+                (weights, h * config.directions())
             }
         };
         let uniform = initial(1.0 / (features as f64).sqrt());

@@ -335,8 +335,8 @@ fn closing_line(trainee: &dyn Trainee, report: &RunReport, plan: &Plan) -> Strin
                 .map_or_else(String::new, |t| format!("{:.0} s", t.as_secs_f64()))
         ),
         Stop::Patience => format!(
-            "{} epochs in a row without a better held-out score (--patience)",
-            plan.patience
+            "{} in a row without a better held-out score (--patience)",
+            epochs(plan.patience)
         ),
     };
     let kept = match (report.best_epoch, report.best) {
@@ -351,6 +351,15 @@ fn closing_line(trainee: &dyn Trainee, report: &RunReport, plan: &Plan) -> Strin
         (None, _) => "no epoch had a finite held-out score: nothing kept".to_owned(),
     };
     format!("stopped after epoch {last}: {why}; {kept}")
+}
+
+/// "1 epoch", "3 epochs".
+pub(crate) fn epochs(n: usize) -> String {
+    if n == 1 {
+        "1 epoch".to_owned()
+    } else {
+        format!("{n} epochs")
+    }
 }
 
 fn diverged(epoch: usize, loss: f64, best: Option<usize>, plan: &Plan) -> Error {
