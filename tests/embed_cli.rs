@@ -420,3 +420,51 @@ fn bad_input_is_named() {
     common::fails(&["embed", "similar", "a", "--vectors", t], "t.txt:3");
     assert!(!dir.path().join("x.bin").exists());
 }
+
+/// `--time-budget` ends a run of many epochs early and still writes the vectors.
+#[test]
+fn a_time_budget_stops_training_and_writes_the_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, "a1 a2 a3 the a4\nb1 b2 the b3 b4\n".repeat(100)).unwrap();
+    let out = dir.path().join("v.bin");
+    let (ok, stdout, stderr) = seqmodels(&[
+        "-q",
+        "--threads",
+        "1",
+        "embed",
+        "train",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--dim",
+        "8",
+        "--min-count",
+        "1",
+        "--epochs",
+        "1000000",
+        "--time-budget",
+        "1s",
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("stopped by the time budget of 1 s"),
+        "{stdout}"
+    );
+    let vectors = formats::read(&out, None, None).unwrap();
+    assert_eq!(vectors.len(), 9);
+    common::fails(
+        &[
+            "embed",
+            "train",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--time-budget",
+            "0s",
+        ],
+        "--time-budget",
+    );
+}

@@ -32,6 +32,7 @@
 //! ```
 
 mod data;
+mod loss;
 mod model;
 mod sample;
 mod train;

@@ -22,6 +22,7 @@
 mod data;
 mod eval;
 mod init;
+mod inputs;
 pub mod metrics;
 mod model;
 #[cfg(feature = "plot")]
@@ -35,11 +36,9 @@ pub use data::{
     read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, TableOptions,
 };
 pub use eval::{cross_validate, evaluate, predict, CrossValidation};
+pub use inputs::{vocabulary, TrainedWords};
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
 #[cfg(feature = "plot")]
 pub use plot::confusion_png;
 pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
-pub use train::{
-    resume, split, train, vocabulary, EpochFigures, TrainData, TrainOptions, TrainReport,
-    TrainedWords,
-};
+pub use train::{resume, split, train, EpochFigures, TrainData, TrainOptions, TrainReport};

@@ -1,5 +1,5 @@
-//! The training run: initialisation, the learning-rate schedule, and per epoch `threads`
-//! Hogwild workers, each reading its own part of the corpus.
+//! The CPU training run: initialisation, then per epoch `threads` Hogwild workers, each reading
+//! its own part of the corpus, until the epochs are run or the time budget is spent.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -10,44 +10,18 @@ use std::time::{Duration, Instant};
 use super::corpus::{self, SentenceSink};
 use super::kernels::cpu_has_fma;
 use super::sampling::{keep_thresholds, NegativeSampler, Rng};
+use super::schedule::Schedule;
 use super::train::{train_job, Job, Scratch, Shared, SharedRows, SigmoidTable, Totals, JOB_WORDS};
-use super::{EpochStats, SkipGramConfig, TrainReport, Vocabulary};
+use super::{EpochCallback, EpochStats, SkipGramConfig, TrainReport, Vocabulary};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
+use crate::train::Stop;
 
 /// How often the bar's word count moves.
 const ADVANCE_EVERY: Duration = Duration::from_millis(100);
 /// How often the running figures (rate, loss, learning rate) are reported.
 const STATUS_EVERY: Duration = Duration::from_millis(500);
-
-/// The learning rate falls linearly with the words processed over the whole run:
-/// `alpha_t = alpha - (alpha - min_alpha) * done / (epochs * total_words)` (gensim's schedule;
-/// word2vec.c's `alpha * (1 - done / (iter * train_words + 1))`, floored at `alpha * 1e-4`, is
-/// the same line with `min_alpha` close to 0). Workers evaluate it at the start of each job,
-/// i.e. every ~10,000 words per thread, as the C tool does.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Schedule {
-    alpha: f64,
-    min_alpha: f64,
-    total: f64,
-}
-
-impl Schedule {
-    pub(crate) fn new(config: &SkipGramConfig, words_per_epoch: u64) -> Self {
-        Schedule {
-            alpha: config.alpha,
-            min_alpha: config.min_alpha,
-            total: (words_per_epoch as f64 * config.epochs as f64).max(1.0),
-        }
-    }
-
-    /// The rate after `done` words of the run.
-    pub(crate) fn at(&self, done: u64) -> f64 {
-        let progress = (done as f64 / self.total).min(1.0);
-        self.alpha - (self.alpha - self.min_alpha) * progress
-    }
-}
 
 /// What the workers of one epoch report back.
 #[derive(Default)]
@@ -106,7 +80,7 @@ struct PartWorker<'a, 'w> {
     next_index: &'a mut u64,
     scratch: Scratch,
     cx: &'a WorkerContext<'w>,
-    /// Set when another worker failed: stop reading.
+    /// Set when another worker failed or the time budget is spent: stop reading.
     stop: &'a AtomicBool,
     /// In-vocabulary words to pass over before this worker's share begins.
     skip: u64,
@@ -226,9 +200,6 @@ fn rate(words_per_sec: f64) -> String {
     }
 }
 
-/// What [`super::train_with`] calls after each epoch.
-pub(crate) type EpochCallback<'a> = &'a mut dyn FnMut(usize, &Embeddings) -> Result<()>;
-
 /// The trainer behind [`super::train`] and [`super::train_with`].
 pub(crate) fn run(
     corpus: &Path,
@@ -240,14 +211,57 @@ pub(crate) fn run(
     let vocab = Vocabulary::build_reporting(corpus, config, progress)?;
     release_freed_memory();
     let dim = config.dim;
+    let (mut syn0, mut syn1neg) = initial_weights(&vocab, config)?;
+    let mut run = Run {
+        corpus,
+        config,
+        vocab: &vocab,
+        keep: keep_thresholds(vocab.counts(), vocab.total_words(), config.sample),
+        sampler: NegativeSampler::new(vocab.counts()),
+        table: SigmoidTable::new(),
+        fma: cpu_has_fma(),
+        schedule: Schedule::new(config, vocab.total_words()),
+        // Each worker numbers its jobs from 0 over the whole run.
+        next_index: vec![0u64; config.threads],
+    };
+    let mut report = TrainReport {
+        vocab_size: vocab.len(),
+        corpus_words: vocab.total_words(),
+        epochs: Vec::with_capacity(config.epochs),
+        stop: Stop::Epochs,
+    };
+    for epoch in 1..=config.epochs {
+        let stats = run.epoch(epoch, &mut syn0, &mut syn1neg, progress)?;
+        let complete = stats.complete;
+        report.epochs.push(stats);
+        super::check_finite(&syn0, epoch, config.alpha)?;
+        if let Some(callback) = after_epoch.as_mut() {
+            let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0.clone())?;
+            callback(epoch, &vectors)?;
+        }
+        if !complete || (epoch < config.epochs && run.schedule.out_of_time()) {
+            report.stop = Stop::TimeBudget;
+            break;
+        }
+    }
+    // The output vectors are not part of the result: free them before the store is built.
+    drop(syn1neg);
+    let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0)?;
+    Ok((vectors, report))
+}
+
+/// The input vectors (`syn0`) and output vectors (`syn1neg`) before training.
+///
+/// gensim 4: syn0 uniform in `[-1 / dim, 1 / dim)` (word2vec.c: half that), syn1neg zero. The
+/// two matrices are reserved first, so that sizes the machine cannot hold are an error rather
+/// than an abort.
+fn initial_weights(vocab: &Vocabulary, config: &SkipGramConfig) -> Result<(Vec<f32>, Vec<f32>)> {
+    let dim = config.dim;
     let size = vocab
         .len()
         .checked_mul(dim)
         .filter(|&n| n <= isize::MAX as usize / 4)
         .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))?;
-    // gensim 4: syn0 uniform in [-1 / dim, 1 / dim) (word2vec.c: half that), syn1neg zero.
-    // The two matrices are reserved first, so that sizes the machine cannot hold are an error
-    // rather than an abort.
     let reserve = |what: &str| -> Result<Vec<f32>> {
         let mut v = Vec::new();
         v.try_reserve_exact(size).map_err(|_| {
@@ -263,46 +277,61 @@ pub(crate) fn run(
     let mut rng = Rng::new(config.seed);
     syn0.extend((0..size).map(|_| (rng.unit_f32() - 0.5) * 2.0 / dim as f32));
     syn1neg.resize(size, 0.0);
-    let keep = keep_thresholds(vocab.counts(), vocab.total_words(), config.sample);
-    let sampler = NegativeSampler::new(vocab.counts());
-    let table = SigmoidTable::new();
-    let fma = cpu_has_fma();
-    let schedule = Schedule::new(config, vocab.total_words());
-    // Each worker numbers its jobs from 0 over the whole run.
-    let mut next_index = vec![0u64; config.threads];
-    let mut report = TrainReport {
-        vocab_size: vocab.len(),
-        corpus_words: vocab.total_words(),
-        epochs: Vec::with_capacity(config.epochs),
-    };
-    for epoch in 1..=config.epochs {
-        let label = begin_epoch(progress, config, vocab.total_words(), epoch);
+    Ok((syn0, syn1neg))
+}
+
+/// What every epoch of a CPU run shares.
+struct Run<'a> {
+    corpus: &'a Path,
+    config: &'a SkipGramConfig,
+    vocab: &'a Vocabulary,
+    keep: Vec<u64>,
+    sampler: NegativeSampler,
+    table: SigmoidTable,
+    fma: bool,
+    schedule: Schedule,
+    /// Each worker's next job number.
+    next_index: Vec<u64>,
+}
+
+impl Run<'_> {
+    /// Trains epoch `epoch` (1-based) on the weights, reports it to `progress` and returns its
+    /// figures.
+    fn epoch(
+        &mut self,
+        epoch: usize,
+        syn0: &mut [f32],
+        syn1neg: &mut [f32],
+        progress: &dyn Progress,
+    ) -> Result<EpochStats> {
+        let (config, total) = (self.config, self.vocab.total_words());
+        let label = begin_epoch(progress, config, total, epoch);
         let start = Instant::now();
-        // The workers' view of the weights ends with this block, before the callback reads them.
-        let (words, loss, pairs, last_status) = {
+        // The workers' view of the weights ends with this block, before the caller reads them.
+        let (words, loss, pairs, last_status, complete) = {
             let cx = WorkerContext {
                 shared: Shared {
-                    syn0: SharedRows::new(&mut syn0, dim),
-                    syn1neg: SharedRows::new(&mut syn1neg, dim),
+                    syn0: SharedRows::new(syn0, config.dim),
+                    syn1neg: SharedRows::new(syn1neg, config.dim),
                     window: config.window as u32,
                     negative: config.negative,
-                    keep: &keep,
-                    sampler: &sampler,
-                    table: &table,
-                    fma,
+                    keep: &self.keep,
+                    sampler: &self.sampler,
+                    table: &self.table,
+                    fma: self.fma,
                 },
-                schedule,
+                schedule: self.schedule.clone(),
                 seed: config.seed,
-                dim,
-                before: (epoch as u64 - 1) * vocab.total_words(),
+                dim: config.dim,
+                before: (epoch as u64 - 1) * total,
                 state: EpochState::default(),
             };
-            read_and_train(
-                corpus,
+            let complete = read_and_train(
+                self.corpus,
                 config,
-                &vocab,
+                self.vocab,
                 &cx,
-                &mut next_index,
+                &mut self.next_index,
                 start,
                 progress,
             )?;
@@ -312,7 +341,7 @@ pub(crate) fn run(
                 .totals
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            (words, loss, pairs, status(&cx, start))
+            (words, loss, pairs, status(&cx, start), complete)
         };
         let seconds = start.elapsed().as_secs_f64();
         let stats = EpochStats {
@@ -321,32 +350,35 @@ pub(crate) fn run(
             seconds,
             words_per_sec: words as f64 / seconds.max(1e-9),
             mean_loss: loss / pairs.max(1) as f64,
-            final_alpha: schedule.at(epoch as u64 * vocab.total_words()),
+            final_alpha: self.schedule.at(epoch as u64 * total),
+            complete,
         };
         progress.event(&ProgressEvent::Advance { done: words });
         progress.event(&ProgressEvent::Status {
             message: &last_status,
         });
         progress.event(&ProgressEvent::End {
-            summary: &format!(
-                "{label}: loss {:.4}, {} words/s, {:.1}s, lr {:.5}",
-                stats.mean_loss,
-                rate(stats.words_per_sec),
-                stats.seconds,
-                stats.final_alpha
-            ),
+            summary: &epoch_summary(&label, &stats),
         });
-        report.epochs.push(stats);
-        super::check_finite(&syn0, epoch, config.alpha)?;
-        if let Some(callback) = after_epoch.as_mut() {
-            let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0.clone())?;
-            callback(epoch, &vectors)?;
-        }
+        Ok(stats)
     }
-    // The output vectors are not part of the result: free them before the store is built.
-    drop(syn1neg);
-    let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0)?;
-    Ok((vectors, report))
+}
+
+/// "epoch 2/5: loss 3.4100, 412k words/s, 1.2s, lr 0.01234", with "(stopped by the time
+/// budget)" after the label of an epoch that did not run to its end.
+fn epoch_summary(label: &str, stats: &EpochStats) -> String {
+    format!(
+        "{label}{}: loss {:.4}, {} words/s, {:.1}s, lr {:.5}",
+        if stats.complete {
+            ""
+        } else {
+            " (stopped by the time budget)"
+        },
+        stats.mean_loss,
+        rate(stats.words_per_sec),
+        stats.seconds,
+        stats.final_alpha
+    )
 }
 
 /// Hands the heap pages freed so far back to the operating system.
@@ -371,6 +403,9 @@ fn release_freed_memory() {
 /// the start, passes over the in-vocabulary words before its share (`total / threads` words)
 /// and stops after it; decompressing and splitting runs at hundreds of MB/s, so the words passed
 /// over cost a few per cent of an epoch at most.
+///
+/// Returns whether the epoch ran to its end: once the time budget is spent, this thread tells
+/// the workers to stop, and each stops after the job in hand.
 fn read_and_train(
     corpus: &Path,
     config: &SkipGramConfig,
@@ -379,7 +414,7 @@ fn read_and_train(
     next_index: &mut [u64],
     start: Instant,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<bool> {
     let threads = config.threads.max(1) as u64;
     let parts = corpus::split(corpus, config.threads)?;
     let total = vocab.total_words();
@@ -422,6 +457,7 @@ fn read_and_train(
         drop(finished);
         let mut ticker = Ticker::new(start);
         let mut outcome = Ok(());
+        let mut out_of_time = false;
         loop {
             match results.recv_timeout(ADVANCE_EVERY) {
                 Ok(Ok(())) => {}
@@ -431,30 +467,16 @@ fn read_and_train(
                         outcome = Err(e);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => ticker.tick(progress, cx),
+                Err(RecvTimeoutError::Timeout) => {
+                    ticker.tick(progress, cx);
+                    if !out_of_time && cx.schedule.out_of_time() {
+                        out_of_time = true;
+                        stop.store(true, Relaxed);
+                    }
+                }
                 // Every worker has finished (a panicking one is re-raised by the scope).
-                Err(RecvTimeoutError::Disconnected) => return outcome,
+                Err(RecvTimeoutError::Disconnected) => return outcome.map(|()| !out_of_time),
             }
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schedule_is_linear_from_alpha_to_min_alpha() {
-        let config = SkipGramConfig {
-            alpha: 0.025,
-            min_alpha: 0.0001,
-            epochs: 2,
-            ..SkipGramConfig::default()
-        };
-        let s = Schedule::new(&config, 1000);
-        assert_eq!(s.at(0), 0.025);
-        assert!((s.at(1000) - (0.025 + 0.0001) / 2.0).abs() < 1e-12);
-        assert!((s.at(2000) - 0.0001).abs() < 1e-12);
-        assert!((s.at(5000) - 0.0001).abs() < 1e-12);
-    }
 }

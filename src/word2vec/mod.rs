@@ -14,7 +14,8 @@
 //! 3. for each pair, the context word's input vector is pushed towards the centre word's output
 //!    vector and away from `negative` words drawn from the unigram^0.75 distribution, by one
 //!    step of stochastic gradient ascent on `log σ(v_c·u_w) + Σ_k log σ(-v_c·u_k)`, with a
-//!    learning rate falling linearly over the whole run.
+//!    learning rate falling linearly over the whole run (or over the time budget, if that ends
+//!    first: see `schedule`).
 //!
 //! Where the two references differ, we follow gensim: input vectors start uniform in
 //! `[-1/dim, 1/dim)` (word2vec.c: `[-0.5/dim, 0.5/dim)`), and a pair whose score is beyond
@@ -22,7 +23,9 @@
 //!
 //! The file formats, formulas and constants are documented where they are coded, in the private
 //! modules `corpus` (reading), `vocab`, `sampling` (subsampling, window, negatives), `train`
-//! (the update), `kernels` (its vector arithmetic) and `epochs` (schedule and threads).
+//! (the update), `kernels` (its vector arithmetic), `schedule` (learning rate and time budget),
+//! `epochs` (the CPU run and its threads) and `torch` (the batched run on libtorch). [`train_on`]
+//! chooses between the two runs by device.
 //!
 //! ## Hogwild
 //!
@@ -58,6 +61,7 @@ mod corpus;
 mod epochs;
 mod kernels;
 mod sampling;
+mod schedule;
 mod torch;
 mod train;
 mod vocab;
@@ -67,11 +71,15 @@ pub use torch::{train_torch_with, Batch, BATCH_PAIRS, ROW_CAP};
 mod tests;
 
 use std::path::Path;
+use std::time::Duration;
+
+use tch::Device;
 
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::limits::MAX_LEARNING_RATE;
 use crate::progress::Progress;
+use crate::train::{Budget, Stop, DEFAULT_SEED};
 
 pub use vocab::Vocabulary;
 
@@ -93,13 +101,20 @@ pub struct SkipGramConfig {
     pub sample: f64,
     /// Initial learning rate (default 0.025).
     pub alpha: f64,
-    /// Final learning rate, reached at the end of the last epoch (default 0.0001).
+    /// Final learning rate, reached at the end of the last epoch or when the time budget is
+    /// spent, whichever comes first (default 0.0001).
     pub min_alpha: f64,
-    /// Passes over the corpus (default 5).
+    /// Passes over the corpus, at most (default 5).
     pub epochs: usize,
+    /// Wall time, at most, counted from the end of the vocabulary pass (default: none). It is
+    /// checked between jobs (every ~0.1 s on the CPU, after every batch on libtorch); once it
+    /// is spent the epoch stops and the vectors trained so far are returned. The learning rate
+    /// then falls with the larger of the share of words done and the share of the budget spent.
+    pub time_budget: Option<Duration>,
     /// Worker threads (default: the available parallelism). Only `1` is reproducible.
     pub threads: usize,
-    /// Seed of the initial vectors and of every random draw (default 1).
+    /// Seed of the initial vectors and of every random draw (default
+    /// [`DEFAULT_SEED`], 42).
     pub seed: u64,
     /// Keep at most this many words, the most frequent (default: no limit).
     pub max_vocab: Option<usize>,
@@ -121,8 +136,9 @@ impl Default for SkipGramConfig {
             alpha: 0.025,
             min_alpha: 0.0001,
             epochs: 5,
+            time_budget: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            seed: 1,
+            seed: DEFAULT_SEED,
             max_vocab: None,
             lowercase: false,
             lossy: false,
@@ -132,7 +148,8 @@ impl Default for SkipGramConfig {
 
 impl SkipGramConfig {
     /// Checks that every value is in range: positive `dim`, `window`, `negative`, `epochs` and
-    /// `threads`; `0 <= min_alpha <= alpha`, finite; `sample >= 0`; `max_vocab` not 0.
+    /// `threads`; `0 <= min_alpha <= alpha`, finite; `sample >= 0`; `max_vocab` not 0; a time
+    /// budget above 0 and at most a year.
     pub fn validate(&self) -> Result<()> {
         let positive = [
             ("dim", self.dim),
@@ -181,6 +198,13 @@ impl SkipGramConfig {
         if self.max_vocab == Some(0) {
             return Err(Error::Config("max_vocab must be at least 1".into()));
         }
+        if self.time_budget.is_some() {
+            Budget {
+                epochs: None,
+                time_budget: self.time_budget,
+            }
+            .validate()?;
+        }
         Ok(())
     }
 }
@@ -223,6 +247,8 @@ pub struct EpochStats {
     pub mean_loss: f64,
     /// The learning rate of the schedule at the end of the epoch.
     pub final_alpha: f64,
+    /// Whether the epoch ran to its end (false when the time budget stopped it).
+    pub complete: bool,
 }
 
 /// What a training run did.
@@ -234,7 +260,12 @@ pub struct TrainReport {
     pub corpus_words: u64,
     /// One entry per epoch, in order.
     pub epochs: Vec<EpochStats>,
+    /// Why training stopped: every epoch was run, or the time budget was spent.
+    pub stop: Stop,
 }
+
+/// What [`train_on`] calls after each epoch: the epoch (1-based) and the current input vectors.
+pub type EpochCallback<'a> = &'a mut dyn FnMut(usize, &Embeddings) -> Result<()>;
 
 /// Trains skip-gram vectors on the corpus file (plain or `.gz`), streamed: memory is about the
 /// vocabulary plus two `vocab × dim` matrices whatever the corpus size. Returns the input
@@ -257,4 +288,24 @@ pub fn train_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     mut after_epoch: F,
 ) -> Result<(Embeddings, TrainReport)> {
     epochs::run(corpus, config, progress, Some(&mut after_epoch))
+}
+
+/// Trains on `device`: on [`Device::Cpu`], the Hogwild trainer ([`train`], with
+/// `config.threads` workers; `batch` is not used); on any other device, the batched libtorch
+/// trainer ([`train_torch_with`], `batch.pairs` pairs at a time). `after_epoch`, if given, is
+/// called after each epoch as [`train_with`] calls it; on the CPU each call copies the vectors,
+/// so pass `None` when there is nothing to do.
+pub fn train_on(
+    corpus: &Path,
+    config: &SkipGramConfig,
+    device: Device,
+    batch: Batch,
+    progress: &dyn Progress,
+    after_epoch: Option<EpochCallback<'_>>,
+) -> Result<(Embeddings, TrainReport)> {
+    match (device, after_epoch) {
+        (Device::Cpu, after_epoch) => epochs::run(corpus, config, progress, after_epoch),
+        (device, Some(f)) => train_torch_with(corpus, config, device, batch, progress, f),
+        (device, None) => train_torch_with(corpus, config, device, batch, progress, |_, _| Ok(())),
+    }
 }

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use super::sampling::Rng;
 use super::*;
 use crate::progress::{ProgressEvent, Silent};
+use crate::train::Stop;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -362,5 +363,72 @@ fn diverged_vectors_are_an_error_naming_the_epoch_and_alpha() {
             err.contains("training diverged in epoch 3") && err.contains("lower alpha (now 100)"),
             "{err}"
         );
+    }
+}
+
+#[test]
+fn train_on_the_cpu_is_the_hogwild_trainer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "c.txt", two_topics(300, 10, 10, 5).as_bytes());
+    let config = small_config();
+    let (a, ra) = train(&path, &config, &Silent).unwrap();
+    let (b, rb) = train_on(
+        &path,
+        &config,
+        tch::Device::Cpu,
+        Batch::default(),
+        &Silent,
+        None,
+    )
+    .unwrap();
+    assert_eq!(a.vectors(), b.vectors());
+    let losses = |r: &TrainReport| r.epochs.iter().map(|e| e.mean_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&ra), losses(&rb));
+    assert_eq!(rb.stop, Stop::Epochs);
+    assert!(rb.epochs.iter().all(|e| e.complete));
+}
+
+#[test]
+fn a_time_budget_ends_the_run_with_the_vectors_trained_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "c.txt", two_topics(300, 10, 10, 5).as_bytes());
+    let config = SkipGramConfig {
+        epochs: 1_000_000,
+        time_budget: Some(std::time::Duration::from_millis(300)),
+        ..small_config()
+    };
+    let mut calls = 0;
+    let mut count = |_: usize, _: &crate::embeddings::Embeddings| -> Result<()> {
+        calls += 1;
+        Ok(())
+    };
+    let (vectors, report) = train_on(
+        &path,
+        &config,
+        tch::Device::Cpu,
+        Batch::default(),
+        &Silent,
+        Some(&mut count),
+    )
+    .unwrap();
+    assert_eq!(report.stop, Stop::TimeBudget);
+    assert!(report.epochs.len() < 1_000_000);
+    assert_eq!(calls, report.epochs.len());
+    assert_eq!(vectors.len(), 20);
+    assert!(vectors.vectors().iter().all(|x| x.is_finite()));
+    // The rate fell with the time spent, although few of the planned words were done.
+    let last = report.epochs.last().unwrap();
+    assert!(last.final_alpha < config.alpha / 2.0, "{last:?}");
+}
+
+#[test]
+fn a_time_budget_of_zero_or_over_a_year_is_refused() {
+    for budget in [0, 400 * 24 * 3600] {
+        let config = SkipGramConfig {
+            time_budget: Some(std::time::Duration::from_secs(budget)),
+            ..small_config()
+        };
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("time budget"), "{err}");
     }
 }

@@ -21,12 +21,14 @@ use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
 use super::corpus::{self, SentenceSink};
-use super::epochs::{begin_epoch, Schedule};
+use super::epochs::begin_epoch;
 use super::sampling::{keep_thresholds, reduced_window, NegativeSampler, Rng, KEEP_ALWAYS};
+use super::schedule::Schedule;
 use super::{EpochStats, SkipGramConfig, TrainReport, Vocabulary};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
+use crate::train::Stop;
 
 /// Pairs updated together by default: large enough to keep a GPU busy.
 pub const BATCH_PAIRS: usize = 16_384;
@@ -54,6 +56,25 @@ impl Default for Batch {
     }
 }
 
+impl Batch {
+    /// Checks the ranges: from 1 to 2^30 pairs, a row cap of at least 1.
+    pub fn validate(&self) -> Result<()> {
+        let pairs = self.pairs;
+        if pairs == 0 || pairs > 1 << 30 {
+            return Err(Error::Config(format!(
+                "a batch of {pairs} pairs: it must hold from 1 to 2^30 pairs"
+            )));
+        }
+        if self.row_cap.is_nan() || self.row_cap < 1.0 {
+            return Err(Error::Config(format!(
+                "the row cap must be at least 1, got {}",
+                self.row_cap
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Trains skip-gram vectors like [`super::train_with`], with the batched update of
 /// `batch.pairs` pairs at a time on `device` (a GPU, or the CPU for tests).
 pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
@@ -65,90 +86,29 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     mut after_epoch: F,
 ) -> Result<(Embeddings, TrainReport)> {
     crate::device::check_available(device)?;
-    let batch_pairs = batch.pairs;
-    if batch_pairs == 0 || batch_pairs > 1 << 30 {
-        return Err(Error::Config(format!(
-            "a batch of {batch_pairs} pairs: it must hold from 1 to 2^30 pairs"
-        )));
-    }
-    if batch.row_cap.is_nan() || batch.row_cap < 1.0 {
-        return Err(Error::Config(format!(
-            "the row cap must be at least 1, got {}",
-            batch.row_cap
-        )));
-    }
+    batch.validate()?;
     let vocab = Vocabulary::build(corpus, config)?;
     super::check_size(vocab.len(), config.dim)?;
-    let (words, dim) = (vocab.len() as i64, config.dim as i64);
-    // Initialised on the CPU from the seed, so every device starts from the same vectors:
-    // uniform in [-0.5/dim, 0.5/dim) as word2vec.c, output vectors at zero.
-    tch::manual_seed(config.seed as i64);
-    let init = (Tensor::rand([words, dim], (Kind::Float, Device::Cpu)) - 0.5) / dim as f64;
-    let mut sink = Batcher {
-        vocab: &vocab,
-        keep: keep_thresholds(vocab.counts(), vocab.total_words(), config.sample),
-        sampler: NegativeSampler::new(vocab.counts()),
-        rng: Rng::new(config.seed),
-        window: config.window as u32,
-        negative: config.negative,
-        schedule: Schedule::new(config, vocab.total_words()),
-        w_in: init.to_device(device),
-        w_out: Tensor::zeros([words, dim], (Kind::Float, device)),
-        device,
-        sentence: Vec::new(),
-        batch_pairs,
-        row_cap: batch.row_cap,
-        inputs: Vec::with_capacity(batch_pairs + 1024),
-        outputs: Vec::with_capacity(batch_pairs + 1024),
-        negatives: Vec::with_capacity((batch_pairs + 1024) * config.negative),
-        done: 0,
-        epoch_done: 0,
-        loss: Tensor::zeros([], (Kind::Double, device)),
-        pairs: 0,
-        progress,
-        failed: None,
-    };
+    let mut sink = Batcher::new(&vocab, config, device, batch, progress);
     let mut report = TrainReport {
         vocab_size: vocab.len(),
         corpus_words: vocab.total_words(),
         epochs: Vec::with_capacity(config.epochs),
+        stop: Stop::Epochs,
     };
     let mut vectors = None;
     for epoch in 1..=config.epochs {
-        let label = begin_epoch(progress, config, vocab.total_words(), epoch);
-        let start = Instant::now();
-        (sink.epoch_done, sink.pairs) = (0, 0);
-        let _ = sink.loss.zero_();
-        corpus::stream(corpus, config.lowercase, config.lossy, &mut sink)?;
-        sink.flush();
-        if let Some(e) = sink.failed.take() {
-            return Err(e);
-        }
-        let loss = sink
-            .loss
-            .f_double_value(&[])
-            .map_err(|e| Error::torch("reading the loss", e))?;
-        let seconds = start.elapsed().as_secs_f64();
-        let stats = EpochStats {
-            epoch,
-            words: sink.epoch_done,
-            seconds,
-            words_per_sec: sink.epoch_done as f64 / seconds.max(1e-9),
-            mean_loss: loss / sink.pairs.max(1) as f64,
-            final_alpha: sink.schedule.at(sink.done),
-        };
-        let summary = format!(
-            "{label}: loss {:.4}, {:.0} words/s on {}",
-            stats.mean_loss,
-            stats.words_per_sec,
-            crate::device::device_name(device)
-        );
-        progress.event(&ProgressEvent::End { summary: &summary });
+        let stats = sink.epoch(corpus, config, epoch)?;
+        let complete = stats.complete;
         report.epochs.push(stats);
         let current = sink.embeddings()?;
         super::check_finite(current.vectors(), epoch, config.alpha)?;
         after_epoch(epoch, &current)?;
         vectors = Some(current);
+        if !complete || (epoch < config.epochs && sink.schedule.out_of_time()) {
+            report.stop = Stop::TimeBudget;
+            break;
+        }
     }
     let vectors = vectors.ok_or_else(|| Error::Config("epochs must be at least 1".into()))?;
     Ok((vectors, report))
@@ -180,6 +140,8 @@ struct Batcher<'a> {
     pairs: u64,
     progress: &'a dyn Progress,
     failed: Option<Error>,
+    /// Set when the time budget is spent: the epoch stops after the batch in hand.
+    out_of_time: bool,
 }
 
 impl SentenceSink for Batcher<'_> {
@@ -220,12 +182,100 @@ impl SentenceSink for Batcher<'_> {
             self.progress.event(&ProgressEvent::Advance {
                 done: self.epoch_done,
             });
+            self.out_of_time = self.schedule.out_of_time();
         }
-        self.failed.is_none()
+        self.failed.is_none() && !self.out_of_time
     }
 }
 
-impl Batcher<'_> {
+impl<'a> Batcher<'a> {
+    /// A batcher over `vocab` with fresh weights on `device`: initialised on the CPU from the
+    /// seed, so every device starts from the same vectors, uniform in `[-0.5/dim, 0.5/dim)` as
+    /// word2vec.c; output vectors at zero. The time budget, if any, starts now.
+    fn new(
+        vocab: &'a Vocabulary,
+        config: &SkipGramConfig,
+        device: Device,
+        batch: Batch,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        let (words, dim) = (vocab.len() as i64, config.dim as i64);
+        tch::manual_seed(config.seed as i64);
+        let init = (Tensor::rand([words, dim], (Kind::Float, Device::Cpu)) - 0.5) / dim as f64;
+        let batch_pairs = batch.pairs;
+        Batcher {
+            vocab,
+            keep: keep_thresholds(vocab.counts(), vocab.total_words(), config.sample),
+            sampler: NegativeSampler::new(vocab.counts()),
+            rng: Rng::new(config.seed),
+            window: config.window as u32,
+            negative: config.negative,
+            schedule: Schedule::new(config, vocab.total_words()),
+            w_in: init.to_device(device),
+            w_out: Tensor::zeros([words, dim], (Kind::Float, device)),
+            device,
+            sentence: Vec::new(),
+            batch_pairs,
+            row_cap: batch.row_cap,
+            inputs: Vec::with_capacity(batch_pairs + 1024),
+            outputs: Vec::with_capacity(batch_pairs + 1024),
+            negatives: Vec::with_capacity((batch_pairs + 1024) * config.negative),
+            done: 0,
+            epoch_done: 0,
+            loss: Tensor::zeros([], (Kind::Double, device)),
+            pairs: 0,
+            progress,
+            failed: None,
+            out_of_time: false,
+        }
+    }
+
+    /// Streams the corpus once (or until the time budget is spent), applies the last partial
+    /// batch, reports the epoch to the progress and returns its figures.
+    fn epoch(
+        &mut self,
+        corpus: &Path,
+        config: &SkipGramConfig,
+        epoch: usize,
+    ) -> Result<EpochStats> {
+        let label = begin_epoch(self.progress, config, self.vocab.total_words(), epoch);
+        let start = Instant::now();
+        (self.epoch_done, self.pairs) = (0, 0);
+        let _ = self.loss.zero_();
+        corpus::stream(corpus, config.lowercase, config.lossy, self)?;
+        self.flush();
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let loss = self
+            .loss
+            .f_double_value(&[])
+            .map_err(|e| Error::torch("reading the loss", e))?;
+        let seconds = start.elapsed().as_secs_f64();
+        let stats = EpochStats {
+            epoch,
+            words: self.epoch_done,
+            seconds,
+            words_per_sec: self.epoch_done as f64 / seconds.max(1e-9),
+            mean_loss: loss / self.pairs.max(1) as f64,
+            final_alpha: self.schedule.at(self.done),
+            complete: !self.out_of_time,
+        };
+        let summary = format!(
+            "{label}{}: loss {:.4}, {:.0} words/s on {}",
+            if stats.complete {
+                ""
+            } else {
+                " (stopped by the time budget)"
+            },
+            stats.mean_loss,
+            stats.words_per_sec,
+            crate::device::device_name(self.device)
+        );
+        self.progress
+            .event(&ProgressEvent::End { summary: &summary });
+        Ok(stats)
+    }
     fn flush(&mut self) {
         if self.inputs.is_empty() || self.failed.is_some() {
             return;
@@ -356,6 +406,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("row cap"), "{err}");
+    }
+
+    #[test]
+    fn a_time_budget_ends_the_batched_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.txt");
+        std::fs::write(&path, "a b c d e f\n".repeat(200)).unwrap();
+        let config = SkipGramConfig {
+            dim: 8,
+            min_count: 1,
+            epochs: 1_000_000,
+            time_budget: Some(std::time::Duration::from_millis(300)),
+            ..SkipGramConfig::default()
+        };
+        let batch = Batch {
+            pairs: 64,
+            ..Batch::default()
+        };
+        let _lock = crate::device::torch_rng_lock();
+        let (emb, report) = train_torch_with(
+            &path,
+            &config,
+            Device::Cpu,
+            batch,
+            &crate::progress::Silent,
+            |_, _| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(report.stop, Stop::TimeBudget);
+        assert!(report.epochs.len() < 1_000_000);
+        assert_eq!(emb.len(), 6);
     }
 
     #[test]
