@@ -199,7 +199,7 @@ impl CharLm {
             )));
         }
         let ids = self.config.prepared(data).encode(&self.vocab)?;
-        let (sum, count) = super::train::evaluate_ids(self, &ids, 256)?;
+        let (sum, count) = super::loss::evaluate_ids(self, &ids, 256)?;
         Ok((sum / count.max(1) as f64, count))
     }
 

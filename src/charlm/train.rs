@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use super::data::{line_batch, text_windows, Batch, Dataset, Unit};
-use super::loss::batch_loss;
-// `sample.rs` evaluates through `super::train::evaluate_ids`.
-pub(crate) use super::loss::evaluate_ids;
+use super::loss::{batch_loss, evaluate_ids};
 use super::model::{CharLm, ModelConfig, State, FORMAT_VERSION, KIND};
 use crate::checkpoint::Meta;
 use crate::error::{Error, Result};
