@@ -360,6 +360,18 @@ fn resume_continues_the_epochs_and_keeps_the_saved_settings() {
         );
         assert!(stderr.contains(option), "{stderr}");
     }
+    // So are the model's sizes and training settings: clap refuses them beside --resume.
+    for (option, value) in [("--hidden", "64"), ("--lr", "0.01"), ("--batch-size", "8")] {
+        let run = common::seqmodels(&[
+            "classify", "train", "--train", TRAIN, "--resume", m, option, value,
+        ]);
+        assert!(!run.ok, "{option} was taken on --resume");
+        assert!(
+            run.stderr.contains("cannot be used with") && run.stderr.contains(option),
+            "{}",
+            run.stderr
+        );
+    }
     // A schedule that does not exist is refused before anything runs.
     let stderr = fails(
         &[

@@ -295,4 +295,29 @@ fn date_training_ends_with_a_line_that_says_why_it_stopped() {
         "{closing}"
     );
     assert!(out.join("optimizer.safetensors").is_file());
+
+    // A resumed date model keeps its sizes, learning rate and held-out split.
+    let pairs = dir.path().join("pairs.tsv");
+    let generated = common::seqmodels(&["dates", "generate", "-n", "50", "--seed", "4"]);
+    std::fs::write(&pairs, generated.stdout).unwrap();
+    for (option, value) in [
+        ("--lr", "0.01"),
+        ("--preset", "dates"),
+        ("--valid-fraction", "0.2"),
+    ] {
+        let stderr = common::fails(
+            &[
+                "seq2seq",
+                "train",
+                "--pairs",
+                pairs.to_str().unwrap(),
+                "--resume",
+                out.to_str().unwrap(),
+                option,
+                value,
+            ],
+            "--resume continues with the saved model's",
+        );
+        assert!(stderr.contains(option), "{stderr}");
+    }
 }

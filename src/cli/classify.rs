@@ -118,7 +118,10 @@ impl From<PoolArg> for Pooling {
     }
 }
 
+/// The model and training settings are the saved ones on `--resume`: giving any is an error
+/// rather than silently ignored.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("settings").multiple(true))]
 pub struct TrainArgs {
     /// Labelled sentences to train on (CSV, TSV or `label sentence` lines).
     #[arg(long, required_unless_present = "pos", conflicts_with = "pos")]
@@ -142,62 +145,67 @@ pub struct TrainArgs {
     #[arg(long, value_name = "K", conflicts_with_all = ["valid", "out"])]
     pub cv: Option<usize>,
     /// The network.
-    #[arg(long, value_enum, default_value_t = ModelArg::Lstm)]
+    #[arg(long, group = "settings", value_enum, default_value_t = ModelArg::Lstm)]
     pub model: ModelArg,
     /// Pretrained word vectors (word2vec text/binary or GloVe, e.g. from `embed train`); without
     /// them the embedding layer is trained from scratch.
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub embeddings: Option<PathBuf>,
     /// Train the pretrained vectors too (they are frozen otherwise).
-    #[arg(long, requires = "embeddings")]
+    #[arg(long, group = "settings", requires = "embeddings")]
     pub fine_tune: bool,
     /// With frozen vectors, give each training word that the vectors lack a vector of its own,
     /// trained (otherwise such words read as <unk>, a zero vector). Helps where punctuation
     /// and domain words carry the label, as in SST.
-    #[arg(long, requires = "embeddings", conflicts_with = "fine_tune")]
+    #[arg(
+        long,
+        group = "settings",
+        requires = "embeddings",
+        conflicts_with = "fine_tune"
+    )]
     pub learn_new_words: bool,
     /// Embedding size [default: the pretrained vectors' size, or 100 without them].
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub embed_dim: Option<usize>,
     /// LSTM units per layer and direction.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, group = "settings", default_value_t = 128)]
     pub hidden: usize,
     /// Stacked LSTM layers.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, group = "settings", default_value_t = 2)]
     pub layers: usize,
     /// Bidirectional LSTM layers.
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub bidirectional: bool,
     /// How the LSTM's outputs make the sentence's features.
-    #[arg(long, value_enum, default_value_t = PoolArg::Last)]
+    #[arg(long, group = "settings", value_enum, default_value_t = PoolArg::Last)]
     pub pool: PoolArg,
     /// Dropout between LSTM layers and before the output layer.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, group = "settings", default_value_t = 0.5)]
     pub dropout: f64,
     /// Dropout on the word vectors before the LSTM or the average (0: none).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, group = "settings", default_value_t = 0.0)]
     pub embed_dropout: f64,
     /// Keep letter case (text is lower-cased by default, like the embeddings).
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub keep_case: bool,
     /// What to print for each class, comma-separated in class order (numeric labels sort
     /// numerically), or `emojify` for ❤️,⚾,😄,😞,🍴.
-    #[arg(long)]
+    #[arg(long, group = "settings")]
     pub label_names: Option<String>,
     /// Sentences per update.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, group = "settings", default_value_t = 32)]
     pub batch_size: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, group = "settings", default_value_t = 1e-3)]
     pub lr: f64,
     /// Share of the training data held out as the dev set when there is no --valid; 0 trains
     /// on everything and keeps the last epoch.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, group = "settings", default_value_t = 0.1)]
     pub valid_fraction: f64,
     /// Continue training this model (weights, optimiser state, options, seed and dev split) on
     /// the same data, for --epochs more [default: 50] or --time-budget; saves to --out (default:
     /// this directory).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["cv", "embeddings"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["cv", "settings"])]
     pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
@@ -393,6 +401,14 @@ fn cross_validate(
 
 /// The closing summary of `classify train`.
 fn print_report(report: &TrainReport, out: &Path, pretrained: bool, learn_new_words: bool) {
+    let saved = if report.epochs.iter().any(|e| e.best) {
+        format!("saved to {}", out.display())
+    } else {
+        format!(
+            "no epoch beat the saved model, so {} is unchanged",
+            out.display()
+        )
+    };
     let dev = match report.best_valid_accuracy {
         Some(a) => format!(
             "best dev accuracy {:.2}% ({} sentences) at epoch {}",
@@ -416,12 +432,11 @@ fn print_report(report: &TrainReport, out: &Path, pretrained: bool, learn_new_wo
         String::new()
     };
     println!(
-        "trained {} epoch(s) of a {}-parameter classifier on {} sentences in {:.1} s; {dev}{coverage}; saved to {}",
+        "trained {} epoch(s) of a {}-parameter classifier on {} sentences in {:.1} s; {dev}{coverage}; {saved}",
         report.epochs.len(),
         report.trainable_parameters,
         report.train_size,
         report.seconds,
-        out.display()
     );
 }
 

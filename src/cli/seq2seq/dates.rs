@@ -59,6 +59,18 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
                 "--resume trains on the pairs the model was trained on: give them with --pairs"
             );
         }
+        let given = super::given_options(&[
+            ("--preset", args.preset.is_some()),
+            ("--lr", args.lr.is_some()),
+            ("--valid-fraction", args.valid_fraction.is_some()),
+        ]);
+        if !given.is_empty() {
+            anyhow::bail!(
+                "--resume continues with the saved model's sizes, learning rate and held-out \
+                 split; leave out {}",
+                given.join(", ")
+            );
+        }
         let budget = args.run.resumed_budget(20)?;
         seq2seq::dates::resume(dir, &pairs, budget, device, &out, progress)?
     } else {
