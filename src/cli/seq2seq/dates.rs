@@ -29,8 +29,12 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     };
     let mut train = seq2seq::dates::TrainConfig::default();
     args.run.apply(&mut train.train);
-    train.train.batch_size = args.batch_size;
-    train.train.clip = Clip::norm_or_off(args.clip_norm);
+    if let Some(b) = args.batch_size {
+        train.train.batch_size = b;
+    }
+    if let Some(c) = args.clip_norm {
+        train.train.clip = Clip::norm_or_off(c);
+    }
     if let Some(lr) = args.lr {
         train.train.lr = lr;
     }
@@ -63,11 +67,13 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
             ("--preset", args.preset.is_some()),
             ("--lr", args.lr.is_some()),
             ("--valid-fraction", args.valid_fraction.is_some()),
+            ("--batch-size", args.batch_size.is_some()),
+            ("--clip-norm", args.clip_norm.is_some()),
         ]);
         if !given.is_empty() {
             anyhow::bail!(
-                "--resume continues with the saved model's sizes, learning rate and held-out \
-                 split; leave out {}",
+                "--resume continues with the saved model's sizes, learning rate, batches, clipping \
+                 and held-out split; leave out {}",
                 given.join(", ")
             );
         }

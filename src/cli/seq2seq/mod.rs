@@ -149,14 +149,15 @@ pub struct TrainArgs {
     /// Date models' sizes [default: course].
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
+    /// Pairs per batch [default: 64].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// Adam learning rate [default: 5e-3 for dates, 1e-3 for pairs].
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Clip gradients to this global norm (0: off).
-    #[arg(long, default_value_t = 1.0)]
-    pub clip_norm: f64,
+    /// Clip gradients to this global norm (0: off) [default: 1].
+    #[arg(long)]
+    pub clip_norm: Option<f64>,
     /// Share of pairs held out for exact match each epoch [default: 0.05; with --resume, the
     /// saved model's].
     #[arg(long)]

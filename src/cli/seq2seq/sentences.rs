@@ -156,8 +156,12 @@ pub(super) fn eval_bleu(
 fn training_config(args: &TrainArgs) -> SentenceTrainConfig {
     let mut config = SentenceTrainConfig::default();
     args.run.apply(&mut config.train);
-    config.train.batch_size = args.batch_size;
-    config.train.clip = Clip::norm_or_off(args.clip_norm);
+    if let Some(b) = args.batch_size {
+        config.train.batch_size = b;
+    }
+    if let Some(c) = args.clip_norm {
+        config.train.clip = Clip::norm_or_off(c);
+    }
     if let Some(lr) = args.lr {
         config.train.lr = lr;
     }
