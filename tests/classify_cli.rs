@@ -372,6 +372,14 @@ fn resume_continues_the_epochs_and_keeps_the_saved_settings() {
             run.stderr
         );
     }
+    // The dev set is the saved run's too: a split model refuses a dev file.
+    let stderr = fails(
+        &[
+            "classify", "train", "--train", TRAIN, "--resume", m, "--valid", TRAIN,
+        ],
+        "held-out share of its training data",
+    );
+    assert!(stderr.contains("leave out --valid"), "{stderr}");
     // A schedule that does not exist is refused before anything runs.
     let stderr = fails(
         &[

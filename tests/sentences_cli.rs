@@ -37,15 +37,12 @@ fn train(dir: &Path, epochs: &str, extra: &[&str]) -> Run {
         "cpu",
         "--epochs",
         epochs,
-        "--batch-size",
-        "32",
-        "--label-smoothing",
-        "0",
     ];
-    // The sizes, learning rate and split are a new model's; --resume keeps the saved ones and
-    // refuses others.
+    // The sizes, training options and split are a new model's; --resume keeps the saved ones
+    // and refuses others.
     if !extra.contains(&"--resume") {
         args.extend_from_slice(&common::TOY_MODEL);
+        args.extend_from_slice(&["--batch-size", "32", "--label-smoothing", "0"]);
         args.extend_from_slice(&["--lr", "1e-2", "--seed", "3"]);
     }
     args.extend_from_slice(extra);
@@ -177,6 +174,14 @@ fn train_translate_and_score_a_toy_language_pair() {
         !r.ok
             && r.stderr
                 .contains("saved learning rate, seed and dev split; leave out --lr, --seed"),
+        "{}",
+        r.stderr
+    );
+    let r = train(dir.path(), "1", &["--resume", "--label-smoothing", "0.2"]);
+    assert!(
+        !r.ok
+            && r.stderr
+                .contains("saved training options; leave out --label-smoothing"),
         "{}",
         r.stderr
     );

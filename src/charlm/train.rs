@@ -340,7 +340,7 @@ pub fn resume(
     let plan = Plan {
         schedule: options.train.lr_schedule,
         patience: options.train.patience,
-        first_epoch: done as usize + 1,
+        first_epoch: (done as usize).saturating_add(1),
         best: Some((done as usize, Score::lower(best))),
         out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
         ..Plan::new(budget, options.train.lr)

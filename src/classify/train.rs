@@ -255,6 +255,7 @@ pub fn train(
         plan,
         coverage,
         train_file: whole.path.clone(),
+        valid_file: data.valid.map(|v| v.path.clone()),
     };
     go(
         model,
@@ -299,8 +300,10 @@ pub fn resume(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<(Classifier, TrainReport)> {
-    let saved = TrainOptions::saved(dir)?;
     let meta = crate::checkpoint::read_meta(dir)?;
+    crate::checkpoint::check_meta(dir, &meta, KIND, FORMAT_VERSION)?;
+    let saved = TrainOptions::saved(dir)?;
+    check_dev_source(dir, &meta, data)?;
     let figure = |name: &str| meta.training.get(name).and_then(serde_json::Value::as_f64);
     let done = meta
         .training
@@ -329,7 +332,7 @@ pub fn resume(
     let plan = Plan {
         schedule: options.train.lr_schedule,
         patience: options.train.patience,
-        first_epoch: done as usize + 1,
+        first_epoch: (done as usize).saturating_add(1),
         best,
         out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
         ..Plan::new(budget, options.train.lr)
@@ -339,6 +342,7 @@ pub fn resume(
         plan,
         coverage: figure("pretrained_coverage").unwrap_or(1.0),
         train_file: data.train.path.clone(),
+        valid_file: data.valid.map(|v| v.path.clone()),
     };
     go(
         model,
@@ -352,12 +356,36 @@ pub fn resume(
     )
 }
 
+/// A resumed run scores the same dev set as the saved one: the file it was given (`valid_file`
+/// in `meta.json`), or the same seeded share of the training data.
+fn check_dev_source(dir: &Path, meta: &Meta, data: &TrainData<'_>) -> Result<()> {
+    let saved = meta
+        .training
+        .get("valid_file")
+        .and_then(serde_json::Value::as_str);
+    match (saved, data.valid) {
+        (Some(file), None) => Err(Error::Config(format!(
+            "{} chose its epochs on the dev file {file}: give it again (--valid)",
+            dir.display()
+        ))),
+        (None, Some(v)) => Err(Error::Config(format!(
+            "{} chose its epochs on a held-out share of its training data, not on a dev file: \
+             leave out --valid {}",
+            dir.display(),
+            v.path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// What a run needs besides the model and the data.
 struct Setup {
     options: TrainOptions,
     plan: Plan,
     coverage: f64,
     train_file: PathBuf,
+    /// The dev file, when the epochs are chosen on one.
+    valid_file: Option<PathBuf>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -382,6 +410,7 @@ fn go(
         valid_set,
         coverage: setup.coverage,
         train_file: setup.train_file,
+        valid_file: setup.valid_file,
         figures: Vec::new(),
         best: None,
     };
@@ -428,6 +457,7 @@ struct Run {
     valid_set: Option<Encoded>,
     coverage: f64,
     train_file: PathBuf,
+    valid_file: Option<PathBuf>,
     figures: Vec<EpochFigures>,
     /// The best epoch so far, kept in memory.
     best: Option<Best>,
@@ -541,6 +571,9 @@ impl Trainee for Run {
             .with_figure("pretrained_coverage", self.coverage)
             .with_figure("optimizer_steps", self.optim.steps())
             .with_figure("train_options", options);
+        if let Some(file) = &self.valid_file {
+            meta = meta.with_figure("valid_file", file.display().to_string());
+        }
         if let Some(s) = record.score {
             meta = meta
                 .with_figure("valid_accuracy", s.value)

@@ -64,18 +64,16 @@ impl Budget {
 pub struct Clock {
     started: Instant,
     budget: Budget,
-    first_epoch: usize,
     planned_batches: Option<usize>,
     done_batches: usize,
 }
 
 impl Clock {
-    /// Starts the clock of a run that begins at `first_epoch`.
-    pub fn start(budget: Budget, first_epoch: usize) -> Clock {
+    /// Starts the clock of a run.
+    pub fn start(budget: Budget) -> Clock {
         Clock {
             started: Instant::now(),
             budget,
-            first_epoch,
             planned_batches: None,
             done_batches: 0,
         }
@@ -97,11 +95,7 @@ impl Clock {
     /// measured in batches when epochs are counted.
     pub fn plan_batches(&mut self, n: usize) {
         if self.planned_batches.is_none() {
-            let epochs = self
-                .budget
-                .last_epoch(self.first_epoch)
-                .map(|last| (last + 1).saturating_sub(self.first_epoch));
-            self.planned_batches = epochs.map(|e| e.saturating_mul(n));
+            self.planned_batches = self.budget.epochs.map(|e| e.saturating_mul(n));
         }
     }
 
@@ -146,8 +140,17 @@ mod tests {
     }
 
     #[test]
+    fn huge_epoch_counts_saturate() {
+        let mut clock = Clock::start(Budget::epochs(usize::MAX));
+        clock.plan_batches(1000);
+        clock.batch_done();
+        assert!(clock.progress() < 1e-9);
+        assert_eq!(Budget::epochs(usize::MAX).last_epoch(7), Some(usize::MAX));
+    }
+
+    #[test]
     fn progress_counts_planned_batches() {
-        let mut clock = Clock::start(Budget::epochs(2), 1);
+        let mut clock = Clock::start(Budget::epochs(2));
         clock.plan_batches(4);
         clock.plan_batches(100); // only the first plan counts
         for _ in 0..2 {

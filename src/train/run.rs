@@ -230,7 +230,7 @@ impl Epoch<'_> {
 /// Trains `trainee` to `plan`'s end, saving each epoch that beats the best so far.
 pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> Result<RunReport> {
     plan.budget.validate()?;
-    let mut clock = Clock::start(plan.budget, plan.first_epoch);
+    let mut clock = Clock::start(plan.budget);
     let last = plan.budget.last_epoch(plan.first_epoch);
     let mut lr = plan.lr;
     let mut best = plan.best;

@@ -117,6 +117,11 @@ impl SentenceSink for PartWorker<'_, '_> {
     }
 
     fn end_sentence(&mut self) -> bool {
+        // Checked here too, not only when a job is flushed: a worker still skipping to its share
+        // of a gzip corpus, or reading long unknown stretches, flushes nothing for a while.
+        if self.stop.load(Relaxed) {
+            return false;
+        }
         let len = self.job.ids.len();
         if self.job.ends.last().copied().unwrap_or(0) < len {
             self.job.ends.push(len);

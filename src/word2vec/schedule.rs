@@ -36,7 +36,7 @@ impl Schedule {
                     epochs: None,
                     time_budget: Some(t),
                 };
-                Clock::start(budget, 1)
+                Clock::start(budget)
             }),
         }
     }

@@ -42,8 +42,21 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
         train.train.held_out = HeldOut::Fraction(f);
     }
     let seed = train.train.seed;
+    let (resume, out) = args.dirs()?;
+    // The inputs a model reads: a resumed model's own length, else the preset's.
+    let max_src_len = match &resume {
+        Some(dir) => {
+            let saved = seqmodels::checkpoint::load::<TranslatorConfig, serde_json::Value>(
+                dir,
+                seq2seq::KIND,
+                seq2seq::FORMAT_VERSION,
+            )?;
+            saved.config.model.max_src_len
+        }
+        None => model.max_src_len,
+    };
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
-        (Some(path), _) => dates::DateRow::read(path, Some(model.max_src_len))?
+        (Some(path), _) => dates::DateRow::read(path, Some(max_src_len))?
             .into_iter()
             .map(|row| (row.human, row.iso))
             .collect(),
@@ -56,7 +69,6 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
         }
         (None, None) => anyhow::bail!("give --pairs FILE or --generate N"),
     };
-    let (resume, out) = args.dirs()?;
     let report = if let Some(dir) = &resume {
         if args.generate.is_some() {
             anyhow::bail!(

@@ -64,6 +64,22 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
                 given.join(", ")
             );
         }
+        // A model that recorded its training options trains with them again.
+        if saved.contains_key("train_options") {
+            let given = given_options(&[
+                ("--batch-size", args.batch_size.is_some()),
+                ("--clip-norm", args.clip_norm.is_some()),
+                ("--label-smoothing", args.label_smoothing.is_some()),
+                ("--teacher-forcing", args.teacher_forcing.is_some()),
+                ("--bleu-sentences", args.bleu_sentences.is_some()),
+            ]);
+            if !given.is_empty() {
+                anyhow::bail!(
+                    "--resume continues with the saved training options; leave out {}",
+                    given.join(", ")
+                );
+            }
+        }
         config.train.budget = args.run.resumed_budget(20)?;
         seq2seq::sentences::resume(dir, &train, dev.as_deref(), &config, device, &out, progress)?
     } else {

@@ -193,7 +193,7 @@ pub fn resume(
     let plan = Plan {
         schedule: settings.lr_schedule,
         patience: settings.patience,
-        first_epoch: done as usize + 1,
+        first_epoch: (done as usize).saturating_add(1),
         best,
         out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
         ..Plan::new(budget, settings.lr)

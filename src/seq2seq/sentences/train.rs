@@ -260,9 +260,9 @@ pub fn train(
 }
 
 /// Continues training the sentence translator in `dir` (weights, optimiser state, learning
-/// rate and best dev loss) for up to `config.epochs` more epochs; saves the best to `out`. The
-/// dev split is drawn with the seed and held-out share saved with the model, not `config`'s
-/// (`config.valid_fraction` serves for a model saved before its share was recorded).
+/// rate, best dev loss and the training options saved with it) for `config`'s budget; saves the
+/// best to `out`. The dev split is drawn with the seed and held-out share saved with the model.
+/// A model saved before its options were recorded trains with `config`'s.
 pub fn resume(
     dir: &Path,
     train: &[Pair],
@@ -293,14 +293,28 @@ pub fn resume(
     let held_out = figure("valid_fraction")
         .and_then(|v| v.as_f64())
         .map_or(config.train.held_out, HeldOut::Fraction);
-    let config = &SentenceTrainConfig {
-        train: Settings {
-            seed: translator.meta().seed,
-            held_out,
-            ..config.train.clone()
+    // The options the model was trained with, but `config`'s budget; a model saved before
+    // they were recorded takes `config`'s, with its own seed and held-out share.
+    let saved: Option<SentenceTrainConfig> =
+        figure("train_options").and_then(|v| serde_json::from_value(v).ok());
+    let config = &match saved {
+        Some(saved) => SentenceTrainConfig {
+            train: Settings {
+                budget: config.train.budget,
+                ..saved.train
+            },
+            ..saved
         },
-        ..config.clone()
+        None => SentenceTrainConfig {
+            train: Settings {
+                seed: translator.meta().seed,
+                held_out,
+                ..config.train.clone()
+            },
+            ..config.clone()
+        },
     };
+    config.validate()?;
     let mut optim = Optimizer::new(translator.var_store(), config.train.optimizer)
         .with_weight_decay(config.train.weight_decay);
     optim.restore_from(dir)?;
@@ -309,7 +323,7 @@ pub fn resume(
     let (train, dev) = split(train, dev, config)?;
     let plan = Plan {
         lr,
-        first_epoch: done as usize + 1,
+        first_epoch: (done as usize).saturating_add(1),
         best: Some((done as usize, Score::lower(best))),
         out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
         ..config.plan(out)
@@ -503,6 +517,10 @@ impl Trainee for Run<'_> {
             .with_figure("valid_fraction", valid_fraction)
             .with_figure("train_pairs", self.train_set.len())
             .with_figure("optimizer_steps", self.optim.steps())
+            .with_figure(
+                "train_options",
+                serde_json::to_value(self.config).expect("options serialise"),
+            )
             .with_figure("device", crate::device::device_name(device));
         self.translator.set_meta(meta);
         self.translator
