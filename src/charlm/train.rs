@@ -271,12 +271,7 @@ pub fn train(
     )?;
     let optim = Optimizer::new(&model.vs, options.train.optimizer)
         .with_weight_decay(options.train.weight_decay);
-    let plan = Plan {
-        schedule: options.train.lr_schedule,
-        patience: options.train.patience,
-        out: Some((out.to_path_buf(), None)),
-        ..Plan::new(options.train.budget, options.train.lr)
-    };
+    let plan = Plan::fresh(&options.train, Some(out));
     go(
         model,
         optim,
@@ -337,14 +332,11 @@ pub fn resume(
         ..saved
     };
     options.validate()?;
-    let plan = Plan {
-        schedule: options.train.lr_schedule,
-        patience: options.train.patience,
-        first_epoch: (done as usize).saturating_add(1),
-        best: Some((done as usize, Score::lower(best))),
-        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
-        ..Plan::new(budget, options.train.lr)
-    };
+    let plan = Plan::fresh(&options.train, Some(out)).resuming(
+        dir,
+        done as usize,
+        Some(Score::lower(best)),
+    );
     go(
         model, optim, options, &data.path, plan, &train_set, &valid_set, progress,
     )
@@ -388,11 +380,8 @@ fn go(
             o.train.batch_size
         )));
     }
-    let out = plan
-        .out
-        .as_ref()
-        .map(|(out, _)| out.clone())
-        .unwrap_or_default();
+    // Every run of these models saves to a directory.
+    let out = plan.out.clone().unwrap_or_default();
     let mut run = Run {
         parameters: model.parameters(),
         model,

@@ -244,15 +244,9 @@ pub fn train(
     };
     let optim = Optimizer::new(model.var_store(), options.train.optimizer)
         .with_weight_decay(options.train.weight_decay);
-    let plan = Plan {
-        schedule: options.train.lr_schedule,
-        patience: options.train.patience,
-        out: out.map(|o| (o.to_path_buf(), None)),
-        ..Plan::new(options.train.budget, options.train.lr)
-    };
     let setup = Setup {
         options: options.clone(),
-        plan,
+        plan: Plan::fresh(&options.train, out),
         coverage,
         train_file: whole.path.clone(),
         valid_file: data.valid.map(|v| v.path.clone()),
@@ -264,7 +258,6 @@ pub fn train(
         train_set,
         valid.as_ref(),
         &labels,
-        out,
         progress,
     )
 }
@@ -326,20 +319,12 @@ pub fn resume(
         .with_weight_decay(options.train.weight_decay);
     optim.restore_from(dir)?;
     let best = match (figure("valid_accuracy"), figure("valid_loss")) {
-        (Some(a), Some(l)) => Some((done as usize, Score::higher(a).then_lower(l))),
+        (Some(a), Some(l)) => Some(Score::higher(a).then_lower(l)),
         _ => None,
     };
-    let plan = Plan {
-        schedule: options.train.lr_schedule,
-        patience: options.train.patience,
-        first_epoch: (done as usize).saturating_add(1),
-        best,
-        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
-        ..Plan::new(budget, options.train.lr)
-    };
     let setup = Setup {
+        plan: Plan::fresh(&options.train, Some(out)).resuming(dir, done as usize, best),
         options,
-        plan,
         coverage: figure("pretrained_coverage").unwrap_or(1.0),
         train_file: data.train.path.clone(),
         valid_file: data.valid.map(|v| v.path.clone()),
@@ -351,7 +336,6 @@ pub fn resume(
         train_set,
         valid.as_ref(),
         &labels,
-        Some(out),
         progress,
     )
 }
@@ -388,7 +372,6 @@ struct Setup {
     valid_file: Option<PathBuf>,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn go(
     model: Classifier,
     optim: Optimizer,
@@ -396,7 +379,6 @@ fn go(
     train_set: Encoded,
     valid: Option<&Dataset>,
     labels: &Labels,
-    out: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<(Classifier, TrainReport)> {
     let valid_set = valid.map(|v| Encoded::new(&model, v, labels)).transpose()?;
@@ -405,7 +387,7 @@ fn go(
         model,
         optim,
         options: setup.options,
-        out: out.map(Path::to_path_buf),
+        out: setup.plan.out.clone(),
         train_set,
         valid_set,
         coverage: setup.coverage,
@@ -419,10 +401,10 @@ fn go(
     run.write_best()?;
     let report = result?;
     let best_epoch = report.best_epoch.unwrap_or(0);
-    match (&run.best, resumed_from(&setup.plan)) {
+    match (&run.best, &setup.plan.resumed_from) {
         (Some(_), _) => {}
         // A resumed run that beat nothing: the resumed model is still the best.
-        (None, Some(dir)) => run.model = Classifier::load(&dir, run.model.device())?,
+        (None, Some(dir)) => run.model = Classifier::load(dir, run.model.device())?,
         (None, None) => return Err(Error::Config("no epoch was trained".into())),
     }
     let report = TrainReport {
@@ -441,11 +423,6 @@ fn go(
         seconds: start.elapsed().as_secs_f64(),
     };
     Ok((run.model, report))
-}
-
-/// The directory a resumed run started from.
-fn resumed_from(plan: &Plan) -> Option<PathBuf> {
-    plan.out.as_ref().and_then(|(_, from)| from.clone())
 }
 
 struct Run {

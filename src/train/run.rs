@@ -8,10 +8,11 @@
 //! divergence detection, progress events, and one closing line that says why the run stopped and
 //! which epoch was kept.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::budget::{Budget, Clock};
 use super::schedule::LrSchedule;
+use super::settings::Settings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
 
@@ -138,9 +139,11 @@ pub struct Plan {
     pub first_epoch: usize,
     /// The resumed model's epoch and score, which an epoch must beat to be saved.
     pub best: Option<(usize, Score)>,
-    /// Where the model is saved, and the resumed model's directory: checked at the end so that
-    /// a run that saved nothing says so (`None` for a model kept in memory).
-    pub out: Option<(PathBuf, Option<PathBuf>)>,
+    /// Where the model is saved (`None` for a model kept in memory): checked at the end so that
+    /// a run that saved nothing says so.
+    pub out: Option<PathBuf>,
+    /// The directory of the model a resumed run continues.
+    pub resumed_from: Option<PathBuf>,
 }
 
 impl Plan {
@@ -154,6 +157,29 @@ impl Plan {
             first_epoch: 1,
             best: None,
             out: None,
+            resumed_from: None,
+        }
+    }
+
+    /// A fresh run as `settings` say (budget, learning rate and schedule, patience), saving
+    /// to `out`.
+    pub fn fresh(settings: &Settings, out: Option<&Path>) -> Plan {
+        Plan {
+            schedule: settings.lr_schedule,
+            patience: settings.patience,
+            out: out.map(Path::to_path_buf),
+            ..Plan::new(settings.budget, settings.lr)
+        }
+    }
+
+    /// The same run continuing the model in `dir`, whose last saved epoch is `done` with the
+    /// held-out score `best` (which an epoch must beat to be saved).
+    pub fn resuming(self, dir: &Path, done: usize, best: Option<Score>) -> Plan {
+        Plan {
+            first_epoch: done.saturating_add(1),
+            best: best.map(|s| (done, s)),
+            resumed_from: Some(dir.to_path_buf()),
+            ..self
         }
     }
 }
@@ -309,12 +335,12 @@ pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> R
     progress.event(&ProgressEvent::End {
         summary: &closing_line(trainee, &report, plan),
     });
-    if let Some((out, resumed_from)) = &plan.out {
+    if let Some(out) = &plan.out {
         let kept_any = report.epochs.iter().any(|e| e.kept);
         let best_value = plan.best.map_or(f64::INFINITY, |b| b.1.value);
         crate::checkpoint::check_run_left_a_model(
             kept_any,
-            resumed_from.as_deref(),
+            plan.resumed_from.as_deref(),
             out,
             trainee.score_name(),
             best_value,
@@ -364,7 +390,7 @@ pub(crate) fn epochs(n: usize) -> String {
 
 fn diverged(epoch: usize, loss: f64, best: Option<usize>, plan: &Plan) -> Error {
     let saved = match (best, &plan.out) {
-        (Some(b), Some((out, _))) => {
+        (Some(b), Some(out)) => {
             format!("; epoch {b}, the best before it, is in {}", out.display())
         }
         _ => String::new(),

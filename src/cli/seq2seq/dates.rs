@@ -5,7 +5,6 @@ use std::path::Path;
 use seqmodels::seq2seq::{
     self, dates, DecodeOptions, Seq2SeqConfig, Task, Translator, TranslatorConfig,
 };
-use seqmodels::train::{Clip, HeldOut};
 use seqmodels::Progress;
 
 use super::{warn_lines, EvalArgs, Preset, TrainArgs};
@@ -28,19 +27,7 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
         Preset::Dates => seq2seq::dates_preset(),
     };
     let mut train = seq2seq::dates::TrainConfig::default();
-    args.run.apply(&mut train.train);
-    if let Some(b) = args.batch_size {
-        train.train.batch_size = b;
-    }
-    if let Some(c) = args.clip_norm {
-        train.train.clip = Clip::norm_or_off(c);
-    }
-    if let Some(lr) = args.lr {
-        train.train.lr = lr;
-    }
-    if let Some(f) = args.valid_fraction {
-        train.train.held_out = HeldOut::Fraction(f);
-    }
+    args.apply(&mut train.train);
     let seed = train.train.seed;
     let (resume, out) = args.dirs()?;
     // The inputs a model reads: a resumed model's own length, else the preset's.

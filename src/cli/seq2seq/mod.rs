@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use seqmodels::metrics::{corpus_bleu, corpus_chrf};
 use seqmodels::seq2seq::sentences::pairs;
 use seqmodels::seq2seq::DecodeOptions;
+use seqmodels::train::{Clip, HeldOut, Settings};
 use seqmodels::Progress;
 
 use super::common::Formats;
@@ -258,6 +259,24 @@ pub(super) fn given_options(options: &[(&'static str, bool)]) -> Vec<&'static st
 }
 
 impl TrainArgs {
+    /// Puts the run options and the flags both tasks train with (batch size, clipping,
+    /// learning rate, held-out share) into `settings`; the task's defaults stay for the rest.
+    pub(super) fn apply(&self, settings: &mut Settings) {
+        self.run.apply(settings);
+        if let Some(b) = self.batch_size {
+            settings.batch_size = b;
+        }
+        if let Some(c) = self.clip_norm {
+            settings.clip = Clip::norm_or_off(c);
+        }
+        if let Some(lr) = self.lr {
+            settings.lr = lr;
+        }
+        if let Some(f) = self.valid_fraction {
+            settings.held_out = HeldOut::Fraction(f);
+        }
+    }
+
     /// The model directory to resume (`--resume DIR`, or `--resume` alone: --out) and the one
     /// to write (--out, or the resumed one).
     pub(super) fn dirs(&self) -> anyhow::Result<(Option<PathBuf>, PathBuf)> {

@@ -4,7 +4,7 @@ use seqmodels::seq2seq::sentences::pairs::{self, Pair};
 use seqmodels::seq2seq::sentences::tokenizer::{TokenizerConfig, TokenizerKind};
 use seqmodels::seq2seq::sentences::{SentenceSetup, SentenceSizes, SentenceTrainConfig};
 use seqmodels::seq2seq::{self, DecodeOptions, Task, Translator};
-use seqmodels::train::{Clip, HeldOut, LrSchedule};
+use seqmodels::train::LrSchedule;
 use seqmodels::Progress;
 
 use super::{given_options, warn_lines, EvalArgs, TokenizerArg, TrainArgs};
@@ -171,21 +171,9 @@ pub(super) fn eval_bleu(
 /// The training options of a sentence model, from the defaults and the flags given.
 fn training_config(args: &TrainArgs) -> SentenceTrainConfig {
     let mut config = SentenceTrainConfig::default();
-    args.run.apply(&mut config.train);
-    if let Some(b) = args.batch_size {
-        config.train.batch_size = b;
-    }
-    if let Some(c) = args.clip_norm {
-        config.train.clip = Clip::norm_or_off(c);
-    }
-    if let Some(lr) = args.lr {
-        config.train.lr = lr;
-    }
+    args.apply(&mut config.train);
     if let Some(decay) = args.lr_decay {
         config.train.lr_schedule = LrSchedule::Plateau(decay);
-    }
-    if let Some(f) = args.valid_fraction {
-        config.train.held_out = HeldOut::Fraction(f);
     }
     let set = |slot: &mut f64, value: Option<f64>| {
         if let Some(v) = value {

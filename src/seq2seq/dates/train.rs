@@ -118,12 +118,7 @@ pub fn train(
     let translator = Translator::new(config, codec, device, settings.seed)?;
     let optim = Optimizer::new(translator.var_store(), settings.optimizer)
         .with_weight_decay(settings.weight_decay);
-    let plan = Plan {
-        schedule: settings.lr_schedule,
-        patience: settings.patience,
-        out: Some((out.to_path_buf(), None)),
-        ..Plan::new(settings.budget, settings.lr)
-    };
+    let plan = Plan::fresh(settings, Some(out));
     go(
         translator,
         optim,
@@ -187,17 +182,10 @@ pub fn resume(
         .with_weight_decay(settings.weight_decay);
     optim.restore_from(dir)?;
     let best = match (accuracy, loss) {
-        (Some(a), Some(l)) => Some((done as usize, Score::higher(a).then_lower(l))),
+        (Some(a), Some(l)) => Some(Score::higher(a).then_lower(l)),
         _ => None,
     };
-    let plan = Plan {
-        schedule: settings.lr_schedule,
-        patience: settings.patience,
-        first_epoch: (done as usize).saturating_add(1),
-        best,
-        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
-        ..Plan::new(budget, settings.lr)
-    };
+    let plan = Plan::fresh(settings, Some(out)).resuming(dir, done as usize, best);
     go(
         translator,
         optim,
@@ -250,11 +238,8 @@ fn go(
         })
         .collect::<Result<Vec<Encoded>>>()?;
     let valid: Vec<(String, String)> = valid_idx.iter().map(|&i| pairs[i].clone()).collect();
-    let out = plan
-        .out
-        .as_ref()
-        .map(|(o, _)| o.clone())
-        .unwrap_or_default();
+    // Every run of these models saves to a directory.
+    let out = plan.out.clone().unwrap_or_default();
     let mut run = Run {
         translator,
         optim,

@@ -92,15 +92,6 @@ impl SentenceTrainConfig {
         }
         Ok(())
     }
-
-    fn plan(&self, out: &Path) -> Plan {
-        Plan {
-            schedule: self.train.lr_schedule,
-            patience: self.train.patience,
-            out: Some((out.to_path_buf(), None)),
-            ..Plan::new(self.train.budget, self.train.lr)
-        }
-    }
 }
 
 /// The model and tokenizers of a new sentence translator.
@@ -252,7 +243,7 @@ pub fn train(
         optim,
         config,
         rng,
-        config.plan(out),
+        Plan::fresh(&config.train, Some(out)),
         &train,
         &dev,
         progress,
@@ -321,12 +312,14 @@ pub fn resume(
     // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
     let rng = seed_everything(config.train.seed.wrapping_add(done));
     let (train, dev) = split(train, dev, config)?;
+    // The learning rate the saved run had reached (a plateau decays it).
     let plan = Plan {
         lr,
-        first_epoch: (done as usize).saturating_add(1),
-        best: Some((done as usize, Score::lower(best))),
-        out: Some((out.to_path_buf(), Some(dir.to_path_buf()))),
-        ..config.plan(out)
+        ..Plan::fresh(&config.train, Some(out)).resuming(
+            dir,
+            done as usize,
+            Some(Score::lower(best)),
+        )
     };
     go(translator, optim, config, rng, plan, &train, &dev, progress)
 }
@@ -383,11 +376,8 @@ fn go(
             dev.len()
         )));
     }
-    let out = plan
-        .out
-        .as_ref()
-        .map(|(o, _)| o.clone())
-        .unwrap_or_default();
+    // Every run of these models saves to a directory.
+    let out = plan.out.clone().unwrap_or_default();
     let mut run = Run {
         translator,
         optim,
