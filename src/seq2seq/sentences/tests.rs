@@ -269,6 +269,23 @@ fn resume_continues_from_the_saved_epoch() {
     assert_eq!(again.epochs[0].epoch, saved_before + 1);
     assert!(again.epochs.iter().any(|e| e.saved));
     assert!(steps(&out) > before);
+    // Two epochs and two resumed ones give the bytes of four uninterrupted ones (when the
+    // second epoch was the one kept, as here: resume continues from the kept model).
+    assert!(first.epochs[1].saved, "{:?}", first.epochs);
+    let full = dir.path().join("full");
+    super::train(
+        &train,
+        None,
+        &setup(TokenizerKind::Bpe),
+        &config(4),
+        Device::Cpu,
+        &full,
+        &Silent,
+    )
+    .unwrap();
+    let bytes = |dir: &Path, file: &str| std::fs::read(dir.join(file)).unwrap();
+    assert!(bytes(&full, "model.safetensors") == bytes(&out, "model.safetensors"));
+    assert!(bytes(&full, "optimizer.safetensors") == bytes(&out, "optimizer.safetensors"));
     // A date model cannot be resumed as a sentence translator.
     let dates = dir.path().join("dates");
     let model = crate::seq2seq::Translator::builtin_dates(Device::Cpu).unwrap();

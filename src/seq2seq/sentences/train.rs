@@ -214,7 +214,7 @@ pub fn train(
     progress: &dyn Progress,
 ) -> Result<SentenceReport> {
     config.validate()?;
-    let rng = seed_everything(config.train.seed);
+    seed_everything(config.train.seed);
     let (train, dev) = split(train, dev, config)?;
     // A tokenizer's configuration error says which side it is.
     let side = |name: &'static str| {
@@ -242,7 +242,6 @@ pub fn train(
         translator,
         optim,
         config,
-        rng,
         Plan::fresh(&config.train, Some(out)),
         &train,
         &dev,
@@ -309,8 +308,6 @@ pub fn resume(
     let mut optim = Optimizer::new(translator.var_store(), config.train.optimizer)
         .with_weight_decay(config.train.weight_decay);
     optim.restore_from(dir)?;
-    // A different seed per resumed epoch range, so the batches are not those of epoch 1 again.
-    let rng = seed_everything(config.train.seed.wrapping_add(done));
     let (train, dev) = split(train, dev, config)?;
     // The learning rate the saved run had reached (a plateau decays it).
     let plan = Plan {
@@ -321,7 +318,7 @@ pub fn resume(
             Some(Score::lower(best)),
         )
     };
-    go(translator, optim, config, rng, plan, &train, &dev, progress)
+    go(translator, optim, config, plan, &train, &dev, progress)
 }
 
 /// The training and dev pairs: `dev` when given, else a held-out share of `train` drawn with
@@ -350,12 +347,10 @@ fn split<'a>(
 }
 
 /// Encodes the pairs and runs the epochs.
-#[allow(clippy::too_many_arguments)]
 fn go(
     translator: Translator,
     optim: Optimizer,
     config: &SentenceTrainConfig,
-    rng: crate::device::Rng,
     plan: Plan,
     train: &[&Pair],
     dev: &[&Pair],
@@ -382,7 +377,6 @@ fn go(
         translator,
         optim,
         config,
-        rng,
         out,
         train_set,
         dev_set,
@@ -435,7 +429,6 @@ struct Run<'a> {
     translator: Translator,
     optim: Optimizer,
     config: &'a SentenceTrainConfig,
-    rng: crate::device::Rng,
     out: PathBuf,
     train_set: Vec<Encoded>,
     dev_set: Vec<Encoded>,
@@ -446,7 +439,10 @@ struct Run<'a> {
 
 impl Trainee for Run<'_> {
     fn train_epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Trained> {
-        let batches = self.batches();
+        // Each epoch is seeded by seed + epoch (batches and dropout), so a resumed run trains
+        // the epochs an uninterrupted one would.
+        let mut rng = train::seed_epoch(self.config.train.seed, epoch.number);
+        let batches = self.batches(&mut rng);
         epoch.begin(batches.len());
         let start = Instant::now();
         let (mut loss_sum, mut tokens) = (0f64, 0f64);
@@ -537,16 +533,16 @@ impl Trainee for Run<'_> {
 
 impl Run<'_> {
     /// Batches of similar lengths, in random order.
-    fn batches(&mut self) -> Vec<Vec<usize>> {
+    fn batches(&self, rng: &mut crate::device::Rng) -> Vec<Vec<usize>> {
         let set = &self.train_set;
         let size = self.config.train.batch_size;
         let mut order: Vec<usize> = (0..set.len()).collect();
-        order.shuffle(&mut self.rng);
+        order.shuffle(rng);
         for pool in order.chunks_mut(size * 32) {
             pool.sort_by_key(|&i| (set[i].0.len(), set[i].1.len()));
         }
         let mut batches: Vec<Vec<usize>> = order.chunks(size).map(<[usize]>::to_vec).collect();
-        batches.shuffle(&mut self.rng);
+        batches.shuffle(rng);
         batches
     }
 
