@@ -3,40 +3,52 @@
 
 mod common;
 
+use std::sync::OnceLock;
+
 use common::{fails, seqmodels, seqmodels_with_input};
 
 const TRAIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/emoji/train.csv");
 const TEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/emoji/test.csv");
 
-#[test]
-fn train_predict_eval_and_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("emo");
-    let m = model.to_str().unwrap();
-    let run = seqmodels(&[
-        "-q",
-        "--threads",
-        "1",
-        "classify",
-        "train",
-        "--train",
-        TRAIN,
-        "--out",
-        m,
-        "--label-names",
-        "emojify",
-        "--epochs",
-        "25",
-        "--hidden",
-        "32",
-        "--seed",
-        "3",
-        "--device",
-        "cpu",
-    ]);
-    assert!(run.ok, "{}", run.stderr);
-    assert!(run.stdout.contains("best dev accuracy"), "{}", run.stdout);
+/// One model trained on the shipped corpus, shared by the tests below (training is the slow
+/// part): its directory, kept for the whole test run.
+fn trained() -> &'static str {
+    static MODEL: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    let (_, m) = MODEL.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("emo");
+        let m = model.to_str().unwrap().to_owned();
+        let run = seqmodels(&[
+            "-q",
+            "--threads",
+            "1",
+            "classify",
+            "train",
+            "--train",
+            TRAIN,
+            "--out",
+            &m,
+            "--label-names",
+            "emojify",
+            "--epochs",
+            "25",
+            "--hidden",
+            "32",
+            "--seed",
+            "3",
+            "--device",
+            "cpu",
+        ]);
+        assert!(run.ok, "{}", run.stderr);
+        assert!(run.stdout.contains("best dev accuracy"), "{}", run.stdout);
+        (dir, m)
+    });
+    m
+}
 
+#[test]
+fn predict_labels_arguments_and_stdin() {
+    let m = trained();
     // Arguments: the label and its probability.
     let run = seqmodels(&[
         "classify",
@@ -81,7 +93,11 @@ fn train_predict_eval_and_bad_input() {
     let p = |r: &serde_json::Value, i: usize| r["labels"][i]["probability"].as_f64().unwrap();
     assert!(p(&rows[0], 0) >= p(&rows[0], 1) && p(&rows[0], 0) + p(&rows[0], 1) <= 1.0 + 1e-6);
     assert_eq!(rows[1]["labels"].as_array().unwrap().len(), 2);
+}
 
+#[test]
+fn predict_names_a_line_that_is_not_utf8() {
+    let m = trained();
     // A stdin line that is not UTF-8 gets an empty output line and an error naming it; the
     // lines after it are still labelled, and the run ends in failure.
     let run = seqmodels_with_input(
@@ -102,7 +118,12 @@ fn train_predict_eval_and_bad_input() {
         "{}",
         run.stderr
     );
+}
 
+#[test]
+fn eval_prints_the_metrics_and_draws_the_confusion_matrix() {
+    let m = trained();
+    let dir = tempfile::tempdir().unwrap();
     // Evaluation on the held-out sentences, with a confusion matrix picture.
     let png = dir.path().join("confusion.png");
     let run = seqmodels(&[
@@ -128,7 +149,14 @@ fn train_predict_eval_and_bad_input() {
         "{}",
         run.stdout
     );
+}
 
+#[test]
+fn bad_input_is_a_clear_error() {
+    let m = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other");
+    let o = other.to_str().unwrap();
     // Bad input: each a clear error naming the file, line or label.
     let bad = dir.path().join("bad.csv");
     let eval_bad = |contents: &str| {
@@ -157,7 +185,7 @@ fn train_predict_eval_and_bad_input() {
             "--train",
             TRAIN,
             "--out",
-            m,
+            o,
             "--text-column",
             "0",
             "--label-column",
@@ -168,7 +196,7 @@ fn train_predict_eval_and_bad_input() {
     // A learning rate that libtorch's 32-bit Adam step would overflow is refused up front.
     fails(
         &[
-            "classify", "train", "--train", TRAIN, "--out", m, "--lr", "1e38",
+            "classify", "train", "--train", TRAIN, "--out", o, "--lr", "1e38",
         ],
         "learning rate 1e38 is not in (0, 1e6]",
     );
@@ -187,9 +215,14 @@ fn train_predict_eval_and_bad_input() {
     let missing = dir.path().join("nope.csv");
     let missing = missing.to_str().unwrap();
     fails(
-        &["classify", "train", "--train", missing, "--out", m],
+        &["classify", "train", "--train", missing, "--out", o],
         "nope.csv",
     );
+}
+
+#[test]
+fn pretrained_vectors_fit_or_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
     // Pretrained vectors: used when their size fits, an error naming the file when it does not.
     let vectors = dir.path().join("v.txt");
     std::fs::write(
@@ -223,8 +256,17 @@ fn train_predict_eval_and_bad_input() {
     );
     let stderr = fails(&[&args[..], &["--embed-dim", "8"]].concat(), "v.txt");
     assert!(stderr.contains("4 dimensions"), "{stderr}");
-    // The failed run left the trained model as it was.
-    assert!(seqmodels(&["classify", "predict", "--model", m, "hi"]).ok);
+    // The failed run left the model it would have replaced as it was.
+    assert!(
+        seqmodels(&[
+            "classify",
+            "predict",
+            "--model",
+            small.to_str().unwrap(),
+            "hi"
+        ])
+        .ok
+    );
     // A bidirectional LSTM with max pooling and dropout on the word vectors, learning vectors
     // for the words the file lacks.
     let pooled = dir.path().join("pooled");

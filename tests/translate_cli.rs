@@ -194,6 +194,12 @@ fn date_references_must_be_real_dates() {
             &format!("only --task pairs reads {option}"),
         );
     }
+    // --formats chooses generated pairs' formats: with a pairs file it would be ignored.
+    date_training_fails(
+        &["--pairs", path, "--formats", "wide"],
+        &out,
+        "--formats chooses the formats of --generate",
+    );
 }
 
 /// `seqmodels seq2seq train --out OUT ARGS` fails with `needle` and leaves no `out` behind.

@@ -20,6 +20,7 @@
 //! ```
 
 mod data;
+mod epochs;
 mod eval;
 mod init;
 mod inputs;

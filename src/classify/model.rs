@@ -232,6 +232,45 @@ impl Batch {
     }
 }
 
+/// The checks [`Classifier::new`] makes before it allocates: the config, the vocabulary's
+/// specials, the pretrained vectors' dimension and the model's size.
+fn check_sizes(config: &ClassifierConfig, vocab: &Vocab, init: &EmbeddingInit<'_>) -> Result<()> {
+    config.validate()?;
+    if vocab.id(crate::vocab::PAD) != Some(PAD_ID as usize)
+        || vocab.id(crate::vocab::UNK) != Some(UNK_ID as usize)
+    {
+        return Err(Error::Config(
+            "a classifier vocabulary starts with <pad> and <unk>".into(),
+        ));
+    }
+    if let EmbeddingInit::Pretrained(e) = init {
+        if e.dim() != config.embed_dim {
+            return Err(Error::Config(format!(
+                "the vectors have {} dimensions but the model expects {}",
+                e.dim(),
+                config.embed_dim
+            )));
+        }
+    }
+    let v = vocab.len() as f64;
+    let (layers, features) = match config.architecture {
+        Architecture::Average => (0, config.embed_dim as f64),
+        Architecture::Lstm => (
+            config.layers,
+            config.hidden as f64 * config.directions() as f64,
+        ),
+    };
+    // In floating point: sizes from a config.json may be beyond any integer type's range.
+    let (dirs, df) = (config.directions() as f64, config.embed_dim as f64);
+    crate::limits::check_model_size(
+        v * df
+            + crate::limits::rnn_weights(4.0, df, config.hidden as f64, layers, dirs)
+            + config.labels.len() as f64 * (features + 1.0),
+        layers,
+    )?;
+    Ok(())
+}
+
 impl Classifier {
     /// A freshly initialised classifier (PyTorch's initialisation: LSTM and head uniform in
     /// ±1/sqrt(fan)), seeded by the caller through libtorch's generator. With pretrained
@@ -242,39 +281,8 @@ impl Classifier {
         init: EmbeddingInit<'_>,
         device: Device,
     ) -> Result<Classifier> {
-        config.validate()?;
-        if vocab.id(crate::vocab::PAD) != Some(PAD_ID as usize)
-            || vocab.id(crate::vocab::UNK) != Some(UNK_ID as usize)
-        {
-            return Err(Error::Config(
-                "a classifier vocabulary starts with <pad> and <unk>".into(),
-            ));
-        }
-        if let EmbeddingInit::Pretrained(e) = init {
-            if e.dim() != config.embed_dim {
-                return Err(Error::Config(format!(
-                    "the vectors have {} dimensions but the model expects {}",
-                    e.dim(),
-                    config.embed_dim
-                )));
-            }
-        }
+        check_sizes(&config, &vocab, &init)?;
         let (v, d) = (vocab.len() as i64, config.embed_dim as i64);
-        let (layers, features) = match config.architecture {
-            Architecture::Average => (0, config.embed_dim as f64),
-            Architecture::Lstm => (
-                config.layers,
-                config.hidden as f64 * config.directions() as f64,
-            ),
-        };
-        // In floating point: sizes from a config.json may be beyond any integer type's range.
-        let (dirs, df) = (config.directions() as f64, config.embed_dim as f64);
-        crate::limits::check_model_size(
-            v as f64 * df
-                + crate::limits::rnn_weights(4.0, df, config.hidden as f64, layers, dirs)
-                + config.labels.len() as f64 * (features + 1.0),
-            layers,
-        )?;
         let vs = VarStore::new(device);
         let root = vs.root();
         let split = match config.trained_rows {

@@ -76,8 +76,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub patience: Option<usize>,
     /// How the learning rate moves: constant, linear:FLOOR (down to FLOOR over the run) or
-    /// plateau:FACTOR (times FACTOR after each epoch without a better held-out score)
-    /// [default: the model's].
+    /// plateau:FACTOR (times FACTOR after each epoch without a better held-out score, or without
+    /// held-out data a lower training loss) [default: the model's].
     #[arg(long, value_name = "SCHEDULE", value_parser = parse_schedule)]
     pub lr_schedule: Option<LrSchedule>,
     /// Seeds the held-out draw, the initial weights, the batches and dropout.

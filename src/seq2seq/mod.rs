@@ -8,19 +8,22 @@
 //! - [`sentences`]: sentence translation from a parallel corpus, with word or BPE tokenizers,
 //!   pair readers, sentence training and scoring.
 
+mod attention_map;
 pub mod beam;
 mod codec;
 pub mod dates;
 pub mod model;
 pub mod sentences;
+mod stepper;
 mod translator;
 
+pub use attention_map::AttentionMap;
 pub use codec::Codec;
 pub use model::{Seq2Seq, Seq2SeqConfig};
 pub use sentences::{Tokenizers, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE};
 pub use translator::{
-    AttentionMap, DecodeOptions, Task, Translation, Translator, TranslatorConfig, Vocabs,
-    BUILTIN_DATES, FORMAT_VERSION, KIND,
+    DecodeOptions, Task, Translation, Translator, TranslatorConfig, Vocabs, BUILTIN_DATES,
+    FORMAT_VERSION, KIND,
 };
 
 /// The codec a saved translator of `config.task` reads and writes with: characters for dates

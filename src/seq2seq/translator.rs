@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-use super::beam::{self, BeamConfig, Constraint, Hypothesis, StepModel};
+use super::attention_map::AttentionMap;
+use super::beam::{self, BeamConfig, Constraint, Hypothesis};
 use super::codec::Codec;
-use super::model::{DecoderState, Encoded, Seq2Seq, Seq2SeqConfig};
+use super::model::{Seq2Seq, Seq2SeqConfig};
+use super::stepper::TorchStepper;
 use crate::checkpoint::{self, Meta};
 use crate::error::{Error, Result};
 use crate::vocab::{Vocab, BOS, PAD, UNK};
@@ -121,40 +123,6 @@ pub struct Translation {
     pub log_prob: f64,
     /// The input was longer than the model reads and was cut.
     pub truncated: bool,
-}
-
-/// Attention weights of one translation, for drawing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttentionMap {
-    /// Source tokens (x axis).
-    pub source: Vec<String>,
-    /// Output tokens (y axis).
-    pub output: Vec<String>,
-    /// `weights[t][j]`: attention of output step t on source position j; rows sum to 1.
-    pub weights: Vec<Vec<f32>>,
-}
-
-impl AttentionMap {
-    fn heatmap(&self) -> crate::plot::Heatmap<'_> {
-        crate::plot::Heatmap {
-            title: "attention (rows: output, columns: input)",
-            columns: &self.source,
-            rows: &self.output,
-            weights: &self.weights,
-        }
-    }
-
-    /// The map as shaded text for a terminal: one line per output token, source tokens written
-    /// downwards above their columns.
-    pub fn text(&self) -> String {
-        crate::plot::heatmap_text(&self.heatmap())
-    }
-
-    /// The map as a PNG at `path`, written atomically.
-    #[cfg(feature = "plot")]
-    pub fn png(&self, path: &Path) -> Result<()> {
-        crate::plot::heatmap_png(&self.heatmap(), path)
-    }
 }
 
 /// A trained translator.
@@ -570,44 +538,5 @@ impl Translator {
             output: output_labels,
             weights,
         })
-    }
-}
-/// Beam search's view of the network: one decoder step for a stack of hypotheses.
-struct TorchStepper<'a> {
-    model: &'a Seq2Seq,
-    enc: Encoded,
-}
-
-impl StepModel for TorchStepper<'_> {
-    type State = DecoderState;
-    type Error = Error;
-
-    fn step(
-        &mut self,
-        state: &DecoderState,
-        last: &[usize],
-        source: &[usize],
-        _step: usize,
-    ) -> Result<(DecoderState, Vec<f32>)> {
-        let device = self.model.device();
-        let rows: Vec<i64> = source.iter().map(|&s| s as i64).collect();
-        let rows = Tensor::from_slice(&rows).to_device(device);
-        let enc = self.enc.select(&rows);
-        let last: Vec<i64> = last.iter().map(|&t| t as i64).collect();
-        let prev = Tensor::from_slice(&last).to_device(device);
-        let step = self.model.step(&enc, state, &prev, false);
-        let log_probs = step
-            .logits
-            .log_softmax(-1, Kind::Float)
-            .to_device(Device::Cpu)
-            .flatten(0, -1);
-        let flat = Vec::<f32>::try_from(&log_probs)
-            .map_err(|e| Error::torch("reading decoder outputs", e))?;
-        Ok((step.state, flat))
-    }
-
-    fn select(&mut self, state: &DecoderState, rows: &[usize]) -> Result<DecoderState> {
-        let rows: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
-        Ok(state.select(&Tensor::from_slice(&rows).to_device(self.model.device())))
     }
 }

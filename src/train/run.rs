@@ -262,6 +262,8 @@ pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> R
     let mut best = plan.best;
     let mut epochs = Vec::new();
     let mut epoch = plan.first_epoch;
+    // Without held-out data, a plateau schedule watches the training loss instead.
+    let mut best_loss = f64::INFINITY;
     let stop = loop {
         let label = match last {
             Some(last) => format!("epoch {epoch}/{last}"),
@@ -300,7 +302,12 @@ pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> R
                 .map(|s| (epoch, s))
                 .or(Some((epoch, Score::lower(f64::NAN))));
         }
-        lr = plan.schedule.after_epoch(lr, kept);
+        let improved = match score {
+            Some(_) => kept,
+            None => trained.loss < best_loss,
+        };
+        best_loss = best_loss.min(trained.loss);
+        lr = plan.schedule.after_epoch(lr, improved);
         let summary = format!(
             "{label}{}: {}{}",
             if trained.complete {
@@ -494,6 +501,14 @@ mod tests {
         let report = run(&mut t, &Plan::new(Budget::epochs(3), 1.0), &crate::Silent).unwrap();
         assert_eq!(t.saved, vec![1, 2, 3]);
         assert_eq!(report.stop, Stop::Epochs);
+        // A plateau schedule then watches the training loss: constant here, so it decays
+        // after epochs 2 and 3.
+        let plan = Plan {
+            schedule: LrSchedule::Plateau(0.5),
+            ..Plan::new(Budget::epochs(3), 1.0)
+        };
+        let report = run(&mut scripted(&[]), &plan, &crate::Silent).unwrap();
+        assert_eq!(report.lr, 0.25);
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub enum LrSchedule {
     Constant,
     /// Linearly down to this floor over the run.
     Linear(f64),
-    /// Multiplied by this factor in (0, 1] after each epoch without a better held-out score.
+    /// Multiplied by this factor in (0, 1] after each epoch without a better held-out score
+    /// (without held-out data: without a lower training loss).
     Plateau(f64),
 }
 

@@ -8,6 +8,7 @@ use seqmodels::seq2seq::{
 use seqmodels::Progress;
 
 use super::{warn_lines, EvalArgs, Preset, TrainArgs};
+use crate::cli::common::Formats;
 
 pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     let mut given = args.sentence_model_options();
@@ -42,6 +43,9 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
         }
         None => model.max_src_len,
     };
+    if args.formats.is_some() && args.generate.is_none() {
+        anyhow::bail!("--formats chooses the formats of --generate: give --generate N too");
+    }
     let pairs: Vec<(String, String)> = match (&args.pairs, args.generate) {
         (Some(path), _) => dates::DateRow::read(path, Some(max_src_len))?
             .into_iter()
@@ -49,7 +53,7 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
             .collect(),
         (None, Some(n)) => {
             let mut rng = seqmodels::device::rng_from_seed(seed);
-            dates::generate(n, args.formats.into(), &mut rng)
+            dates::generate(n, args.formats.unwrap_or(Formats::Course).into(), &mut rng)
                 .into_iter()
                 .map(|p| (p.human, p.iso))
                 .collect()

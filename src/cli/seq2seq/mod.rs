@@ -141,9 +141,9 @@ pub struct TrainArgs {
     /// Generate this many pairs instead (seeded by --seed).
     #[arg(long, value_name = "N", value_parser = super::common::between_one_and::<10_000_000>)]
     pub generate: Option<usize>,
-    /// Format set for --generate.
-    #[arg(long, value_enum, default_value_t = Formats::Course)]
-    pub formats: Formats,
+    /// Format set for --generate [default: course].
+    #[arg(long, value_enum)]
+    pub formats: Option<Formats>,
     /// Model directory to write (default: the --resume directory).
     #[arg(long, required_unless_present = "resume")]
     pub out: Option<PathBuf>,

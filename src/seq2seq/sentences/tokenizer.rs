@@ -110,6 +110,50 @@ fn tk_error(context: &str) -> impl Fn(tokenizers::Error) -> Error + '_ {
     move |e| Error::Config(format!("{context}: {e}"))
 }
 
+/// The model, its trainer and its decoder for the tokenizer kind `config` asks for.
+fn model_and_trainer(
+    config: &TokenizerConfig,
+) -> Result<(ModelWrapper, TrainerWrapper, Option<DecoderWrapper>)> {
+    let specials: Vec<AddedToken> = SPECIALS
+        .iter()
+        .map(|s| AddedToken::from(s.to_string(), true))
+        .collect();
+    Ok(match config.kind {
+        TokenizerKind::Word => {
+            let model = WordLevel::builder()
+                .unk_token(UNK.to_owned())
+                .build()
+                .map_err(tk_error("building the word-level model"))?;
+            let trainer = WordLevelTrainer::builder()
+                .vocab_size(config.vocab_size)
+                .min_frequency(config.min_frequency)
+                .show_progress(false)
+                .special_tokens(specials)
+                .build()
+                .map_err(|e| Error::Config(format!("word-level trainer: {e}")))?;
+            (model.into(), trainer.into(), None)
+        }
+        TokenizerKind::Bpe => {
+            // The word-start mark is an ordinary character, numbered with the alphabet
+            // in sorted order; the crate's end-of-word suffix instead numbers its forms
+            // in a hash map's order, which changes from run to run and breaks ties
+            // between merges differently (huggingface/tokenizers#1794).
+            let model = BPE::builder()
+                .unk_token(UNK.to_owned())
+                .build()
+                .map_err(tk_error("building the BPE model"))?;
+            let trainer = BpeTrainer::builder()
+                .vocab_size(config.vocab_size)
+                .min_frequency(config.min_frequency)
+                .show_progress(false)
+                .special_tokens(specials)
+                .build();
+            let decoder = Metaspace::new(WORD_START, PrependScheme::Always, true);
+            (model.into(), trainer.into(), Some(decoder.into()))
+        }
+    })
+}
+
 impl SentenceTokenizer {
     /// Learns a tokenizer from `sentences`.
     pub fn train<'a>(
@@ -130,45 +174,7 @@ impl SentenceTokenizer {
                 config.vocab_size
             )));
         }
-        let specials: Vec<AddedToken> = SPECIALS
-            .iter()
-            .map(|s| AddedToken::from(s.to_string(), true))
-            .collect();
-        let (model, mut trainer, decoder): (ModelWrapper, TrainerWrapper, Option<DecoderWrapper>) =
-            match config.kind {
-                TokenizerKind::Word => {
-                    let model = WordLevel::builder()
-                        .unk_token(UNK.to_owned())
-                        .build()
-                        .map_err(tk_error("building the word-level model"))?;
-                    let trainer = WordLevelTrainer::builder()
-                        .vocab_size(config.vocab_size)
-                        .min_frequency(config.min_frequency)
-                        .show_progress(false)
-                        .special_tokens(specials)
-                        .build()
-                        .map_err(|e| Error::Config(format!("word-level trainer: {e}")))?;
-                    (model.into(), trainer.into(), None)
-                }
-                TokenizerKind::Bpe => {
-                    // The word-start mark is an ordinary character, numbered with the alphabet
-                    // in sorted order; the crate's end-of-word suffix instead numbers its forms
-                    // in a hash map's order, which changes from run to run and breaks ties
-                    // between merges differently (huggingface/tokenizers#1794).
-                    let model = BPE::builder()
-                        .unk_token(UNK.to_owned())
-                        .build()
-                        .map_err(tk_error("building the BPE model"))?;
-                    let trainer = BpeTrainer::builder()
-                        .vocab_size(config.vocab_size)
-                        .min_frequency(config.min_frequency)
-                        .show_progress(false)
-                        .special_tokens(specials)
-                        .build();
-                    let decoder = Metaspace::new(WORD_START, PrependScheme::Always, true);
-                    (model.into(), trainer.into(), Some(decoder.into()))
-                }
-            };
+        let (model, mut trainer, decoder) = model_and_trainer(config)?;
         let mut steps: Vec<NormalizerWrapper> = Vec::new();
         if config.nfkc {
             steps.push(NFKC.into());
