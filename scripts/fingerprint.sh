@@ -69,7 +69,8 @@ sm translate --attention - --device cpu "3 May 1979" >builtin.attention 2>&1
 hash "translate --attention -" builtin.attention
 
 # seq2seq, sentence pairs
-quiet sm seq2seq train --task pairs --pairs pairs.tsv --embed 16 --hidden 32 --dropout 0 --max-len 8 \
+quiet sm seq2seq train --task pairs --pairs pairs.tsv --tokenizer word --vocab-size 10000 --min-frequency 1 --lowercase \
+    --embed 16 --hidden 32 --dropout 0 --max-len 8 \
     --epochs 3 --lr 1e-2 --seed 3 --out sentences --device cpu
 hash sentences/model.safetensors sentences/model.safetensors
 hash sentences/src_tokenizer.json sentences/src_tokenizer.json

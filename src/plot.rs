@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 pub struct Heatmap<'a> {
     /// The title drawn above a PNG.
     pub title: &'a str,
-    /// Column labels (written upwards in a PNG, downwards in text).
+    /// Column labels (written upwards in a PNG, across or numbered in text).
     pub columns: &'a [String],
     /// Row labels.
     pub rows: &'a [String],
@@ -44,32 +44,74 @@ pub(crate) fn bundled_font() -> std::result::Result<&'static str, String> {
 /// Shades from no attention to all of it.
 const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
 
-/// The heatmap as text: one line per row, one shaded cell per column.
+/// Widest text heatmap, in characters, that writes word labels across their columns; wider
+/// ones number the columns and list the words below.
+const TEXT_WIDTH: usize = 100;
+
+/// The heatmap as text: one line per row, one shaded cell per column. Single-character column
+/// labels (a date model's characters) head one-character columns. Word labels head columns as
+/// wide as they are, written across; when those would not fit in `TEXT_WIDTH` (100) characters, the
+/// columns are numbered and a legend below gives each number's word.
 pub fn heatmap_text(map: &Heatmap<'_>) -> String {
-    let width = map
+    let row_width = map
         .rows
         .iter()
         .map(|t| t.chars().count())
         .max()
         .unwrap_or(1);
-    // Column labels are written downwards, one column each, so words fit too.
-    let labels: Vec<Vec<char>> = map.columns.iter().map(|s| label(s).collect()).collect();
-    let depth = labels.iter().map(Vec::len).max().unwrap_or(1).max(1);
-    let mut text = String::new();
-    for k in 0..depth {
-        text.push_str(&" ".repeat(width + 1));
-        for l in &labels {
-            text.push(l.get(k).copied().unwrap_or(' '));
+    let labels: Vec<String> = map.columns.iter().map(|s| label(s).collect()).collect();
+    let chars = |l: &String| l.chars().count();
+    let across: usize = labels.iter().map(|l| chars(l) + 1).sum();
+    let fits = labels.iter().all(|l| chars(l) <= 1) || row_width + 1 + across <= TEXT_WIDTH;
+    let (headers, legend): (Vec<String>, bool) = if fits {
+        (labels, false)
+    } else {
+        ((1..=labels.len()).map(|i| i.to_string()).collect(), true)
+    };
+    let single = headers.iter().all(|h| chars(h) <= 1);
+    // Each column is as wide as its header (one character for single ones, else the header
+    // and a space).
+    let widest = headers.iter().map(chars).max().unwrap_or(1);
+    let widths: Vec<usize> = headers
+        .iter()
+        .map(|h| match (single, legend) {
+            (true, _) => 1,
+            // Numbers: all columns as wide as the widest.
+            (false, true) => widest + 1,
+            (false, false) => chars(h) + 1,
+        })
+        .collect();
+    let mut text = " ".repeat(row_width + 1);
+    for (h, &w) in headers.iter().zip(&widths) {
+        if legend {
+            text.push_str(&format!("{h:>0$} ", w - 1));
+        } else {
+            text.push_str(&format!("{h:<w$}"));
+        }
+    }
+    let mut text = text.trim_end().to_owned();
+    text.push('\n');
+    for (token, row) in map.rows.iter().zip(map.weights) {
+        text.push_str(&format!("{token:>row_width$} "));
+        for (&w, &width) in row.iter().zip(&widths) {
+            let level = (w.clamp(0.0, 1.0) * (SHADES.len() - 1) as f32).round() as usize;
+            if single {
+                text.push(SHADES[level]);
+            } else {
+                text.push_str(&SHADES[level].to_string().repeat(width - 1));
+                text.push(' ');
+            }
         }
         text.push('\n');
     }
-    for (token, row) in map.rows.iter().zip(map.weights) {
-        text.push_str(&format!("{token:>width$} "));
-        for &w in row.iter().take(map.columns.len()) {
-            let level = (w.clamp(0.0, 1.0) * (SHADES.len() - 1) as f32).round() as usize;
-            text.push(SHADES[level]);
-        }
-        text.push('\n');
+    if legend {
+        let items: Vec<String> = map
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} {}", i + 1, label(c).collect::<String>()))
+            .collect();
+        text.push_str(&format!("columns: {}\n", items.join(", ")));
     }
     text
 }
@@ -199,9 +241,30 @@ mod tests {
         };
         let text = heatmap_text(&words);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[..4], ["   js", "   eu", "    i", "    s"]);
-        assert_eq!(lines[4], " i █ ");
-        assert_eq!(lines[5], "am  █");
+        // Words are written across, each over a column as wide as itself.
+        assert_eq!(lines, ["   je suis", " i ██      ", "am    ████ "]);
+        // A sentence too wide for the terminal: numbered columns and a legend.
+        let columns: Vec<String> = (0..30).map(|i| format!("word{i}")).collect();
+        let weights = vec![vec![1.0 / 30.0; 30]; 2];
+        let wide = Heatmap {
+            title: "t",
+            columns: &columns,
+            rows: &rows,
+            weights: &weights,
+        };
+        let text = heatmap_text(&wide);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("    1  2  3"), "{text}");
+        assert_eq!(
+            lines[3],
+            format!(
+                "columns: {}",
+                (0..30)
+                    .map(|i| format!("{} word{i}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
     }
 
     #[cfg(feature = "plot")]

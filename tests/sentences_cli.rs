@@ -161,11 +161,11 @@ fn train_translate_and_score_a_toy_language_pair() {
     let r = train(
         dir.path(),
         "1",
-        &["--resume", "--hidden", "64", "--keep-case"],
+        &["--resume", "--hidden", "64", "--lowercase"],
     );
     assert!(!r.ok && !r.stderr.contains("panicked"), "{}", r.stderr);
     assert!(
-        r.stderr.contains("leave out --keep-case, --hidden"),
+        r.stderr.contains("leave out --lowercase, --hidden"),
         "{}",
         r.stderr
     );
@@ -238,6 +238,24 @@ fn bad_parallel_data_is_reported() {
     };
     bad_tsv("bad.tsv", "s1 s2\tt2 t1\nno tab\n", "bad.tsv:2");
     bad_tsv("empty.tsv", "\n", "empty.tsv: has no sentence pairs");
+    // Sentence pairs given to the default (dates) task: a hint to add --task pairs.
+    let french = dir.path().join("fr.tsv");
+    std::fs::write(
+        &french,
+        "Le bonheur.\tHappiness.\nC'est mon patron.\tHe's my boss.\n",
+    )
+    .unwrap();
+    fails(
+        &[
+            "seq2seq",
+            "train",
+            "--pairs",
+            french.to_str().unwrap(),
+            "--out",
+            o,
+        ],
+        "these look like sentence pairs, not dates (the default task): add --task pairs",
+    );
     // Every pair longer than --max-len: refused before any epoch, for training and for dev.
     let file = |name: &str, text: &str| {
         let path = dir.path().join(name);

@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 /// Largest n-gram order.
 const MAX_ORDER: usize = 4;
 
+/// sacreBLEU's signature of the settings [`corpus_bleu`] reproduces: one reference, mixed case,
+/// 13a tokenisation, exponential smoothing (sacreBLEU's defaults).
+pub const BLEU_SIGNATURE: &str = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp";
+
 /// mteval-v13a's tokenisation, as sacreBLEU's `tokenizer_13a`: unescape four XML entities,
 /// split off punctuation and symbols, split `.` and `,` except between digits, and a `-` after
 /// a digit; then single spaces.

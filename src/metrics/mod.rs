@@ -4,5 +4,5 @@
 pub mod bleu;
 pub mod chrf;
 
-pub use bleu::{corpus_bleu, Bleu};
+pub use bleu::{corpus_bleu, Bleu, BLEU_SIGNATURE};
 pub use chrf::{corpus_chrf, Chrf};

@@ -6,7 +6,7 @@ mod dates;
 mod sentences;
 
 use clap::{Args, Subcommand, ValueEnum};
-use seqmodels::metrics::{corpus_bleu, corpus_chrf};
+use seqmodels::metrics::{corpus_bleu, corpus_chrf, BLEU_SIGNATURE};
 use seqmodels::seq2seq::sentences::pairs;
 use seqmodels::seq2seq::DecodeOptions;
 use seqmodels::train::{Clip, HeldOut, Settings};
@@ -47,8 +47,11 @@ pub enum TaskArg {
 pub enum TokenizerArg {
     /// Whole words (rarer words than --vocab-size allows become <unk>).
     Word,
-    /// Byte-pair encoding subwords.
+    /// Byte-pair encoding subwords over words split from their punctuation.
     Bpe,
+    /// Byte-pair encoding over the raw text, spaces included (SentencePiece's BPE): decodes
+    /// back to ordinary text, with its spaces, apostrophes and case.
+    Sentencepiece,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,18 +88,19 @@ pub struct TrainArgs {
     /// --task pairs: dev target sentences.
     #[arg(long, requires = "dev_src")]
     pub dev_tgt: Option<PathBuf>,
-    /// --task pairs: word-level or BPE tokenizers, learnt from the training side [default: word].
+    /// --task pairs: the tokenizers, learnt from the training side [default: sentencepiece].
     #[arg(long, value_enum)]
     pub tokenizer: Option<TokenizerArg>,
-    /// --task pairs: tokens per side, the 4 specials included [default: 10000].
+    /// --task pairs: tokens per side, the 4 specials included [default: 8000].
     #[arg(long, value_parser = super::common::positive)]
     pub vocab_size: Option<usize>,
-    /// --task pairs: words (or BPE pairs) seen fewer times are left out [default: 1].
+    /// --task pairs: words (or BPE pairs) seen fewer times are left out [default: 2].
     #[arg(long)]
     pub min_frequency: Option<u64>,
-    /// --task pairs: keep case (the default lower-cases both sides).
+    /// --task pairs: lower-case both sides (outputs, and the references `eval` reports a
+    /// lower-cased score against, come out in lower case).
     #[arg(long)]
-    pub keep_case: bool,
+    pub lowercase: bool,
     /// --task pairs: no Unicode NFKC normalisation.
     #[arg(long)]
     pub no_nfkc: bool,
@@ -220,10 +224,43 @@ pub struct BleuArgs {
 pub fn run(args: Seq2seqArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     match args.command {
         Seq2seqCommand::Train(a) if a.task == TaskArg::Pairs => sentences::train(*a, progress),
-        Seq2seqCommand::Train(a) => dates::train(*a, progress),
+        Seq2seqCommand::Train(a) => {
+            if let Some(path) = a.pairs.as_deref().filter(|p| looks_like_sentences(p)) {
+                anyhow::bail!(
+                    "{}: these look like sentence pairs, not dates (the default task): add \
+                     --task pairs",
+                    path.display()
+                );
+            }
+            dates::train(*a, progress)
+        }
         Seq2seqCommand::Eval(a) => eval(a),
         Seq2seqCommand::Bleu(a) => bleu(a),
     }
+}
+
+/// Whether the first lines of a pairs file hold sentences rather than dates: most of their
+/// targets have a space, or letters, where an ISO date has neither. Reads at most 64 KiB;
+/// anything it cannot read is left to the date reader to report.
+fn looks_like_sentences(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    if read.is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&head);
+    let targets: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(20)
+        .filter_map(|l| l.split('\t').nth(1))
+        .collect();
+    let wordy = targets
+        .iter()
+        .filter(|t| t.trim().contains(' ') || t.chars().filter(|c| c.is_alphabetic()).count() > 2)
+        .count();
+    !targets.is_empty() && wordy * 2 > targets.len()
 }
 
 fn bleu(args: BleuArgs) -> anyhow::Result<()> {
@@ -232,6 +269,7 @@ fn bleu(args: BleuArgs) -> anyhow::Result<()> {
     let reference: Vec<&str> = reference.iter().map(String::as_str).collect();
     println!("{}", corpus_bleu(&hyp, &reference)?);
     println!("{}", corpus_chrf(&hyp, &reference)?);
+    println!("signature: {BLEU_SIGNATURE} (sacreBLEU's defaults)");
     Ok(())
 }
 
@@ -299,7 +337,7 @@ impl TrainArgs {
             ("--tokenizer", self.tokenizer.is_some()),
             ("--vocab-size", self.vocab_size.is_some()),
             ("--min-frequency", self.min_frequency.is_some()),
-            ("--keep-case", self.keep_case),
+            ("--lowercase", self.lowercase),
             ("--no-nfkc", self.no_nfkc),
             ("--max-len", self.max_len.is_some()),
             ("--embed", self.embed.is_some()),

@@ -1,5 +1,6 @@
 //! `seqmodels seq2seq train --task pairs` and `eval --src --ref` for sentence translators.
 
+use seqmodels::metrics::BLEU_SIGNATURE;
 use seqmodels::seq2seq::sentences::pairs::{self, Pair};
 use seqmodels::seq2seq::sentences::tokenizer::{TokenizerConfig, TokenizerKind};
 use seqmodels::seq2seq::sentences::{SentenceSetup, SentenceSizes, SentenceTrainConfig};
@@ -159,12 +160,18 @@ pub(super) fn eval_bleu(
     let (bleu, chrf) = (scored.bleu()?, scored.chrf()?);
     let (failed, truncated, seconds) = (scored.rejected, scored.truncated, scored.seconds);
     println!(
-        "{} sentences, beam width {}: {bleu}, {chrf}{}; {:.1} sentences/s; {failed} empty or rejected, {truncated} truncated",
+        "{} sentences, beam width {}: {bleu}, {chrf}; {:.1} sentences/s; {failed} empty or rejected, {truncated} truncated",
         inputs.len(),
         args.beam_width,
-        if translator.config().lowercase { " (lower-cased)" } else { "" },
         inputs.len() as f64 / seconds
     );
+    println!("signature: {BLEU_SIGNATURE} (sacreBLEU's defaults, raw references)");
+    if translator.config().lowercase {
+        println!(
+            "lower-cased (the model writes lower case): {}",
+            scored.bleu_lowercased()?
+        );
+    }
     Ok(())
 }
 
@@ -190,14 +197,16 @@ fn training_config(args: &TrainArgs) -> SentenceTrainConfig {
 
 /// The tokenizers and sizes of a new sentence model, from the defaults and the flags given.
 fn new_setup(args: &TrainArgs) -> SentenceSetup {
+    let defaults = TokenizerConfig::default();
     let tokenizer = TokenizerConfig {
-        kind: match args.tokenizer.unwrap_or(TokenizerArg::Word) {
+        kind: match args.tokenizer.unwrap_or(TokenizerArg::Sentencepiece) {
             TokenizerArg::Word => TokenizerKind::Word,
             TokenizerArg::Bpe => TokenizerKind::Bpe,
+            TokenizerArg::Sentencepiece => TokenizerKind::SentencePiece,
         },
-        vocab_size: args.vocab_size.unwrap_or(10_000),
-        min_frequency: args.min_frequency.unwrap_or(1),
-        lowercase: !args.keep_case,
+        vocab_size: args.vocab_size.unwrap_or(defaults.vocab_size),
+        min_frequency: args.min_frequency.unwrap_or(defaults.min_frequency),
+        lowercase: args.lowercase,
         nfkc: !args.no_nfkc,
     };
     let defaults = SentenceSizes::default();

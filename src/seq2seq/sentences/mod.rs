@@ -4,6 +4,7 @@
 //! [`resume`]) and scoring against references ([`score`]).
 
 mod codec;
+mod detok;
 mod epochs;
 pub mod pairs;
 mod score;

@@ -13,8 +13,8 @@ use crate::seq2seq::{DecodeOptions, Translator};
 pub struct Scored {
     /// The best translation of each source; empty where the source was rejected.
     pub hypotheses: Vec<String>,
-    /// The references as the translator writes (lower-cased when its tokenizer lower-cases,
-    /// so that the scores compare like with like).
+    /// The references, as given: scores compare the translator's detokenised output with the
+    /// raw references, as sacreBLEU does.
     pub references: Vec<String>,
     /// Sources that could not be translated (empty, or too long under `strict`).
     pub rejected: usize,
@@ -35,6 +35,16 @@ impl Scored {
     pub fn chrf(&self) -> Result<Chrf> {
         let (h, r) = self.pairs();
         corpus_chrf(&h, &r)
+    }
+
+    /// Corpus BLEU of the hypotheses and references both lower-cased: the figure to compare
+    /// a model that writes lower case with.
+    pub fn bleu_lowercased(&self) -> Result<Bleu> {
+        let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
+        let (h, r) = (lower(&self.hypotheses), lower(&self.references));
+        let h: Vec<&str> = h.iter().map(String::as_str).collect();
+        let r: Vec<&str> = r.iter().map(String::as_str).collect();
+        corpus_bleu(&h, &r)
     }
 
     fn pairs(&self) -> (Vec<&str>, Vec<&str>) {
@@ -76,17 +86,7 @@ pub fn score(
             }
         })
         .collect();
-    let lowercase = translator.config().lowercase;
-    let references = references
-        .iter()
-        .map(|r| {
-            if lowercase {
-                r.trim().to_lowercase()
-            } else {
-                r.trim().to_owned()
-            }
-        })
-        .collect();
+    let references = references.iter().map(|r| (*r).to_owned()).collect();
     Ok(Scored {
         hypotheses,
         references,

@@ -34,6 +34,8 @@ fn setup(kind: TokenizerKind) -> SentenceSetup {
     let tokenizer = TokenizerConfig {
         kind,
         vocab_size: 40,
+        min_frequency: 1,
+        lowercase: true,
         ..TokenizerConfig::default()
     };
     SentenceSetup {

@@ -55,8 +55,13 @@ const WORD_START: char = '▁';
 pub enum TokenizerKind {
     /// Whole words; rarer words than the vocabulary holds become `<unk>`.
     Word,
-    /// Byte-pair encoding: rare words are spelt out in frequent pieces.
+    /// Byte-pair encoding over words split from their punctuation: rare words are spelt out
+    /// in frequent pieces (decoded with spaces around punctuation).
     Bpe,
+    /// Byte-pair encoding over the raw text, spaces included (SentencePiece's BPE mode): no
+    /// pre-split, so decoding gives back the text itself, its spaces, apostrophes and case.
+    #[serde(rename = "sentencepiece")]
+    SentencePiece,
 }
 
 /// How to build a tokenizer.
@@ -77,10 +82,10 @@ pub struct TokenizerConfig {
 impl Default for TokenizerConfig {
     fn default() -> Self {
         TokenizerConfig {
-            kind: TokenizerKind::Word,
-            vocab_size: 10_000,
-            min_frequency: 1,
-            lowercase: true,
+            kind: TokenizerKind::SentencePiece,
+            vocab_size: 8_000,
+            min_frequency: 2,
+            lowercase: false,
             nfkc: true,
         }
     }
@@ -133,7 +138,7 @@ fn model_and_trainer(
                 .map_err(|e| Error::Config(format!("word-level trainer: {e}")))?;
             (model.into(), trainer.into(), None)
         }
-        TokenizerKind::Bpe => {
+        TokenizerKind::Bpe | TokenizerKind::SentencePiece => {
             // The word-start mark is an ordinary character, numbered with the alphabet
             // in sorted order; the crate's end-of-word suffix instead numbers its forms
             // in a hash map's order, which changes from run to run and breaks ties
@@ -189,6 +194,9 @@ impl SentenceTokenizer {
                 Metaspace::new(WORD_START, PrependScheme::Always, true).into(),
             ])
             .into(),
+            TokenizerKind::SentencePiece => {
+                Metaspace::new(WORD_START, PrependScheme::Always, true).into()
+            }
         };
         let mut inner: Inner = TokenizerBuilder::new()
             .with_model(model)
@@ -326,9 +334,30 @@ impl SentenceTokenizer {
             // The crate's BPE decoder underflows on an empty list.
             return Ok(String::new());
         }
-        self.inner
+        let text = self
+            .inner
             .decode(&ids, false)
-            .map_err(tk_error("decoding token ids"))
+            .map_err(tk_error("decoding token ids"))?;
+        // Word-level and BPE tokenizers split punctuation off; their words come back joined by
+        // spaces, which the detokeniser takes out where text has none.
+        Ok(if self.splits_punctuation() {
+            super::detok::detokenize(&text)
+        } else {
+            text
+        })
+    }
+
+    /// Whether the pre-tokeniser splits punctuation from words (word-level and `bpe`
+    /// tokenizers), so that decoded text needs detokenising.
+    fn splits_punctuation(&self) -> bool {
+        match self.inner.get_pre_tokenizer() {
+            Some(PreTokenizerWrapper::Whitespace(_)) => true,
+            Some(PreTokenizerWrapper::Sequence(seq)) => seq
+                .as_ref()
+                .iter()
+                .any(|p| matches!(p, PreTokenizerWrapper::Whitespace(_))),
+            _ => false,
+        }
     }
 }
 
@@ -343,11 +372,19 @@ mod tests {
         "The dogs are running.",
     ];
 
-    fn word(vocab_size: usize) -> SentenceTokenizer {
-        let config = TokenizerConfig {
+    /// The word-level tokenizer of earlier models: lower-cased, every word kept.
+    fn word_config(vocab_size: usize) -> TokenizerConfig {
+        TokenizerConfig {
+            kind: TokenizerKind::Word,
             vocab_size,
-            ..TokenizerConfig::default()
-        };
+            min_frequency: 1,
+            lowercase: true,
+            nfkc: true,
+        }
+    }
+
+    fn word(vocab_size: usize) -> SentenceTokenizer {
+        let config = word_config(vocab_size);
         SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap()
     }
 
@@ -356,7 +393,7 @@ mod tests {
         // Word level: nothing but the specials would be left. (BPE keeps its characters.)
         let config = TokenizerConfig {
             min_frequency: 1000,
-            ..TokenizerConfig::default()
+            ..word_config(10_000)
         };
         let err = SentenceTokenizer::train(&config, TEXT.iter().copied())
             .map(|_| ())
@@ -372,7 +409,7 @@ mod tests {
         let ids = t.encode("A man rides a bike.").unwrap();
         assert_eq!(ids.len(), 6);
         assert!(ids.iter().all(|&i| i > EOS_ID));
-        assert_eq!(t.decode(&ids).unwrap(), "a man rides a bike .");
+        assert_eq!(t.decode(&ids).unwrap(), "a man rides a bike.");
         // Case is folded, NFKC folds the full-width letters, unknown words become <unk>.
         let ids = t.encode("ＴＷＯ zebras").unwrap();
         assert_eq!(ids[1], UNK_ID);
@@ -390,8 +427,7 @@ mod tests {
     fn bpe_spells_unseen_words_in_pieces() {
         let config = TokenizerConfig {
             kind: TokenizerKind::Bpe,
-            vocab_size: 60,
-            ..TokenizerConfig::default()
+            ..word_config(60)
         };
         let t = SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap();
         assert_eq!(t.tokens()[..4], SPECIALS.map(String::from));
@@ -452,12 +488,15 @@ mod tests {
 
     #[test]
     fn json_round_trip_and_foreign_files() {
-        for kind in [TokenizerKind::Word, TokenizerKind::Bpe] {
+        for kind in [
+            TokenizerKind::Word,
+            TokenizerKind::Bpe,
+            TokenizerKind::SentencePiece,
+        ] {
             let config = TokenizerConfig {
                 kind,
-                vocab_size: 50,
                 lowercase: false,
-                ..TokenizerConfig::default()
+                ..word_config(50)
             };
             let t = SentenceTokenizer::train(&config, TEXT.iter().copied()).unwrap();
             let json = t.to_json().unwrap();
@@ -477,10 +516,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("<eos>"), "{err}");
-        let tiny = TokenizerConfig {
-            vocab_size: 4,
+        let tiny = word_config(4);
+        assert!(SentenceTokenizer::train(&tiny, TEXT.iter().copied()).is_err());
+    }
+
+    #[test]
+    fn sentencepiece_decodes_back_to_the_text_and_repeats_exactly() {
+        let text = [
+            "C'est mon patron.",
+            "Je l'ai vu hier, à Paris !",
+            "« Où est-il ? » demanda-t-elle.",
+            "Tom's dog doesn't bark (usually).",
+            "L'avion décolle à 10:30.",
+        ];
+        let config = TokenizerConfig {
+            vocab_size: 200,
+            min_frequency: 1,
             ..TokenizerConfig::default()
         };
-        assert!(SentenceTokenizer::train(&tiny, TEXT.iter().copied()).is_err());
+        assert_eq!(config.kind, TokenizerKind::SentencePiece);
+        let t = SentenceTokenizer::train(&config, text.iter().copied()).unwrap();
+        for s in text {
+            let ids = t.encode(s).unwrap();
+            assert!(!ids.contains(&UNK_ID), "{s}");
+            assert_eq!(t.decode(&ids).unwrap(), s);
+        }
+        // Unseen words are spelt in pieces and still decode to themselves, case kept.
+        let ids = t.encode("Patron, c'est Tom.").unwrap();
+        assert_eq!(t.decode(&ids).unwrap(), "Patron, c'est Tom.");
+        let json = t.to_json().unwrap();
+        for _ in 0..5 {
+            let again = SentenceTokenizer::train(&config, text.iter().copied()).unwrap();
+            assert_eq!(again.to_json().unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn word_level_output_is_detokenised() {
+        let t = word(100);
+        let ids = t.encode("Two dogs play in the snow.").unwrap();
+        assert_eq!(t.decode(&ids).unwrap(), "two dogs play in the snow.");
     }
 }
