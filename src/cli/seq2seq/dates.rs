@@ -26,6 +26,9 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     let model = match args.preset.unwrap_or(Preset::Course) {
         Preset::Course => Seq2SeqConfig::course(0, 0),
         Preset::Dates => seq2seq::dates_preset(),
+        Preset::Small | Preset::Base | Preset::Large => {
+            anyhow::bail!("--preset small, base and large size sentence translators (--task pairs); date models take course or dates")
+        }
     };
     let mut train = seq2seq::dates::TrainConfig::default();
     args.apply(&mut train.train);

@@ -56,10 +56,20 @@ pub enum TokenizerArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
-    /// The course's sizes: one-hot input, n_a = 32, n_s = 64, decoder fed only the context.
+    /// Dates: the course's sizes: one-hot input, n_a = 32, n_s = 64, decoder fed only the
+    /// context.
     Course,
-    /// Larger, and the decoder reads its previous output: the built-in model's sizes.
+    /// Dates: larger, and the decoder reads its previous output: the built-in model's sizes.
     Dates,
+    /// Sentences: embeddings and encoder 128, dropout 0.1, batch 32, Adam 2e-3 (the default
+    /// under 20,000 pairs).
+    Small,
+    /// Sentences: embeddings and encoder 128, dropout 0.2, batch 64, Adam 2e-3 (the default
+    /// from 20,000 to 200,000 pairs).
+    Base,
+    /// Sentences: embeddings 256, encoder 512, dropout 0.3, batch 64, Adam 1e-3 (the default
+    /// from 200,000 pairs).
+    Large,
 }
 
 #[derive(Debug, Args)]
@@ -151,13 +161,15 @@ pub struct TrainArgs {
     /// Model directory to write (default: the --resume directory).
     #[arg(long, required_unless_present = "resume")]
     pub out: Option<PathBuf>,
-    /// Date models' sizes [default: course].
+    /// Sizes: course or dates for date models [default: course]; small, base or large for
+    /// --task pairs [default: by the number of pairs: small under 20,000, base under 200,000,
+    /// large above; --embed, --hidden, --dropout, --batch-size and --lr override it].
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
-    /// Pairs per batch [default: 64].
+    /// Pairs per batch [default: 64; for --task pairs, the preset's].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Adam learning rate [default: 5e-3 for dates, 1e-3 for pairs].
+    /// Adam learning rate [default: 5e-3 for dates; for --task pairs, the preset's].
     #[arg(long)]
     pub lr: Option<f64>,
     /// Clip gradients to this global norm (0: off) [default: 1].
@@ -335,6 +347,7 @@ impl TrainArgs {
     pub(super) fn sentence_model_options(&self) -> Vec<&'static str> {
         given_options(&[
             ("--tokenizer", self.tokenizer.is_some()),
+            ("--preset", self.preset.is_some()),
             ("--vocab-size", self.vocab_size.is_some()),
             ("--min-frequency", self.min_frequency.is_some()),
             ("--lowercase", self.lowercase),

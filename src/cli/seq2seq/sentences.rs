@@ -3,12 +3,14 @@
 use seqmodels::metrics::BLEU_SIGNATURE;
 use seqmodels::seq2seq::sentences::pairs::{self, Pair};
 use seqmodels::seq2seq::sentences::tokenizer::{TokenizerConfig, TokenizerKind};
-use seqmodels::seq2seq::sentences::{SentenceSetup, SentenceSizes, SentenceTrainConfig};
+use seqmodels::seq2seq::sentences::{
+    SentencePreset, SentenceSetup, SentenceSizes, SentenceTrainConfig,
+};
 use seqmodels::seq2seq::{self, DecodeOptions, Task, Translator};
 use seqmodels::train::LrSchedule;
 use seqmodels::Progress;
 
-use super::{given_options, warn_lines, EvalArgs, TokenizerArg, TrainArgs};
+use super::{given_options, warn_lines, EvalArgs, Preset, TokenizerArg, TrainArgs};
 
 /// Reads the training (and dev) pairs of `--task pairs`.
 fn read_pairs(args: &TrainArgs) -> anyhow::Result<(Vec<Pair>, Option<Vec<Pair>>)> {
@@ -28,14 +30,18 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     if args.generate.is_some() {
         anyhow::bail!("--generate makes date pairs; --task pairs reads --pairs or --src/--tgt");
     }
-    if args.preset.is_some() {
-        anyhow::bail!(
-            "--preset sizes date models; --task pairs takes --embed, --hidden and --layers"
-        );
-    }
     let device = args.device.device.resolve()?;
     let (train, dev) = read_pairs(&args)?;
-    let mut config = training_config(&args);
+    let preset = match args.preset {
+        None => SentencePreset::for_pairs(train.len()),
+        Some(Preset::Small) => SentencePreset::Small,
+        Some(Preset::Base) => SentencePreset::Base,
+        Some(Preset::Large) => SentencePreset::Large,
+        Some(Preset::Course | Preset::Dates) => anyhow::bail!(
+            "--preset course and dates size date models; --task pairs takes small, base or large"
+        ),
+    };
+    let mut config = training_config(&args, preset.config());
     let (resume, out) = args.dirs()?;
     let report = if let Some(dir) = &resume {
         // The tokenizers and sizes are the saved model's: another one would be ignored.
@@ -84,7 +90,31 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
         config.train.budget = args.run.resumed_budget(20)?;
         seq2seq::sentences::resume(dir, &train, dev.as_deref(), &config, device, &out, progress)?
     } else {
-        let setup = new_setup(&args);
+        let setup = new_setup(&args, preset.sizes());
+        let s = setup.model.clone();
+        eprintln!(
+            "sizes: the {} preset{} (embed {}, hidden {}, dropout {}, batch {}, lr {:e}){}",
+            preset.name(),
+            if args.preset.is_some() {
+                String::new()
+            } else {
+                format!(" for {} pairs", train.len())
+            },
+            s.src_embed.unwrap_or(0),
+            s.enc_hidden,
+            s.dropout,
+            config.train.batch_size,
+            config.train.lr,
+            if args.embed.or(args.hidden).is_some()
+                || args.dropout.is_some()
+                || args.batch_size.is_some()
+                || args.lr.is_some()
+            {
+                ", with the sizes given"
+            } else {
+                ""
+            }
+        );
         seq2seq::sentences::train(
             &train,
             dev.as_deref(),
@@ -175,9 +205,8 @@ pub(super) fn eval_bleu(
     Ok(())
 }
 
-/// The training options of a sentence model, from the defaults and the flags given.
-fn training_config(args: &TrainArgs) -> SentenceTrainConfig {
-    let mut config = SentenceTrainConfig::default();
+/// The training options of a sentence model, from the preset's and the flags given.
+fn training_config(args: &TrainArgs, mut config: SentenceTrainConfig) -> SentenceTrainConfig {
     args.apply(&mut config.train);
     if let Some(decay) = args.lr_decay {
         config.train.lr_schedule = LrSchedule::Plateau(decay);
@@ -196,26 +225,27 @@ fn training_config(args: &TrainArgs) -> SentenceTrainConfig {
 }
 
 /// The tokenizers and sizes of a new sentence model, from the defaults and the flags given.
-fn new_setup(args: &TrainArgs) -> SentenceSetup {
-    let defaults = TokenizerConfig::default();
+fn new_setup(args: &TrainArgs, sizes: SentenceSizes) -> SentenceSetup {
+    let tokenizer_defaults = TokenizerConfig::default();
     let tokenizer = TokenizerConfig {
         kind: match args.tokenizer.unwrap_or(TokenizerArg::Sentencepiece) {
             TokenizerArg::Word => TokenizerKind::Word,
             TokenizerArg::Bpe => TokenizerKind::Bpe,
             TokenizerArg::Sentencepiece => TokenizerKind::SentencePiece,
         },
-        vocab_size: args.vocab_size.unwrap_or(defaults.vocab_size),
-        min_frequency: args.min_frequency.unwrap_or(defaults.min_frequency),
+        vocab_size: args.vocab_size.unwrap_or(tokenizer_defaults.vocab_size),
+        min_frequency: args
+            .min_frequency
+            .unwrap_or(tokenizer_defaults.min_frequency),
         lowercase: args.lowercase,
         nfkc: !args.no_nfkc,
     };
-    let defaults = SentenceSizes::default();
     let sizes = SentenceSizes {
-        embed: args.embed.unwrap_or(defaults.embed),
-        hidden: args.hidden.unwrap_or(defaults.hidden),
-        layers: args.layers.unwrap_or(defaults.layers),
-        dropout: args.dropout.unwrap_or(defaults.dropout),
-        max_len: args.max_len.unwrap_or(defaults.max_len),
+        embed: args.embed.unwrap_or(sizes.embed),
+        hidden: args.hidden.unwrap_or(sizes.hidden),
+        layers: args.layers.unwrap_or(sizes.layers),
+        dropout: args.dropout.unwrap_or(sizes.dropout),
+        max_len: args.max_len.unwrap_or(sizes.max_len),
     };
     SentenceSetup::new(sizes, tokenizer)
 }

@@ -18,5 +18,6 @@ pub use codec::{SubwordCodec, Tokenizers, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE
 pub use pairs::Pair;
 pub use score::{score, Scored};
 pub use train::{
-    resume, train, SentenceEpoch, SentenceReport, SentenceSetup, SentenceSizes, SentenceTrainConfig,
+    resume, train, SentenceEpoch, SentencePreset, SentenceReport, SentenceSetup, SentenceSizes,
+    SentenceTrainConfig,
 };

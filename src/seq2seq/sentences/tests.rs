@@ -427,3 +427,16 @@ fn training_with_a_teacher_forcing_ratio_feeds_the_model_its_own_guesses_and_sti
     // The coin flips between truth and guess come from the seed: one thread, the same run.
     assert_eq!(run("again"), losses, "same seed, same training");
 }
+
+#[test]
+fn the_default_preset_follows_the_number_of_pairs() {
+    use super::SentencePreset;
+    assert_eq!(SentencePreset::for_pairs(3_000), SentencePreset::Small);
+    assert_eq!(SentencePreset::for_pairs(19_999), SentencePreset::Small);
+    assert_eq!(SentencePreset::for_pairs(29_000), SentencePreset::Base);
+    assert_eq!(SentencePreset::for_pairs(200_000), SentencePreset::Large);
+    let small = SentencePreset::Small;
+    assert_eq!((small.sizes().embed, small.sizes().hidden), (128, 128));
+    assert_eq!(small.config().train.batch_size, 32);
+    assert_eq!(SentencePreset::Large.sizes().hidden, 512);
+}

@@ -557,4 +557,55 @@ mod tests {
         let ids = t.encode("Two dogs play in the snow.").unwrap();
         assert_eq!(t.decode(&ids).unwrap(), "two dogs play in the snow.");
     }
+
+    #[test]
+    fn a_thousand_training_sentences_round_trip() {
+        // Sentences with case, accents, apostrophes, quotes, brackets, digits and double
+        // spaces, drawn from word lists by a fixed rule.
+        let words = [
+            "Tom",
+            "l'avion",
+            "n'est",
+            "pas",
+            "là",
+            "Où",
+            "est-il",
+            "«",
+            "»",
+            "(vraiment)",
+            "10:30",
+            "3,5",
+            "C'est",
+            "don't",
+            "Ça",
+            "naïve",
+            "Zürich",
+            "\"yes\"",
+            "?",
+            "!",
+            "...",
+            "élève",
+        ];
+        let sentences: Vec<String> = (0..1000)
+            .map(|i| {
+                let n = 3 + i % 7;
+                let mut s: Vec<&str> = (0..n)
+                    .map(|k| words[(i * 7 + k * 13) % words.len()])
+                    .collect();
+                if i % 10 == 0 {
+                    s.push(" ");
+                }
+                s.join(" ").trim_end().to_owned() + "."
+            })
+            .collect();
+        let config = TokenizerConfig {
+            vocab_size: 300,
+            ..TokenizerConfig::default()
+        };
+        let t = SentenceTokenizer::train(&config, sentences.iter().map(String::as_str)).unwrap();
+        for s in &sentences {
+            let ids = t.encode(s).unwrap();
+            assert_eq!(t.decode(&ids).unwrap(), *s, "{ids:?}");
+        }
+    }
 }
