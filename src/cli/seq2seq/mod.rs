@@ -347,7 +347,6 @@ impl TrainArgs {
     pub(super) fn sentence_model_options(&self) -> Vec<&'static str> {
         given_options(&[
             ("--tokenizer", self.tokenizer.is_some()),
-            ("--preset", self.preset.is_some()),
             ("--vocab-size", self.vocab_size.is_some()),
             ("--min-frequency", self.min_frequency.is_some()),
             ("--lowercase", self.lowercase),

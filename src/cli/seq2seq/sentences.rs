@@ -45,7 +45,10 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     let (resume, out) = args.dirs()?;
     let report = if let Some(dir) = &resume {
         // The tokenizers and sizes are the saved model's: another one would be ignored.
-        let given = args.sentence_model_options();
+        let mut given = args.sentence_model_options();
+        if args.preset.is_some() {
+            given.push("--preset");
+        }
         if !given.is_empty() {
             anyhow::bail!(
                 "--resume keeps the saved model's tokenizers and sizes; leave out {}",
