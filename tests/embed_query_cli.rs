@@ -273,7 +273,7 @@ fn convert_takes_the_format_from_the_name() {
     says(&run, "cannot tell the vector format from the name");
     let run = convert(&f.plain, "p.bin", &["--format", "fasttext"]);
     assert!(!run.ok);
-    says(&run, "have no n-gram rows");
+    says(&run, "these vectors have no n-gram rows");
     assert!(!Path::new(&out("p.bin")).exists(), "nothing written");
 }
 

@@ -70,6 +70,8 @@ pub(super) fn bias(args: BiasArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
+    // Debiased vectors are plain word vectors, whatever they were read from.
+    let format = super::out_format(args.format, &args.out, false)?;
     let emb = args.vectors.load()?;
     let g = debias::bias_direction(&emb, &pair_refs(&args.pairs))
         .map_err(|e| anyhow::anyhow!("--pair: {e}"))?;
@@ -144,11 +146,7 @@ pub(super) fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
     }
     let neutral_refs: Vec<&str> = neutral.iter().map(String::as_str).collect();
     let out = debias::debias(&emb, &g, &neutral_refs, &pair_refs(&equal))?;
-    formats::write(
-        &out,
-        &args.out,
-        super::out_format(args.format, &args.out, &out)?,
-    )?;
+    formats::write(&out, &args.out, format)?;
     eprintln!(
         "neutralized {} words and equalized {} pairs; wrote {}",
         neutral.len(),

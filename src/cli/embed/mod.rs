@@ -76,17 +76,22 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// The format to write `emb` to `out` in: `--format` when given, else the one the name of `out`
-/// asks for ([`Format::for_path`]: `.bin`, `.txt`/`.vec`, `.glove`).
-pub fn out_format(
-    format: Option<FormatArg>,
-    out: &Path,
-    emb: &Embeddings,
-) -> anyhow::Result<Format> {
-    match format {
-        Some(f) => Ok(f.into()),
-        None => Ok(Format::for_path(out, emb.subwords().is_some())?),
+/// The format to write vectors to `out` in: `--format` when given, else the one the name of
+/// `out` asks for ([`Format::for_path`]: `.bin`, `.txt`/`.vec`, `.glove`). `subwords` says
+/// whether the vectors have n-gram rows: fastText's model file holds only such vectors, so
+/// asking for it without them is refused here, before anything is computed or written.
+pub fn out_format(format: Option<FormatArg>, out: &Path, subwords: bool) -> anyhow::Result<Format> {
+    let format = match format {
+        Some(f) => f.into(),
+        None => Format::for_path(out, subwords)?,
+    };
+    if format == Format::FastText && !subwords {
+        anyhow::bail!(
+            "--format fasttext writes fastText's model file, which holds subword vectors, and \
+             these vectors have no n-gram rows: write them as bin, text or glove"
+        );
     }
+    Ok(format)
 }
 
 /// `err` with a "did you mean" for each unknown word it names that has a near spelling in
@@ -154,7 +159,7 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
 
 fn convert(a: ConvertArgs) -> anyhow::Result<()> {
     let emb = a.input.load()?;
-    let format = out_format(a.format, &a.out, &emb)?;
+    let format = out_format(a.format, &a.out, emb.subwords().is_some())?;
     formats::write(&emb, &a.out, format)?;
     let dropped = match emb.subwords() {
         Some(s) if format != Format::FastText => {
