@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use seqmodels::embeddings::query::{self, AnalogyMethod};
+use seqmodels::embeddings::query::AnalogyMethod;
 use seqmodels::embeddings::{formats, formats::Format};
 use seqmodels::word2vec::{self, SkipGramConfig};
 use seqmodels::Silent;
@@ -36,10 +36,10 @@ fn main() -> anyhow::Result<()> {
         vectors.dim()
     );
 
-    for hit in query::analogy(&vectors, a, b, c, 5, AnalogyMethod::CosAdd, None)? {
+    for hit in vectors.analogy([a, b, c], 5, AnalogyMethod::CosAdd, None)? {
         println!("{a} : {b} :: {c} : {} ({:.3})", hit.word, hit.score);
     }
-    for hit in query::similar(&vectors, b, 5)? {
+    for hit in vectors.most_similar(&[b], &[], 5, None)? {
         println!("near {b}: {} ({:.3})", hit.word, hit.score);
     }
 

@@ -34,12 +34,13 @@ pub struct DebiasArgs {
     /// File of pairs to equalize, `a b` or `a:b` per line.
     #[arg(long)]
     pub equalize: Option<PathBuf>,
-    /// Output vectors.
+    /// Output vectors; the name gives the format (.bin word2vec binary, .txt or .vec word2vec
+    /// text, .glove GloVe).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Bin)]
-    pub format: FormatArg,
+    /// Output format, whatever the name of --out.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -60,7 +61,8 @@ pub(super) fn bias(args: BiasArgs) -> anyhow::Result<()> {
     let emb = args.vectors.load()?;
     let g = debias::bias_direction(&emb, &pair_refs(&args.pairs))?;
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
-    emb.ids(&words)?;
+    emb.ids(&words)
+        .map_err(|e| super::with_hints(&emb, e.into()))?;
     for w in words {
         println!("{w}\t{:+.6}", debias::bias_cosine(&emb, w, &g)?);
     }
@@ -68,6 +70,8 @@ pub(super) fn bias(args: BiasArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
+    // Debiased vectors are plain word vectors, whatever they were read from.
+    let format = super::out_format(args.format, &args.out, false)?;
     let emb = args.vectors.load()?;
     let g = debias::bias_direction(&emb, &pair_refs(&args.pairs))
         .map_err(|e| anyhow::anyhow!("--pair: {e}"))?;
@@ -75,7 +79,11 @@ pub(super) fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
     let known = |path: &Path, line: usize, word: &str| -> anyhow::Result<String> {
         match emb.id(word) {
             Some(_) => Ok(word.to_owned()),
-            None => anyhow::bail!("{}:{line}: unknown word {word:?}", path.display()),
+            None => {
+                let hint = emb.suggest(word).map(|s| format!(" (did you mean {s}?)"));
+                let hint = hint.unwrap_or_default();
+                anyhow::bail!("{}:{line}: unknown word {word:?}{hint}", path.display())
+            }
         }
     };
     let mut neutral: Vec<String> = Vec::new();
@@ -138,7 +146,7 @@ pub(super) fn run_debias(args: DebiasArgs) -> anyhow::Result<()> {
     }
     let neutral_refs: Vec<&str> = neutral.iter().map(String::as_str).collect();
     let out = debias::debias(&emb, &g, &neutral_refs, &pair_refs(&equal))?;
-    formats::write(&out, &args.out, args.format.into())?;
+    formats::write(&out, &args.out, format)?;
     eprintln!(
         "neutralized {} words and equalized {} pairs; wrote {}",
         neutral.len(),

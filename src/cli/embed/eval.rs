@@ -27,6 +27,11 @@ pub struct EvalArgs {
     /// Compare words exactly rather than upper-cased (gensim's case_insensitive=False).
     #[arg(long)]
     pub case_sensitive: bool,
+    /// In the word pairs, answer words outside the vocabulary from their character n-grams,
+    /// as fastText does (vectors with subwords, such as a fastText .bin); gensim's
+    /// evaluate_word_pairs counts such pairs as out of vocabulary.
+    #[arg(long)]
+    pub oov_ngrams: bool,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -40,6 +45,7 @@ pub(super) fn evaluate(args: EvalArgs) -> anyhow::Result<()> {
     let options = EvalOptions {
         restrict_vocab: args.restrict_vocab,
         case_insensitive: !args.case_sensitive,
+        oov_ngrams: args.oov_ngrams,
     };
     let pair_options = EvalOptions {
         restrict_vocab: args.pairs_restrict_vocab,
@@ -81,18 +87,30 @@ pub(super) fn evaluate(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
     if !pairs.is_empty() {
+        // With --oov-ngrams, how many of the pairs had a word answered from its n-grams.
+        let ngrams = |r: Option<&eval::PairsReport>| match (args.oov_ngrams, r) {
+            (false, _) => String::new(),
+            (true, None) => format!(" {:>7}", "n-gram"),
+            (true, Some(r)) => format!(" {:>7}", r.from_ngrams),
+        };
         println!(
-            "{:<30} {:>9} {:>9} {:>7} {:>6}",
-            "word pairs", "spearman", "pearson", "oov %", "pairs"
+            "{:<30} {:>9} {:>9} {:>7} {:>6}{}",
+            "word pairs",
+            "spearman",
+            "pearson",
+            "oov %",
+            "pairs",
+            ngrams(None)
         );
         for (path, r) in &pairs {
             println!(
-                "{:<30} {:>9.4} {:>9.4} {:>7.2} {:>6}",
+                "{:<30} {:>9.4} {:>9.4} {:>7.2} {:>6}{}",
                 file_name(path),
                 r.spearman,
                 r.pearson,
                 r.oov_percent,
-                r.pairs
+                r.pairs,
+                ngrams(Some(r))
             );
         }
     }

@@ -1,4 +1,5 @@
-//! `seqmodels embed`: the command group, the vector file options every command shares, and
+//! `seqmodels embed`: the command group, the vector file options every command shares, the
+//! output format (from `--format` or the file name), the hints for unknown words, and
 //! `convert`. Training is in `train`, the queries in `query`, evaluation in `eval`, bias and
 //! debiasing in `debias`.
 
@@ -7,7 +8,7 @@ mod eval;
 mod query;
 mod train;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use seqmodels::embeddings::{formats, formats::Format, Embeddings};
@@ -15,7 +16,7 @@ use seqmodels::Progress;
 
 use debias::{BiasArgs, DebiasArgs};
 use eval::EvalArgs;
-use query::{AnalogyArgs, OddArgs, PairArgs, SimilarArgs};
+use query::{AnalogyArgs, NSimilarityArgs, OddArgs, PairArgs, SimilarArgs, VectorArgs};
 use train::TrainArgs;
 
 #[derive(Debug, Args)]
@@ -28,12 +29,17 @@ pub struct EmbedArgs {
 pub enum EmbedCommand {
     /// Train skip-gram with negative sampling on a corpus file (plain or .gz, streamed).
     Train(TrainArgs),
-    /// Convert vectors between word2vec binary, word2vec text and GloVe text.
+    /// Convert vectors between word2vec binary and text, GloVe and fastText's .bin (the output
+    /// format from --format, else from the name of --out).
     Convert(ConvertArgs),
-    /// The nearest words to WORD by cosine.
+    /// Each word's vector, as `word v1 v2 ...` lines (fastText's print-word-vectors).
+    Vector(VectorArgs),
+    /// The nearest words to WORD... (and away from --negative words) by cosine.
     Similar(SimilarArgs),
     /// Cosine similarity of two words.
     Similarity(PairArgs),
+    /// Cosine similarity of two sets of words, each averaged: A B -- C D.
+    NSimilarity(NSimilarityArgs),
     /// a : b :: c : ? (3CosAdd, or 3CosMul with --method cosmul).
     Analogy(AnalogyArgs),
     /// The word that fits least with the others.
@@ -55,6 +61,8 @@ pub enum FormatArg {
     Text,
     /// GloVe text: no header.
     Glove,
+    /// fastText's model file (.bin), for vectors with subwords.
+    Fasttext,
 }
 
 impl From<FormatArg> for Format {
@@ -63,13 +71,50 @@ impl From<FormatArg> for Format {
             FormatArg::Bin => Format::Word2VecBinary,
             FormatArg::Text => Format::Word2VecText,
             FormatArg::Glove => Format::Glove,
+            FormatArg::Fasttext => Format::FastText,
         }
     }
 }
 
+/// The format to write vectors to `out` in: `--format` when given, else the one the name of
+/// `out` asks for ([`Format::for_path`]: `.bin`, `.txt`/`.vec`, `.glove`). `subwords` says
+/// whether the vectors have n-gram rows: fastText's model file holds only such vectors, so
+/// asking for it without them is refused here, before anything is computed or written.
+pub fn out_format(format: Option<FormatArg>, out: &Path, subwords: bool) -> anyhow::Result<Format> {
+    let format = match format {
+        Some(f) => f.into(),
+        None => Format::for_path(out, subwords)?,
+    };
+    if format == Format::FastText && !subwords {
+        anyhow::bail!(
+            "--format fasttext writes fastText's model file, which holds subword vectors, and \
+             these vectors have no n-gram rows: write them as bin, text or glove"
+        );
+    }
+    Ok(format)
+}
+
+/// `err` with a "did you mean" for each unknown word it names that has a near spelling in
+/// `emb`: `unknown word: King (did you mean king?)`.
+pub fn with_hints(emb: &Embeddings, err: anyhow::Error) -> anyhow::Error {
+    let Some(seqmodels::Error::UnknownWords { words }) = err.downcast_ref() else {
+        return err;
+    };
+    let named: Vec<String> = words
+        .iter()
+        .map(|w| match emb.suggest(w) {
+            Some(s) => format!("{w} (did you mean {s}?)"),
+            None => w.clone(),
+        })
+        .collect();
+    let s = if words.len() == 1 { "" } else { "s" };
+    anyhow::anyhow!("unknown word{s}: {}", named.join(", "))
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct VectorsArgs {
-    /// Vector file (word2vec binary or text, or GloVe; detected; .gz accepted).
+    /// Vector file: word2vec binary or text, GloVe, or a fastText .bin model (detected; .gz
+    /// accepted). A fastText model answers words outside its vocabulary from their n-grams.
     #[arg(long, short = 'v')]
     pub vectors: PathBuf,
     /// Read only the first N words (the most frequent, in files that word2vec tools write).
@@ -87,20 +132,23 @@ impl VectorsArgs {
 pub struct ConvertArgs {
     #[command(flatten)]
     pub input: VectorsArgs,
-    /// Output file.
+    /// Output file; its name gives the format: .bin (word2vec binary, or fastText's model when
+    /// the vectors have subwords), .txt or .vec (word2vec text), .glove (GloVe).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Output format.
+    /// Output format, whatever the name of --out.
     #[arg(long, value_enum)]
-    pub format: FormatArg,
+    pub format: Option<FormatArg>,
 }
 
 pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::Result<()> {
     match args.command {
         EmbedCommand::Train(a) => train::train(a, threads, progress),
         EmbedCommand::Convert(a) => convert(a),
+        EmbedCommand::Vector(a) => query::vector(a),
         EmbedCommand::Similar(a) => query::similar(a),
         EmbedCommand::Similarity(a) => query::similarity(a),
+        EmbedCommand::NSimilarity(a) => query::n_similarity(a),
         EmbedCommand::Analogy(a) => query::analogy(a),
         EmbedCommand::OddOneOut(a) => query::odd_one_out(a),
         EmbedCommand::Eval(a) => eval::evaluate(a),
@@ -111,9 +159,19 @@ pub fn run(args: EmbedArgs, threads: usize, progress: &dyn Progress) -> anyhow::
 
 fn convert(a: ConvertArgs) -> anyhow::Result<()> {
     let emb = a.input.load()?;
-    formats::write(&emb, &a.out, a.format.into())?;
+    let format = out_format(a.format, &a.out, emb.subwords().is_some())?;
+    formats::write(&emb, &a.out, format)?;
+    let dropped = match emb.subwords() {
+        Some(s) if format != Format::FastText => {
+            format!(
+                " (without the {} n-gram rows: {format} holds one vector per word)",
+                s.ngrams.bucket
+            )
+        }
+        _ => String::new(),
+    };
     eprintln!(
-        "wrote {} vectors of dimension {} to {}",
+        "wrote {} vectors of dimension {} to {} as {format}{dropped}",
         emb.len(),
         emb.dim(),
         a.out.display()

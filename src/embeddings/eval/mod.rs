@@ -22,6 +22,7 @@
 //! best candidates re-scored exactly in `f64`, so only near-ties within gensim's own `f32`
 //! rounding can decide differently; exact ties go to the lower (more frequent) row.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -84,8 +85,11 @@ pub struct PairsReport {
     pub oov_percent: f64,
     /// Pairs in the file.
     pub pairs: usize,
-    /// Pairs with both words in the vocabulary, the ones correlated.
+    /// Pairs with both words in the vocabulary, the ones correlated (with
+    /// [`EvalOptions::oov_ngrams`], also those answered from n-grams).
     pub used: usize,
+    /// Pairs of `used` with a word answered from its character n-grams.
+    pub from_ngrams: usize,
 }
 
 /// Vocabulary settings shared by both evaluations.
@@ -95,6 +99,11 @@ pub struct EvalOptions {
     pub restrict_vocab: usize,
     /// Compare upper-cased words; the first of several colliding words stands for them all.
     pub case_insensitive: bool,
+    /// In word pairs, answer a word outside the vocabulary from its character n-grams (its
+    /// own row too, if it has one past `restrict_vocab`), as fastText does, when the vectors
+    /// have subwords. Off in gensim's `evaluate_word_pairs`, which counts such pairs as
+    /// out of vocabulary.
+    pub oov_ngrams: bool,
 }
 
 impl Default for EvalOptions {
@@ -103,6 +112,7 @@ impl Default for EvalOptions {
         EvalOptions {
             restrict_vocab: 300_000,
             case_insensitive: true,
+            oov_ngrams: false,
         }
     }
 }
@@ -157,7 +167,12 @@ pub fn evaluate_pairs_from(
     options: &EvalOptions,
 ) -> Result<PairsReport> {
     let vocab = EvalVocab::new(emb, options);
-    let (mut gold, mut model, mut oov) = (Vec::new(), Vec::new(), 0usize);
+    let (mut gold, mut model, mut oov, mut from_ngrams) = (Vec::new(), Vec::new(), 0usize, 0);
+    let vector = |w: &str| match vocab.lookup(w) {
+        Some(row) => Some((Cow::Borrowed(emb.vector(row)), false)),
+        None if options.oov_ngrams => emb.get_vector(w).ok().map(|v| (v, true)),
+        None => None,
+    };
     for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
@@ -172,9 +187,10 @@ pub fn evaluate_pairs_from(
             let reason = format!("score {score:?} is not a number");
             return Err(bad_line(name, i + 1, reason));
         };
-        if let (Some(a), Some(b)) = (vocab.lookup(a), vocab.lookup(b)) {
+        if let (Some((a, oov_a)), Some((b, oov_b))) = (vector(a), vector(b)) {
             gold.push(score);
-            model.push(cosine(emb.vector(a), emb.vector(b)));
+            model.push(cosine(&a, &b));
+            from_ngrams += usize::from(oov_a || oov_b);
         } else {
             oov += 1;
         }
@@ -200,6 +216,7 @@ pub fn evaluate_pairs_from(
         oov_percent,
         pairs,
         used,
+        from_ngrams,
     })
 }
 

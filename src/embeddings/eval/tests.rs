@@ -15,6 +15,7 @@ fn opts(restrict_vocab: usize, case_insensitive: bool) -> EvalOptions {
     EvalOptions {
         restrict_vocab,
         case_insensitive,
+        oov_ngrams: false,
     }
 }
 
@@ -155,4 +156,33 @@ fn spearman_averages_tied_ranks() {
     assert!((pearson(&x, &y) - 0.19021508154954075).abs() < 1e-12);
     assert!(pearson(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
     assert!(spearman(&[1.0], &[1.0]).is_nan());
+}
+
+#[test]
+fn word_pairs_can_answer_oov_words_from_ngrams() {
+    use crate::embeddings::subwords::{Ngrams, Subwords, Training};
+    let ngrams = Ngrams::new(3, 3, 5).unwrap();
+    let subwords = Subwords {
+        ngrams,
+        word_rows: vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+        bucket_rows: (0..10).map(|i| ((i * 7) % 5) as f32 - 2.0).collect(),
+        counts: vec![3, 2, 1],
+        training: Training::default(),
+    };
+    let words = ["cat", "dog", "far"].map(String::from).to_vec();
+    let emb = Embeddings::with_subwords(words, 2, subwords).unwrap();
+    let text = "cat\tdog\t1\ncats\tdog\t2\ncat\tfar\t3\nxx\tcat\t4\n";
+    let plain = opts(2, false);
+    let r = evaluate_pairs_from(&emb, text, Path::new("p"), &plain).unwrap();
+    assert_eq!((r.pairs, r.used, r.from_ngrams), (4, 1, 0));
+    let ngram = EvalOptions {
+        oov_ngrams: true,
+        ..plain
+    };
+    let r = evaluate_pairs_from(&emb, text, Path::new("p"), &ngram).unwrap();
+    // "cats" from n-grams, "far" (past restrict_vocab) from its row and n-grams, "xx" too.
+    assert_eq!(
+        (r.pairs, r.used, r.from_ngrams, r.oov_percent),
+        (4, 4, 3, 0.0)
+    );
 }

@@ -1,7 +1,8 @@
 //! Word-vector files: the two formats of the `word2vec` C tool (Mikolov et al. 2013, "Efficient
 //! Estimation of Word Representations in Vector Space") and GloVe's text format (Pennington et
 //! al. 2014), as gensim's `KeyedVectors.load_word2vec_format` / `save_word2vec_format` read and
-//! write them.
+//! write them, and fastText's model file (Bojanowski et al. 2017), as `fasttext` 0.9 and
+//! gensim's `load_facebook_model` read and write it.
 //!
 //! - word2vec text: a header line `<words> <dimensions>`, then `word v1 ... vdim` per line.
 //! - word2vec binary: the same header line, then per word its UTF-8 bytes, a space and `dim`
@@ -9,18 +10,26 @@
 //!   takes both, and skips any whitespace before a word (gensim strips `'\n'`, the C tool's
 //!   `fscanf("%s")` all whitespace). The writer follows the C tool.
 //! - GloVe: no header, `word v1 ... vdim` per line; the dimension is that of the first line.
+//! - fastText `.bin`: the whole model, subword rows included (see [`fasttext`]); recognised by
+//!   its magic number.
 //!
 //! Gzipped files are recognised by their magic bytes, whatever their name, and read as a
 //! stream. Errors name the file and the 1-based line; in a binary file the "line" is the one a
 //! record has when written by the C tool (the header is line 1, word `k` is on line `k + 1`).
 //! Unlike gensim, which keeps the first of two equal words and replaces undecodable bytes on
 //! request, a repeated word, a word that is not UTF-8 and a value that is not a finite number are
-//! all errors.
+//! all errors. A file that is no vector file at all (model weights, an archive, JSON, a
+//! directory) is named as what it is.
+//!
+//! When writing, [`Format::for_path`] takes the format from the file name the way users name
+//! vector files: `.bin`, `.txt`/`.vec`, `.glove`.
 
-use std::collections::HashMap;
+pub mod fasttext;
+mod word2vec;
+
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufWriter, Cursor, ErrorKind, Read, Write};
+use std::io::{Cursor, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -32,12 +41,10 @@ use super::Embeddings;
 use crate::error::{Error, Result};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// A binary record whose word has no space within this many bytes is not a word2vec record; the
-/// bound keeps a corrupt file from being read into memory whole.
-const MAX_WORD_BYTES: usize = 1 << 20;
-/// How much after a word2vec header is read to tell text from binary.
-const PROBE: usize = 1 << 16;
-const BUFFER: usize = 1 << 16;
+/// Bytes read from the start of a file to tell what it is.
+const HEAD: u64 = 64;
+/// What a vector file can be, for the errors that find something else.
+const VECTOR_FILES: &str = "word2vec binary or text, GloVe or fastText .bin";
 
 /// A word-vector file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,20 +55,25 @@ pub enum Format {
     Word2VecText,
     /// GloVe's text format: one word per line, no header.
     Glove,
+    /// fastText's model file (`.bin`): word and subword rows; only vectors with subwords can
+    /// be written in it.
+    FastText,
 }
 
 impl FromStr for Format {
     type Err = String;
 
-    /// Accepts `word2vec-bin` (`bin`, `binary`), `word2vec-text` (`text`, `txt`) and `glove`,
-    /// in any case.
+    /// Accepts `word2vec-bin` (`bin`, `binary`), `word2vec-text` (`text`, `txt`), `glove` and
+    /// `fasttext`, in any case.
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
             "word2vec-bin" | "bin" | "binary" => Ok(Format::Word2VecBinary),
             "word2vec-text" | "text" | "txt" => Ok(Format::Word2VecText),
             "glove" => Ok(Format::Glove),
+            "fasttext" => Ok(Format::FastText),
             _ => Err(format!(
-                "unknown vector format {s:?}: expected word2vec-bin, word2vec-text or glove"
+                "unknown vector format {s:?}: expected word2vec-bin, word2vec-text, glove or \
+                 fasttext"
             )),
         }
     }
@@ -74,13 +86,58 @@ impl fmt::Display for Format {
             Format::Word2VecBinary => "word2vec-bin",
             Format::Word2VecText => "word2vec-text",
             Format::Glove => "glove",
+            Format::FastText => "fasttext",
         })
+    }
+}
+
+impl Format {
+    /// The format a file name asks for, the way users name vector files (a final `.gz` is
+    /// looked through): `.bin` is word2vec binary, or fastText's model file when the vectors
+    /// have `subwords`; `.txt` and `.vec` are word2vec text (`.vec` is what fastText writes);
+    /// `.glove` and `.glove.txt` are GloVe. Any other name is an error that lists these.
+    ///
+    /// ```
+    /// use seqmodels::embeddings::formats::Format;
+    /// use std::path::Path;
+    /// assert_eq!(Format::for_path(Path::new("v.vec"), false).unwrap(), Format::Word2VecText);
+    /// assert_eq!(Format::for_path(Path::new("v.bin"), true).unwrap(), Format::FastText);
+    /// assert_eq!(Format::for_path(Path::new("v.glove.txt.gz"), false).unwrap(), Format::Glove);
+    /// assert!(Format::for_path(Path::new("vectors"), false).is_err());
+    /// ```
+    pub fn for_path(path: &Path, subwords: bool) -> Result<Format> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let format = if name.ends_with(".glove") || name.ends_with(".glove.txt") {
+            Format::Glove
+        } else if name.ends_with(".txt") || name.ends_with(".vec") {
+            Format::Word2VecText
+        } else if name.ends_with(".bin") {
+            match subwords {
+                true => Format::FastText,
+                false => Format::Word2VecBinary,
+            }
+        } else {
+            return Err(Error::Config(format!(
+                "cannot tell the vector format from the name {}: end it in .bin (word2vec \
+                 binary, or fastText's model when the vectors have subwords), .txt or .vec \
+                 (word2vec text) or .glove (GloVe), or name the format (--format)",
+                path.display()
+            )));
+        };
+        Ok(format)
     }
 }
 
 /// Reads the vectors in the file at `path` (gzipped or not), detecting the format when `format`
 /// is `None`; `limit` keeps only the first N words, like gensim's `limit`.
 pub fn read(path: &Path, format: Option<Format>, limit: Option<usize>) -> Result<Embeddings> {
+    if path.is_dir() {
+        return Err(not_vectors(path, "a directory (a model directory?)"));
+    }
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     read_from(file, path, format, limit)
 }
@@ -96,18 +153,37 @@ pub fn read_from<R: Read>(
         let reason = "a limit of 0 words keeps nothing; leave it out to read every word";
         return Err(Error::Config(reason.into()));
     }
-    parse(
-        crate::text::maybe_gunzip(reader, name)?,
-        name,
-        format,
-        limit,
-    )
+    let mut reader = crate::text::maybe_gunzip(reader, name)?;
+    let mut head = Vec::new();
+    let got = reader.by_ref().take(HEAD).read_to_end(&mut head);
+    got.map_err(|e| Error::io("reading", name, e))?;
+    let fasttext = fasttext::has_magic(&head);
+    if let Some(kind) = other_file(&head).filter(|_| !fasttext) {
+        return Err(not_vectors(name, kind));
+    }
+    let reader = Cursor::new(head.clone()).chain(reader);
+    match (format, fasttext) {
+        (None | Some(Format::FastText), true) => fasttext::read(reader, name, limit),
+        (Some(Format::FastText), false) => Err(Error::BadFile {
+            path: name.into(),
+            reason: "is not a fastText model: it does not start with fastText's magic number"
+                .into(),
+        }),
+        (format, _) => {
+            word2vec::parse(reader, name, format, limit).map_err(|e| match json(&head) {
+                true => not_vectors(name, "JSON (a tokenizer.json or a config file?)"),
+                false => e,
+            })
+        }
+    }
 }
 
 /// Writes `emb` to `path` in `format`, gzipped when the name ends in `.gz`. The file is written
 /// beside the target under a temporary name and renamed into place, so `path` is always either
-/// the old file or the complete new one.
+/// the old file or the complete new one; vectors that `format` cannot hold are refused before
+/// anything is written.
 pub fn write(emb: &Embeddings, path: &Path, format: Format) -> Result<()> {
+    check_writable(emb, format)?;
     crate::text::replace_atomically(path, |tmp| {
         let mut file = File::create(tmp).map_err(|e| Error::io("creating", path, e))?;
         if path.extension().is_some_and(|e| e == "gz") {
@@ -122,17 +198,19 @@ pub fn write(emb: &Embeddings, path: &Path, format: Format) -> Result<()> {
 }
 
 /// Writes `emb` to `writer` in `format` (uncompressed). Values are written so that reading them
-/// back gives the same `f32` bits: raw bytes in the binary format, Rust's shortest round-trip
+/// back gives the same `f32` bits: raw bytes in the binary formats, Rust's shortest round-trip
 /// decimals in the text formats. A value that is not finite is an error, before any output.
 pub fn write_to<W: Write>(emb: &Embeddings, writer: W, format: Format) -> Result<()> {
+    check_writable(emb, format)?;
     write_records(emb, writer, format, Path::new("<output>"))
 }
 
-/// Guesses the format from the first bytes of a file (gzipped or not). A first line of two
-/// integers is a word2vec header; what follows is text when every line of it reads as a word
-/// and `dim` numbers, binary when it reads as words and `dim` floats each (see `sniff`). A first
-/// line of a word and numbers is GloVe. `None` when the first line is neither. (A GloVe file of
-/// dimension 1 whose first word is an integer reads as word2vec: name its format to read it.)
+/// Guesses the format from the first bytes of a file (gzipped or not): fastText's magic
+/// number, else a word2vec header or GloVe line. A first line of two integers is a word2vec
+/// header; what follows is text when every line of it reads as a word and `dim` numbers,
+/// binary when it reads as words and `dim` floats each. A first line of a word and numbers is
+/// GloVe. `None` when the first line is neither. (A GloVe file of dimension 1 whose first word
+/// is an integer reads as word2vec: name its format to read it.)
 pub fn detect(head: &[u8]) -> Option<Format> {
     let unzipped;
     let head = if head.starts_with(&GZIP_MAGIC) {
@@ -141,366 +219,22 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     } else {
         head
     };
-    let head = &head[head.iter().position(|b| !b.is_ascii_whitespace())?..];
-    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let (first, rest) = head.split_at(end);
-    match parse_header(first) {
-        Some((_, 0)) => None,
-        Some((count, dim)) => Some(sniff(rest, false, count, dim)),
-        None => {
-            reads_as_text(first, !rest.is_empty(), usize::MAX, 0, false).then_some(Format::Glove)
-        }
+    if fasttext::has_magic(head) {
+        return Some(Format::FastText);
     }
-}
-
-/// `return Err(BadLine)` at the current line of a [`Records`].
-macro_rules! bail {
-    ($r:expr, $($reason:tt)+) => {
-        return Err(Error::BadLine {
-            path: $r.path.into(),
-            line: $r.line,
-            reason: format!($($reason)+),
-        })
-    };
-}
-
-fn parse<B: BufRead>(
-    mut reader: B,
-    path: &Path,
-    format: Option<Format>,
-    limit: Option<usize>,
-) -> Result<Embeddings> {
-    let (words, vectors, lines) = (Vec::new(), Vec::new(), Vec::new());
-    let mut r = Records {
-        path,
-        line: 0,
-        dim: 0,
-        words,
-        vectors,
-        lines,
-    };
-    let mut first = Vec::new();
-    while next_line(&mut reader, &mut first, &mut r)? && is_blank(&first) {}
-    if is_blank(&first) {
-        r.line = 1;
-        bail!(r, "empty file");
-    }
-    let header = parse_header(&first);
-    let max = limit.unwrap_or(usize::MAX);
-    match (format, header) {
-        (Some(Format::Glove), _) | (None, None) => {
-            let hint = match header {
-                Some(_) => " (the first line looks like a word2vec header)",
-                None if parse_signed_header(&first) => {
-                    " (the first line looks like a word2vec header with a negative count)"
-                }
-                None => "",
-            };
-            // The first line is a record: hand it back to the record reader.
-            r.line -= 1;
-            read_text(Cursor::new(first).chain(reader), r, None, max, hint)
-        }
-        (Some(_), None) => {
-            let found = String::from_utf8_lossy(&first);
-            let found: String = found.trim_end().chars().take(60).collect();
-            bail!(
-                r,
-                "expected the word2vec header \"<words> <dimensions>\", found {found:?}"
-            )
-        }
-        (_, Some((_, 0))) => bail!(r, "the header gives dimension 0"),
-        (_, Some((0, _))) => bail!(r, "the header gives 0 words: the file holds no vectors"),
-        (format, Some((count, dim))) => {
-            let max = max.min(count);
-            r.dim = dim;
-            r.reserve(max);
-            let mut probe = Vec::new();
-            let format = match format {
-                Some(format) => format,
-                None => {
-                    let got = reader.by_ref().take(PROBE as u64).read_to_end(&mut probe);
-                    got.map_err(|e| r.io(e))?;
-                    sniff(&probe, probe.len() < PROBE, count, dim)
-                }
-            };
-            let reader = Cursor::new(probe).chain(reader);
-            match format {
-                Format::Word2VecBinary => read_binary(reader, r, count, max),
-                _ => read_text(reader, r, Some(count), max, ""),
-            }
-        }
-    }
-}
-
-/// Text or binary, for the bytes after a word2vec header (`complete` when they are all of the
-/// file). Text when every record in the bytes reads as a word and `dim` finite numbers. A few
-/// text records can also read as binary ones, so when the bytes read as binary they are still
-/// text if every line is a word and numbers: a text file with one broken line goes to the text
-/// reader, which names the line. When neither reading holds, UTF-8 is text.
-fn sniff(bytes: &[u8], complete: bool, count: usize, dim: usize) -> Format {
-    let text = if reads_as_text(bytes, complete, count, dim, true) {
-        true
-    } else if reads_as_binary(bytes, complete, count, dim) {
-        reads_as_text(bytes, complete, count, dim, false)
-    } else {
-        utf8_prefix(bytes, complete).is_some()
-    };
-    if text {
-        Format::Word2VecText
-    } else {
-        Format::Word2VecBinary
-    }
-}
-
-/// Whether at most `count` lines are each a word and numbers: `exact`ly `dim` finite ones, or
-/// at least one. Unless `complete`, the last line may be cut short.
-fn reads_as_text(bytes: &[u8], complete: bool, count: usize, dim: usize, exact: bool) -> bool {
-    let Some(text) = utf8_prefix(bytes, complete) else {
-        return false;
-    };
-    let (whole, partial) = match text.rfind('\n') {
-        _ if complete => (text, ""),
-        Some(i) => text.split_at(i + 1),
-        None => ("", text),
-    };
-    let lines = whole.lines().map(|l| (l, true));
-    let lines = lines.chain(std::iter::once((partial, false)));
-    let lines = lines.filter(|(l, _)| !l.trim().is_empty());
-    lines.enumerate().all(|(i, (line, full))| {
-        let mut tokens: Vec<&str> = line.split_ascii_whitespace().collect();
-        if !full {
-            tokens.pop();
-        }
-        let values = tokens.get(1..).unwrap_or_default();
-        let fits = match exact {
-            true => values.len() == dim || !full && values.len() < dim,
-            false => !values.is_empty() || !full,
-        };
-        let number = |t: &&str| t.parse::<f32>().is_ok_and(|v| !exact || v.is_finite());
-        i < count && fits && values.iter().all(number)
-    })
-}
-
-/// Whether at most `count` records are each a word, a space and `dim` finite floats. Unless
-/// `complete`, the last record may be cut short.
-fn reads_as_binary(bytes: &[u8], complete: bool, count: usize, dim: usize) -> bool {
-    let mut rest = bytes;
-    let mut records = 0;
-    while let Some(start) = rest.iter().position(|b| !b.is_ascii_whitespace()) {
-        rest = &rest[start..];
-        let Some(space) = rest.iter().position(|&b| b == b' ') else {
-            return !complete;
-        };
-        let (word, values) = (&rest[..space], &rest[space + 1..]);
-        let bad_word =
-            std::str::from_utf8(word).is_err() || word.iter().any(u8::is_ascii_whitespace);
-        let Some(row) = dim.checked_mul(4).filter(|&n| n <= values.len()) else {
-            return !complete && !bad_word && records < count;
-        };
-        let finite = values[..row].chunks_exact(4).all(|b| f32_at(b).is_finite());
-        if records == count || bad_word || !finite {
-            return false;
-        }
-        rest = &values[row..];
-        records += 1;
-    }
-    true
-}
-
-/// What has been read so far and where: errors name `path` and `line`.
-struct Records<'a> {
-    path: &'a Path,
-    line: usize,
-    /// 0 until the first line of a GloVe file.
-    dim: usize,
-    words: Vec<String>,
-    vectors: Vec<f32>,
-    lines: Vec<usize>,
-}
-
-impl Records<'_> {
-    /// Reserves room for `words`, but not for more than a few million values, whatever a
-    /// corrupt header claims.
-    fn reserve(&mut self, words: usize) {
-        let words = words.min(1 << 18);
-        self.words.reserve(words);
-        self.lines.reserve(words);
-        self.vectors
-            .reserve(words.saturating_mul(self.dim).min(1 << 24));
-    }
-
-    fn io(&self, e: std::io::Error) -> Error {
-        Error::io("reading", self.path, e)
-    }
-
-    fn value(&mut self, value: f32, index: usize, word: &str) -> Result<()> {
-        if !value.is_finite() {
-            let index = index + 1;
-            bail!(
-                self,
-                "value {index} of {word:?} is {value}: only finite numbers are allowed"
-            );
-        }
-        self.vectors.push(value);
-        Ok(())
-    }
-
-    fn word(&mut self, word: &str) -> Result<()> {
-        // The store would refuse it too, without the line.
-        if word.chars().any(char::is_whitespace) {
-            bail!(self, "the word {word:?} contains whitespace");
-        }
-        self.words.push(word.to_owned());
-        self.lines.push(self.line);
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<Embeddings> {
-        let mut seen = HashMap::with_capacity(self.words.len());
-        for (word, &line) in self.words.iter().zip(&self.lines) {
-            if let Some(first) = seen.insert(word.as_str(), line) {
-                self.line = line;
-                bail!(
-                    self,
-                    "the word {word:?} appears twice (first on line {first})"
-                );
-            }
-        }
-        drop(seen);
-        Embeddings::new(self.words, self.dim, self.vectors)
-    }
-}
-
-/// Word2vec text (`count` from the header) or GloVe (`count` `None`) records, up to `max`.
-fn read_text<B: BufRead>(
-    mut reader: B,
-    mut r: Records,
-    count: Option<usize>,
-    max: usize,
-    hint: &str,
-) -> Result<Embeddings> {
-    let mut buf = Vec::new();
-    while r.words.len() < max && next_line(&mut reader, &mut buf, &mut r)? {
-        let text = match std::str::from_utf8(&buf) {
-            Ok(text) => text,
-            Err(e) => bail!(r, "not valid UTF-8 (byte {})", e.valid_up_to()),
-        };
-        let mut tokens = text.split_ascii_whitespace();
-        let Some(word) = tokens.next() else {
-            continue;
-        };
-        let start = r.vectors.len();
-        for (j, token) in tokens.enumerate() {
-            match token.parse::<f32>() {
-                Ok(value) => r.value(value, j, word)?,
-                Err(_) => bail!(r, "value {} of {word:?} is {token:?}, not a number", j + 1),
-            }
-        }
-        let found = r.vectors.len() - start;
-        if r.dim == 0 {
-            r.dim = found;
-        }
-        if found == 0 || found != r.dim {
-            let dim = r.dim.max(1);
-            bail!(
-                r,
-                "expected {dim} values after {word:?}, found {found}{hint}"
-            );
-        }
-        r.word(word)?;
-    }
-    if let Some(count) = count {
-        if r.words.len() < max {
-            bail!(
-                r,
-                "header says {count} words, file ends after {}",
-                r.words.len()
-            );
-        }
-        while max == count && next_line(&mut reader, &mut buf, &mut r)? {
-            if !is_blank(&buf) {
-                bail!(r, "header says {count} words, but the file goes on");
-            }
-        }
-    }
-    r.finish()
-}
-
-/// Word2vec binary records, up to `max`. Whitespace before a word is skipped: the C tool
-/// writes a newline after each vector, gensim none.
-fn read_binary<B: BufRead>(
-    mut reader: B,
-    mut r: Records,
-    count: usize,
-    max: usize,
-) -> Result<Embeddings> {
-    let mut buf = Vec::new();
-    // Values arrive in chunks so that a corrupt dimension allocates only what the file holds.
-    let mut chunk = [0u8; 4096];
-    while r.words.len() < max {
-        r.line += 1;
-        let k = r.words.len() + 1;
-        buf.clear();
-        let n = reader
-            .by_ref()
-            .take(MAX_WORD_BYTES as u64)
-            .read_until(b' ', &mut buf);
-        let n = n.map_err(|e| r.io(e))?;
-        match (
-            buf.last() == Some(&b' '),
-            buf.iter().position(|b| !b.is_ascii_whitespace()),
-        ) {
-            (true, None) => bail!(r, "word {k} is empty"),
-            (false, _) if n >= MAX_WORD_BYTES => {
-                bail!(
-                    r,
-                    "no space after word {k} in {n} bytes: is this a word2vec binary file?"
-                )
-            }
-            (false, None) => bail!(r, "header says {count} words, file ends after {}", k - 1),
-            (false, Some(_)) => bail!(r, "header says {count} words, file ends inside word {k}"),
-            (true, Some(start)) => drop(buf.drain(..start)),
-        };
-        buf.pop();
-        let Ok(word) = std::str::from_utf8(&buf) else {
-            bail!(
-                r,
-                "word {k} is not valid UTF-8: {:?}",
-                String::from_utf8_lossy(&buf)
-            )
-        };
-        let mut j = 0;
-        while j < r.dim {
-            let take = (r.dim - j).min(chunk.len() / 4) * 4;
-            match reader.read_exact(&mut chunk[..take]) {
-                Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
-                    let at = format!("in the vector of {word:?} (word {k})");
-                    bail!(r, "header says {count} words, file ends {at}")
-                }
-                Err(e) => return Err(r.io(e)),
-                Ok(()) => {}
-            }
-            let start = r.vectors.len();
-            r.vectors.extend(chunk[..take].chunks_exact(4).map(f32_at));
-            if let Some(i) = r.vectors[start..].iter().position(|v| !v.is_finite()) {
-                let value = r.vectors[start + i];
-                r.value(value, j + i, word)?;
-            }
-            j += take / 4;
-        }
-        r.word(word)?;
-    }
-    if max == count && !rest_is_blank(&mut reader).map_err(|e| r.io(e))? {
-        r.line += 1;
-        bail!(
-            r,
-            "header says {count} words, but the file goes on after them"
-        );
-    }
-    r.finish()
+    word2vec::detect(head)
 }
 
 fn write_records<W: Write>(emb: &Embeddings, writer: W, format: Format, path: &Path) -> Result<()> {
+    match format {
+        Format::FastText => fasttext::write(emb, writer, path),
+        _ => word2vec::write_records(emb, writer, format, path),
+    }
+}
+
+/// Refuses vectors that `format` cannot hold: a value that is not finite (no format holds
+/// one), plain vectors in fastText's model file.
+fn check_writable(emb: &Embeddings, format: Format) -> Result<()> {
     for id in 0..emb.len() {
         if let Some(v) = emb.vector(id).iter().find(|v| !v.is_finite()) {
             return Err(Error::InvalidInput {
@@ -509,50 +243,46 @@ fn write_records<W: Write>(emb: &Embeddings, writer: W, format: Format, path: &P
             });
         }
     }
-    let io = |e| Error::io("writing", path, e);
-    let mut out = BufWriter::with_capacity(BUFFER, writer);
-    if format != Format::Glove {
-        writeln!(out, "{} {}", emb.len(), emb.dim()).map_err(io)?;
+    if format == Format::FastText {
+        fasttext::check_writable(emb)?;
     }
-    let mut line = Vec::new();
-    for id in 0..emb.len() {
-        line.clear();
-        line.extend_from_slice(emb.word(id).as_bytes());
-        if format == Format::Word2VecBinary {
-            line.push(b' ');
-            emb.vector(id)
-                .iter()
-                .for_each(|v| line.extend_from_slice(&v.to_le_bytes()));
-        } else {
-            for v in emb.vector(id) {
-                // Writing to a Vec cannot fail.
-                let _ = write!(line, " {v}");
-            }
-        }
-        line.push(b'\n');
-        out.write_all(&line).map_err(io)?;
-    }
-    out.flush().map_err(io)
+    Ok(())
 }
 
-/// Reads the next line into `buf` and counts it; `false` at the end of the file (whose line
-/// number is then one past the last).
-fn next_line<B: BufRead>(reader: &mut B, buf: &mut Vec<u8>, r: &mut Records) -> Result<bool> {
-    buf.clear();
-    let n = reader.read_until(b'\n', buf).map_err(|e| r.io(e))?;
-    r.line += 1;
-    Ok(n > 0)
+fn not_vectors(path: &Path, kind: &str) -> Error {
+    Error::BadFile {
+        path: path.into(),
+        reason: format!("is {kind}, not a vector file ({VECTOR_FILES})"),
+    }
 }
 
-fn rest_is_blank<B: BufRead>(reader: &mut B) -> std::io::Result<bool> {
-    loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() || !is_blank(buf) {
-            return Ok(buf.is_empty());
-        }
-        let n = buf.len();
-        reader.consume(n);
+/// What the first bytes of a file say it is, when that is a known kind of file that holds no
+/// vectors: their magic numbers cannot begin a word2vec or GloVe file (whose first bytes are a
+/// header of digits or a word).
+fn other_file(head: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| head.starts_with(magic);
+    if head.len() > 8 && head[4..8] == [0; 4] && head[8] == b'{' {
+        // safetensors: a little-endian u64 header length (under 4 GiB), then the JSON header.
+        Some("a safetensors file (model weights)")
+    } else if starts(b"PK\x03\x04") {
+        Some("a zip archive (a PyTorch checkpoint or a NumPy .npz?)")
+    } else if head.len() > 1 && head[0] == 0x80 && (2..=5).contains(&head[1]) {
+        Some("a Python pickle (a gensim model saved with save()? write its vectors with save_word2vec_format)")
+    } else if starts(b"\x93NUMPY") {
+        Some("a NumPy array")
+    } else if starts(b"\x89HDF\r\n\x1a\n") {
+        Some("an HDF5 file")
+    } else if starts(b"\x89PNG") || starts(b"%PDF") || starts(b"\x7fELF") {
+        Some("an image, a PDF or a program")
+    } else {
+        None
     }
+}
+
+/// Whether a file that failed to read as vectors starts as JSON does.
+fn json(head: &[u8]) -> bool {
+    let start = head.iter().position(|b| !b.is_ascii_whitespace());
+    start.is_some_and(|i| matches!(head[i], b'{' | b'['))
 }
 
 /// What a truncated gzip stream decodes to, up to where it is cut.
@@ -563,43 +293,6 @@ fn gunzip_prefix(head: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&buf[..n]);
     }
     out
-}
-
-/// The text of `bytes`; unless `complete`, a character cut off at the end is left out.
-fn utf8_prefix(bytes: &[u8], complete: bool) -> Option<&str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Some(text),
-        Err(e) if !complete && e.error_len().is_none() => {
-            std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()
-        }
-        Err(_) => None,
-    }
-}
-
-/// `<words> <dimensions>`, as the word2vec header has it.
-fn parse_header(line: &[u8]) -> Option<(usize, usize)> {
-    let mut tokens = std::str::from_utf8(line).ok()?.split_ascii_whitespace();
-    let count = tokens.next()?.parse().ok()?;
-    let dim = tokens.next()?.parse().ok()?;
-    tokens.next().is_none().then_some((count, dim))
-}
-
-/// Whether `line` is two integers, read after [`parse_header`] has refused it (so one of them is
-/// negative): a broken header, not a record.
-fn parse_signed_header(line: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(line) else {
-        return false;
-    };
-    let tokens: Vec<&str> = text.split_ascii_whitespace().collect();
-    matches!(tokens[..], [a, b] if a.parse::<i64>().is_ok() && b.parse::<i64>().is_ok())
-}
-
-fn is_blank(bytes: &[u8]) -> bool {
-    bytes.iter().all(u8::is_ascii_whitespace)
-}
-
-fn f32_at(bytes: &[u8]) -> f32 {
-    f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ fn limit_keeps_the_first_words() {
 #[test]
 fn text_errors_name_the_line() {
     #[rustfmt::skip]
-    let cases: [(&[u8], &str); 13] = [
+    let cases: [(&[u8], &str); 12] = [
         (b"", "1: empty file"),
         (b"\n \n", "1: empty file"),
         (b"1000 2\na 1 2\n\nb 3 4\n", "5: header says 1000 words, file ends after 2"),
@@ -160,7 +160,6 @@ fn text_errors_name_the_line() {
         (b"a 1 2\nb 3 NaN\n", "2: value 2 of \"b\" is NaN: only finite numbers are allowed"),
         (b"a 1 2\nb 3 4\n\na 5 6\n", "4: the word \"a\" appears twice (first on line 1)"),
         (b"1 2\na 1 2\nb 3 4\n", "3: header says 1 words, but the file goes on"),
-        (b"a\xc2\xa0b 1\n", "1: the word \"a\\u{a0}b\" contains whitespace"),
         (b"2 0\n", "1: the header gives dimension 0"),
         (b"0 4\n", "1: the header gives 0 words: the file holds no vectors"),
     ];
@@ -175,6 +174,12 @@ fn text_errors_name_the_line() {
     assert!(
         negative.ends_with("(the first line looks like a word2vec header with a negative count)"),
         "{negative}"
+    );
+    let nbsp = parse(b"a\xc2\xa0b 1\n", None, None).unwrap();
+    assert_eq!(
+        nbsp.words(),
+        ["a\u{a0}b"],
+        "only ASCII whitespace separates words"
     );
     let small = parse(b"a 1e-05 -0.5\n", None, None).unwrap();
     assert_eq!(small.vector(0), [1e-5, -0.5]);
@@ -197,6 +202,7 @@ fn binary_errors_name_the_record() {
         (bin(&[b"\nb ", &one, b"\nc ", &one]), "4: header says 2 words, but the file goes on \
                                                 after them"),
         (bin(&[b"\n ", &one]), "3: word 2 is empty"),
+        (bin(&[b"\nb\tc ", &one]), "3: the word \"b\\tc\" contains whitespace"),
     ];
     for (bytes, expected) in cases {
         let found = error(&bytes, Some(Format::Word2VecBinary));
@@ -217,4 +223,73 @@ fn unwritable_values_and_paths_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let err = write(&store(), &dir.path().join("missing/v.bin"), Format::Glove).unwrap_err();
     assert!(err.to_string().starts_with("creating "), "{err}");
+}
+
+#[test]
+fn the_format_follows_the_file_name() {
+    let cases = [
+        ("v.bin", false, Format::Word2VecBinary),
+        ("v.bin", true, Format::FastText),
+        ("V.BIN.gz", false, Format::Word2VecBinary),
+        ("v.txt", true, Format::Word2VecText),
+        ("wiki.en.vec", true, Format::Word2VecText),
+        ("v.vec.gz", false, Format::Word2VecText),
+        ("glove.6B.50d.glove", false, Format::Glove),
+        ("v.glove.txt", false, Format::Glove),
+        ("v.glove.txt.gz", false, Format::Glove),
+    ];
+    for (name, subwords, format) in cases {
+        assert_eq!(
+            Format::for_path(Path::new(name), subwords).unwrap(),
+            format,
+            "{name}"
+        );
+    }
+    for name in ["vectors", "v.safetensors", "v.gz", "dir/"] {
+        let err = Format::for_path(Path::new(name), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot tell the vector format"), "{err}");
+    }
+    assert_eq!("FastText".parse::<Format>(), Ok(Format::FastText));
+}
+
+#[test]
+fn files_that_hold_no_vectors_are_named_for_what_they_are() {
+    let json = br#"{"model": {"type": "BPE", "vocab": {"a": 0}}}"#;
+    let mut safetensors = 34u64.to_le_bytes().to_vec();
+    safetensors.extend(br#"{"w":{"dtype":"F32","shape":[1]}}  "#);
+    safetensors.extend([0x80, 0xff, 0x01, 0x0a]);
+    let cases: [(&[u8], &str); 6] = [
+        (
+            &safetensors,
+            "is a safetensors file (model weights), not a vector file",
+        ),
+        (b"PK\x03\x04\x14\x00\x00\x00", "is a zip archive"),
+        (b"\x80\x04\x95\x10\x00\x00", "is a Python pickle"),
+        (b"\x93NUMPY\x01\x00v\x00", "is a NumPy array"),
+        (json, "is JSON (a tokenizer.json or a config file?)"),
+        (&gzip(json), "is JSON (a tokenizer.json or a config file?)"),
+    ];
+    for (bytes, says) in cases {
+        let err = error(bytes, None);
+        assert!(err.starts_with("v.txt: ") && err.contains(says), "{err}");
+        assert!(
+            err.ends_with("(word2vec binary or text, GloVe or fastText .bin)"),
+            "{err}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let err = read(dir.path(), None, None).unwrap_err().to_string();
+    assert!(
+        err.contains("is a directory (a model directory?), not a vector file"),
+        "{err}"
+    );
+    // A GloVe file whose first word starts like JSON is still read.
+    assert_eq!(parse(b"{ 1 2\n", None, None).unwrap().words(), ["{"]);
+    let err = error(b"not a fasttext model", Some(Format::FastText));
+    assert!(
+        err.contains("does not start with fastText's magic number"),
+        "{err}"
+    );
 }
