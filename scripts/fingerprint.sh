@@ -71,7 +71,7 @@ hash "translate --attention -" builtin.attention
 # seq2seq, sentence pairs
 quiet sm seq2seq train --task pairs --pairs pairs.tsv --tokenizer word --vocab-size 10000 --min-frequency 1 --lowercase \
     --embed 16 --hidden 32 --dropout 0 --max-len 8 \
-    --epochs 3 --lr 1e-2 --seed 3 --out sentences --device cpu
+    --batch-size 64 --epochs 3 --lr 1e-2 --seed 3 --out sentences --device cpu
 hash sentences/model.safetensors sentences/model.safetensors
 hash sentences/src_tokenizer.json sentences/src_tokenizer.json
 cp -r sentences sentences-resumed
