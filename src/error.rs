@@ -80,7 +80,7 @@ pub enum Error {
     },
 
     /// An input given to a model that it cannot take (empty, too long, ...).
-    #[error("input {input:?}: {reason}")]
+    #[error("input {}: {reason}", crate::limits::quote(input))]
     InvalidInput {
         /// The input, as given.
         input: String,

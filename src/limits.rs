@@ -14,6 +14,22 @@ pub const MAX_LEARNING_RATE: f64 = 1e6;
 /// The largest gradient-clipping threshold training accepts: the largest 32-bit float.
 pub const MAX_CLIP: f64 = f32::MAX as f64;
 
+/// The most characters of an input an error message quotes.
+pub const MAX_QUOTE_CHARS: usize = 80;
+
+/// `text` quoted for an error message: whole when short, else its first
+/// [`MAX_QUOTE_CHARS`] characters and its length, so that a huge input never floods stderr.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTE_CHARS) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!(
+            "{:?}... ({} characters)",
+            &text[..end],
+            text.chars().count()
+        ),
+    }
+}
+
 /// The weights of `layers` stacked recurrent layers of `hidden` units in `directions`
 /// directions, with `gates` gates (4 for an LSTM), reading `input` values at the first layer.
 pub(crate) fn rnn_weights(

@@ -143,6 +143,27 @@ fn eval_prints_the_metrics_and_draws_the_confusion_matrix() {
     assert!(eval["accuracy"].as_f64().unwrap() >= 0.9, "{}", run.stdout);
     assert_eq!(eval["confusion"].as_array().unwrap().len(), 5);
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    // A picture that cannot be written (a directory is in the way) is a warning: the
+    // figures are printed first and the command succeeds.
+    let blocked = dir.path().join("blocked.png");
+    std::fs::create_dir(&blocked).unwrap();
+    let run = seqmodels(&[
+        "classify",
+        "eval",
+        "--model",
+        m,
+        "--data",
+        TEST,
+        "--confusion",
+        blocked.to_str().unwrap(),
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.contains("macro F1"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("warning: no confusion matrix picture"),
+        "{}",
+        run.stderr
+    );
     let run = seqmodels(&["classify", "eval", "--model", m, "--data", TEST]);
     assert!(
         run.stdout.contains("macro F1") && run.stdout.contains("😞"),

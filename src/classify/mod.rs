@@ -40,6 +40,6 @@ pub use eval::{cross_validate, evaluate, predict, CrossValidation};
 pub use inputs::{vocabulary, TrainedWords};
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
 #[cfg(feature = "plot")]
-pub use plot::confusion_png;
+pub use plot::{confusion_png, MAX_DRAWN_CLASSES};
 pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
 pub use train::{resume, split, train, EpochFigures, TrainData, TrainOptions, TrainReport};

@@ -15,6 +15,14 @@ use tokenizers::{
 use crate::error::{Error, Result};
 use crate::vocab::{Vocab, PAD, UNK};
 
+/// The most words of a sentence a classifier reads; the rest of a longer text is left out, so
+/// that memory is bounded by the model, not by the input.
+pub const MAX_WORDS: usize = 1_000;
+
+/// The most characters of a text tokenised: far more than [`MAX_WORDS`] words need, and a
+/// bound on the tokeniser's memory (it keeps offsets for every character it normalises).
+const MAX_CHARS: usize = MAX_WORDS * 64;
+
 /// Id of `<pad>`.
 pub const PAD_ID: i64 = 0;
 /// Id of `<unk>`.
@@ -32,13 +40,22 @@ impl Tokenizer {
         Tokenizer { lowercase }
     }
 
-    /// The words of `text`, in order.
+    /// The words of `text`, in order: at most [`MAX_WORDS`].
     pub fn words(&self, text: &str) -> Result<Vec<String>> {
+        Ok(self.words_cut(text)?.0)
+    }
+
+    /// [`Tokenizer::words`], and whether `text` was longer than a classifier reads.
+    pub fn words_cut(&self, text: &str) -> Result<(Vec<String>, bool)> {
         let fail = |e: tokenizers::Error| Error::InvalidInput {
             input: text.to_owned(),
             reason: format!("cannot be tokenised: {e}"),
         };
-        let mut normalized = NormalizedString::from(text);
+        let head = match text.char_indices().nth(MAX_CHARS) {
+            Some((end, _)) => &text[..end],
+            None => text,
+        };
+        let mut normalized = NormalizedString::from(head);
         if self.lowercase {
             Sequence::new(vec![NFKC.into(), Lowercase.into()])
                 .normalize(&mut normalized)
@@ -48,11 +65,14 @@ impl Tokenizer {
         }
         let mut pre = PreTokenizedString::from(normalized);
         BertPreTokenizer.pre_tokenize(&mut pre).map_err(fail)?;
-        Ok(pre
-            .get_splits(OffsetReferential::Normalized, OffsetType::Char)
+        let splits = pre.get_splits(OffsetReferential::Normalized, OffsetType::Char);
+        let cut = splits.len() > MAX_WORDS || head.len() < text.len();
+        let words = splits
             .into_iter()
+            .take(MAX_WORDS)
             .map(|(word, _, _)| word.to_owned())
-            .collect())
+            .collect();
+        Ok((words, cut))
     }
 
     /// The ids of `text`'s words in `vocab` (`<unk>` for missing words); at least one id, so an

@@ -573,15 +573,26 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let names: Vec<String> = (0..model.config().labels.len())
         .map(|c| model.config().display_name(c).to_owned())
         .collect();
-    if let Some(png) = &args.confusion {
-        classify::confusion_png(&evaluation, &names, png)?;
-    }
+    // The figures first: a picture that cannot be drawn or written costs only itself.
     match args.format {
         OutputFormat::Text => {
             println!("{}: {} sentences", args.data.display(), data.examples.len());
             print!("{}", evaluation.table(&names));
         }
         OutputFormat::Json => println!("{}", serde_json::to_string(&evaluation)?),
+    }
+    if let Some(png) = &args.confusion {
+        let classes = evaluation.labels.len();
+        if classes > classify::MAX_DRAWN_CLASSES {
+            eprintln!(
+                "note: {}: {classes} classes; the picture shows the {} most frequent",
+                png.display(),
+                classify::MAX_DRAWN_CLASSES
+            );
+        }
+        if let Err(e) = classify::confusion_png(&evaluation, &names, png) {
+            eprintln!("warning: no confusion matrix picture: {e}");
+        }
     }
     Ok(())
 }
