@@ -95,6 +95,11 @@ pub enum Error {
         words: Vec<String>,
     },
 
+    /// The run was stopped by Ctrl-C (SIGINT) at a safe point: what was kept, and where. The
+    /// binary exits with status 130 on it.
+    #[error("{0}")]
+    Interrupted(String),
+
     /// A configuration value out of range or inconsistent with another.
     #[error("invalid configuration: {0}")]
     Config(String),

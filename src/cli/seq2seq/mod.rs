@@ -147,6 +147,10 @@ pub struct TrainArgs {
     /// Model directory to write (default: the --resume directory).
     #[arg(long, required_unless_present = "resume")]
     pub out: Option<PathBuf>,
+    /// Replace a model of another kind in --out (a folder that is not a model is never
+    /// replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Date models' sizes [default: course].
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,

@@ -32,6 +32,7 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
             "--preset sizes date models; --task pairs takes --embed, --hidden and --layers"
         );
     }
+    let _out = super::super::common::claim_out(Some(&args.dirs()?.1), seq2seq::KIND, args.force)?;
     let device = args.device.device.resolve()?;
     let (train, dev) = read_pairs(&args)?;
     let mut config = training_config(&args);
