@@ -5,7 +5,7 @@
 //! it, renames it over the target and syncs the folder, so the rename itself survives a power
 //! cut. Temporary files of runs that died (their PID is no longer alive) are removed the next
 //! time the same file is written. The steps are shared with the model directories of
-//! [`crate::checkpoint`]: [`sync_dir`], [`pid_alive`] and the test hook [`failpoint`].
+//! [`crate::checkpoint`]: `sync_dir`, `pid_alive` and the test hook `failpoint`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -313,7 +313,8 @@ fn clean_file_leftovers(path: &Path) {
 /// A test hook: when the environment variable `SEQMODELS_FAILPOINT` names `point` (a
 /// comma-separated list may name several), the process kills itself here with SIGKILL, as a
 /// crash or `kill -9` would, so that tests and `scripts/bench/hostile.sh` can stop a save
-/// between any two of its steps. Unset (always, in normal use), this does nothing.
+/// between any two of its steps (`file-written` here; the model directory's in
+/// `checkpoint/swap.rs`). Unset (always, in normal use), this does nothing.
 pub(crate) fn failpoint(point: &str) {
     if failpoint_set(point) {
         #[cfg(unix)]

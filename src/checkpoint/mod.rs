@@ -8,8 +8,8 @@
 //! | `meta.json` | model kind, format version, crate version, seed, training figures |
 //!
 //! [`save`] writes all four into a temporary directory beside the target, syncs it and
-//! exchanges it with the old model in one step ([`swap`](self#saving)), so a reader never sees
-//! half a model, and a crash at any instant leaves the old model or the new one. `meta.json`
+//! exchanges it with the old model in one step (see [Saving](self#saving)), so a reader never
+//! sees half a model, and a crash at any instant leaves the old model or the new one. `meta.json`
 //! records the SHA-256 of each weight file. [`load`] checks kind and format version before
 //! anything else is trusted; [`load_weights`] checks the file's SHA-256 and then every tensor's
 //! name, shape and dtype against the model built from the config, so a checkpoint of another
@@ -19,9 +19,12 @@
 //! # Saving
 //!
 //! A run first [`claim`]s its output directory: a model of another kind there is refused
-//! unless forced, a lock keeps a second run out, and leftovers of crashed saves are cleaned up
-//! (see `out.rs`). The replacement itself is described in `swap.rs`; reading parts safely in
-//! `parts.rs`.
+//! unless forced ([`check_out`]), a lock (`.NAME.lock`) keeps a second run out, and leftovers of
+//! crashed saves are cleaned up (`out.rs`). Each save takes the same steps under the run's
+//! claim, then exchanges the new directory with the old one by `renameat2(RENAME_EXCHANGE)`,
+//! or, where the filesystem refuses, renames the old one aside first, which the next load or
+//! save puts back if the process died between the two renames (`swap.rs`). Parts are read by
+//! [`read_part`]: regular files only, each with a size limit (`parts.rs`).
 
 mod out;
 mod parts;
@@ -150,7 +153,13 @@ pub fn save_bundle<C: Serialize, V: Serialize>(
     let _claim = out::claim_for_save(dir, &meta.kind)?;
     let tmp = swap::sibling(dir, "tmp")?;
     fs::create_dir(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+    let kept = dir.exists();
     let written = write_parts(&tmp, meta, config, vocab, vs, extra, files)
+        .map_err(|e| Error::NotSaved {
+            path: dir.to_path_buf(),
+            kept,
+            source: Box::new(e),
+        })
         .and_then(|()| swap::commit(&tmp, dir));
     if written.is_err() {
         let _ = fs::remove_dir_all(&tmp);
@@ -174,9 +183,8 @@ fn write_parts<C: Serialize, V: Serialize>(
     let mut tensors = |name: &str, named: &[(String, Tensor)]| -> Result<()> {
         let path = tmp.join(name);
         write_tensors(&path, named)?;
-        let bytes = fs::read(&path).map_err(|e| Error::io("reading back", &path, e))?;
         meta.sha256
-            .insert(name.to_owned(), parts::sha256_hex(&bytes));
+            .insert(name.to_owned(), parts::sha256_file(&path)?);
         Ok(())
     };
     for (name, named) in extra {
@@ -204,8 +212,13 @@ fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         })
         .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
-    Tensor::write_safetensors(&named, path)
-        .map_err(|e| Error::torch(format!("writing {}", path.display()), e))?;
+    Tensor::write_safetensors(&named, path).map_err(|e| match e {
+        tch::TchError::SafeTensorError {
+            err: safetensors::SafeTensorError::IoError(io),
+            ..
+        } => Error::io("writing", path, io),
+        e => Error::torch(format!("writing {}", path.display()), e),
+    })?;
     sync_file(path)
 }
 

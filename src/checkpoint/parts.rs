@@ -22,6 +22,19 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The lower-case hex SHA-256 of the file at `path`, read in pieces.
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    File::open(path)
+        .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
+        .map_err(|e| Error::io("reading back", path, e))?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 /// The most bytes a JSON part named `name` may have: a vocabulary or a tokenizer may be large,
 /// the config and meta files are small.
 pub(crate) fn json_limit(name: &str) -> u64 {
