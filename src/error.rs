@@ -95,6 +95,24 @@ pub enum Error {
         words: Vec<String>,
     },
 
+    /// A model could not be saved (a full disk, a write error); the directory keeps the model
+    /// it held before, if any.
+    #[error("{}: the model was not saved{}", path.display(), if *.kept { "; the one there before is unchanged" } else { "" })]
+    NotSaved {
+        /// The model directory.
+        path: PathBuf,
+        /// Whether a model was there before, and still is.
+        kept: bool,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The run was stopped by Ctrl-C (SIGINT) at a safe point: what was kept, and where. The
+    /// binary exits with status 130 on it.
+    #[error("{0}")]
+    Interrupted(String),
+
     /// A configuration value out of range or inconsistent with another.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -1,6 +1,7 @@
 //! The limits of what seqmodels builds and trains, and the checks that name a setting and its
 //! value when it is out of range ("learning rate 1e38 is not in (0, 1e6]"), for options and for
-//! sizes read from a checkpoint alike.
+//! sizes read from a checkpoint alike; and the most bytes each part of a model directory may
+//! have, so that a reader never reads without end.
 
 use crate::error::{Error, Result};
 
@@ -13,6 +14,20 @@ pub const MAX_LAYERS: usize = 64;
 pub const MAX_LEARNING_RATE: f64 = 1e6;
 /// The largest gradient-clipping threshold training accepts: the largest 32-bit float.
 pub const MAX_CLIP: f64 = f32::MAX as f64;
+
+/// The most bytes of a model's small JSON parts (`config.json`, `meta.json`): real ones are a
+/// few kilobytes (a classifier's thousands of class names included).
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+/// The most bytes of a vocabulary or tokenizer part (`vocab.json`, `src_tokenizer.json`): a
+/// word vocabulary of millions of words is tens of megabytes.
+pub const MAX_VOCAB_BYTES: u64 = 512 << 20;
+/// The most bytes of a safetensors file's header (its JSON table of names, shapes and offsets)
+/// that a reader accepts on top of the tensors' data.
+pub const MAX_TENSOR_HEADER_BYTES: u64 = 16 << 20;
+/// The most bytes of a safetensors part whose tensors the reader does not know in advance
+/// (the optimiser state): [`MAX_WEIGHTS`] values of 8 bytes, which is also two 4-byte moments
+/// per weight, plus a header.
+pub const MAX_TENSOR_FILE_BYTES: u64 = MAX_WEIGHTS as u64 * 8 + MAX_TENSOR_HEADER_BYTES;
 
 /// The most characters of an input an error message quotes.
 pub const MAX_QUOTE_CHARS: usize = 80;

@@ -40,6 +40,11 @@ fn main() -> ExitCode {
     }));
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli::run(args))) {
         Ok(Ok(())) => ExitCode::SUCCESS,
+        // Ctrl-C during training: the run stopped at a safe point and says what it kept.
+        Ok(Err(err)) if matches!(err.downcast_ref(), Some(seqmodels::Error::Interrupted(_))) => {
+            eprintln!("{err:#}");
+            ExitCode::from(130)
+        }
         Ok(Err(err)) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

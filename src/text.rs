@@ -1,8 +1,16 @@
-//! Reading text files line by line, with errors that name the file and line.
+//! Reading text files line by line, with errors that name the file and line; and writing a
+//! file so that a crash at any instant leaves the old file or the complete new one.
+//!
+//! [`replace_atomically`] writes a temporary file beside the target (`.tmp-PID-N-NAME`), syncs
+//! it, renames it over the target and syncs the folder, so the rename itself survives a power
+//! cut. Temporary files of runs that died (their PID is no longer alive) are removed the next
+//! time the same file is written. The steps are shared with the model directories of
+//! [`crate::checkpoint`]: `sync_dir`, `pid_alive` and the test hook `failpoint`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -157,15 +165,10 @@ pub fn read_tsv_pairs(path: &Path) -> Result<Vec<(String, String)>> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so the
-/// file is either the old one or complete.
+/// file is either the old one or complete (see [`replace_atomically`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     replace_atomically(path, |tmp| {
-        std::fs::File::create(tmp)
-            .and_then(|mut f| {
-                std::io::Write::write_all(&mut f, bytes)?;
-                sync_if_file(&f)
-            })
-            .map_err(|e| Error::io("writing", path, e))
+        std::fs::write(tmp, bytes).map_err(|e| Error::io("writing", path, e))
     })
 }
 
@@ -177,9 +180,11 @@ pub(crate) fn sync_if_file(file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Has `write` write a temporary file beside `path` (named `.tmp-PID-NAME`, so it keeps the
-/// extension, which some writers go by), then renames it over `path`: `path` is always either the
-/// old file or the complete new one. On failure the temporary file is removed.
+/// Has `write` write a temporary file beside `path` (named `.tmp-PID-N-NAME`, so it keeps the
+/// extension, which some writers go by), syncs it, renames it over `path` and syncs the folder:
+/// `path` is always either the old file or the complete new one, and the new one survives a
+/// crash once this returns. On failure the temporary file is removed; temporary files that
+/// runs which died left for the same `path` are removed first.
 ///
 /// Through a symbolic link, the file it points to is replaced, not the link. A device or a pipe
 /// (`-o /dev/stdout`, a FIFO) is written into directly: renaming a file over it would replace it.
@@ -200,14 +205,138 @@ pub fn replace_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
-    let done = write(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e))
-    });
+    clean_file_leftovers(path);
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".tmp-{}-{n}-{name}", std::process::id()));
+    let done = write(&tmp)
+        .and_then(|()| sync_file(&tmp))
+        .and_then(|()| {
+            failpoint("file-written");
+            std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e))
+        })
+        .and_then(|()| sync_dir(&parent_dir(path)));
     if done.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     done
+}
+
+/// Flushes the regular file at `path` to disk.
+pub(crate) fn sync_file(path: &Path) -> Result<()> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("syncing", path, e))
+}
+
+/// Flushes the folder `dir` to disk, so that an entry renamed into it or out of it stays so
+/// after a crash. A filesystem that cannot sync a folder (some network and FUSE ones say
+/// EINVAL) is let be.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    match File::open(dir).and_then(|f| f.sync_all()) {
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EBADF)) => {
+            Err(Error::io("syncing", dir, e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The folder that holds `path` (`.` for a bare name).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Whether the process `pid` may still be running: true unless the system says there is no
+/// such process (a process of another user counts as alive; so does this one).
+pub(crate) fn pid_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(raw) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        if raw <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 sends nothing; kill only checks that the process exists.
+        let found = unsafe { libc::kill(raw, 0) } == 0;
+        found || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// The PID in a leftover's name `PREFIX<pid>-<n>SUFFIX`, `PREFIX<pid>SUFFIX` (the names before
+/// the counter was added), when `name` is one for `prefix` and `suffix`.
+pub(crate) fn leftover_pid(name: &str, prefix: &str, suffix: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (pid, counter) = match rest.split_once('-') {
+        Some((pid, counter)) => (pid, Some(counter)),
+        None => (rest, None),
+    };
+    (digits(pid) && counter.map_or(true, digits))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Removes the temporary files that writes of `path` by processes no longer alive left beside
+/// it. Best effort: what cannot be removed stays.
+fn clean_file_leftovers(path: &Path) {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    let own = std::process::id();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|f| leftover_pid(f, ".tmp-", &format!("-{name}")))
+        else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && pid != own && !pid_alive(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// A test hook: when the environment variable `SEQMODELS_FAILPOINT` names `point` (a
+/// comma-separated list may name several), the process kills itself here with SIGKILL, as a
+/// crash or `kill -9` would, so that tests and `scripts/bench/hostile.sh` can stop a save
+/// between any two of its steps (`file-written` here; the model directory's in
+/// `checkpoint/swap.rs`). Unset (always, in normal use), this does nothing.
+pub(crate) fn failpoint(point: &str) {
+    if failpoint_set(point) {
+        #[cfg(unix)]
+        // SAFETY: sending a signal to this process; SIGKILL cannot be caught.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        std::process::abort();
+    }
+}
+
+/// Whether `SEQMODELS_FAILPOINT` names `point` (also for switches such as `save-no-exchange`).
+pub(crate) fn failpoint_set(point: &str) -> bool {
+    static POINTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    POINTS
+        .get_or_init(|| {
+            std::env::var("SEQMODELS_FAILPOINT")
+                .map(|v| v.split(',').map(|p| p.trim().to_owned()).collect())
+                .unwrap_or_default()
+        })
+        .iter()
+        .any(|p| p == point)
 }
 
 #[cfg(test)]
@@ -269,6 +398,48 @@ mod tests {
         replace_atomically(&path, |tmp| write_atomic(tmp, b"new")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(names(), ["out.png"]);
+    }
+
+    #[test]
+    fn leftover_names_give_their_pid() {
+        let pid = |n: &str| leftover_pid(n, ".tmp-", "-v.bin");
+        assert_eq!(pid(".tmp-123-4-v.bin"), Some(123));
+        assert_eq!(
+            pid(".tmp-123-v.bin"),
+            Some(123),
+            "the names before the counter"
+        );
+        assert_eq!(pid(".tmp-12x-4-v.bin"), None);
+        assert_eq!(pid(".tmp--4-v.bin"), None);
+        assert_eq!(pid(".tmp-1-4-w.bin"), None);
+        assert_eq!(leftover_pid(".m.old-9-0", ".m.old-", ""), Some(9));
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_are_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let own = std::process::id();
+        let keep = [
+            format!(".tmp-{own}-0-v.bin"),  // this process: alive
+            format!(".tmp-{dead}-0-w.bin"), // another file's
+            ".tmp-1-0-v.bin".to_owned(),    // init: alive
+        ];
+        for name in keep.iter().chain([&format!(".tmp-{dead}-3-v.bin")]) {
+            std::fs::write(dir.path().join(name), "half").unwrap();
+        }
+        write_atomic(&dir.path().join("v.bin"), b"new").unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut expected = keep.to_vec();
+        expected.push("v.bin".to_owned());
+        expected.sort();
+        assert_eq!(names, expected);
     }
 
     #[cfg(unix)]

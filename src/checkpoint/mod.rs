@@ -7,18 +7,33 @@
 //! | `model.safetensors` | the parameters, named like PyTorch's `state_dict` (`encoder.weight_ih_l0`) |
 //! | `meta.json` | model kind, format version, crate version, seed, training figures |
 //!
-//! [`save`] writes all four into a temporary directory beside the target and renames it into
-//! place, so a reader never sees half a model, and a crash leaves the previous model intact.
-//! [`load`] checks kind and format version before anything else is trusted; [`load_weights`]
-//! checks every tensor's name, shape and dtype against the model built from the config, so a
-//! checkpoint of another size is an error that names the tensor (libtorch's `copy_` would
-//! broadcast some mismatches silently).
+//! [`save`] writes all four into a temporary directory beside the target, syncs it and
+//! exchanges it with the old model in one step (see [Saving](self#saving)), so a reader never
+//! sees half a model, and a crash at any instant leaves the old model or the new one. `meta.json`
+//! records the SHA-256 of each weight file. [`load`] checks kind and format version before
+//! anything else is trusted; [`load_weights`] checks the file's SHA-256 and then every tensor's
+//! name, shape and dtype against the model built from the config, so a checkpoint of another
+//! size is an error that names the tensor (libtorch's `copy_` would broadcast some mismatches
+//! silently). Only regular files of a size their kind allows are read.
+//!
+//! # Saving
+//!
+//! A run first [`claim`]s its output directory: a model of another kind there is refused
+//! unless forced ([`check_out`]), a lock (`.NAME.lock`) keeps a second run out, and leftovers of
+//! crashed saves are cleaned up (`out.rs`). Each save takes the same steps under the run's
+//! claim, then exchanges the new directory with the old one by `renameat2(RENAME_EXCHANGE)`,
+//! or, where the filesystem refuses, renames the old one aside first, which the next load or
+//! save puts back if the process died between the two renames (`swap.rs`). Parts are read by
+//! [`read_part`]: regular files only, each with a size limit (`parts.rs`).
+
+mod out;
+mod parts;
+mod swap;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors};
 use serde::de::DeserializeOwned;
@@ -27,6 +42,11 @@ use tch::nn::VarStore;
 use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
+use crate::limits::{MAX_TENSOR_FILE_BYTES, MAX_TENSOR_HEADER_BYTES};
+use crate::text::sync_file;
+pub use out::{check_out, claim, Claim};
+pub use parts::read_part;
+use parts::{check_hash, check_hash_in, parse_json, read_json};
 
 /// Hyper-parameters file.
 pub const CONFIG_FILE: &str = "config.json";
@@ -51,6 +71,10 @@ pub struct Meta {
     /// Figures from training (epochs, held-out loss, accuracy, seconds ...), by name.
     #[serde(default)]
     pub training: BTreeMap<String, serde_json::Value>,
+    /// The SHA-256 (lower-case hex) of each weight file, by file name, checked on load; empty
+    /// for models saved before seqmodels recorded them. [`save`] fills it in.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sha256: BTreeMap<String, String>,
 }
 
 impl Meta {
@@ -62,6 +86,7 @@ impl Meta {
             crate_version: env!("CARGO_PKG_VERSION").to_owned(),
             seed,
             training: BTreeMap::new(),
+            sha256: BTreeMap::new(),
         }
     }
 
@@ -83,10 +108,12 @@ pub struct Loaded<C, V> {
     pub vocab: V,
 }
 
-/// Writes a model directory at `dir` atomically, replacing an earlier model there.
+/// Writes a model directory at `dir` atomically and durably, replacing an earlier model there.
 ///
-/// Refuses to replace an existing path that is not a model directory (no `meta.json`) and not
-/// empty, so a mistyped `--out` cannot delete a user's folder.
+/// Refuses what [`check_out`] refuses: an existing path that is not a model directory (no
+/// `meta.json`) and not empty, so a mistyped `--out` cannot delete a user's folder, and a model
+/// of another kind unless this process [`claim`]ed `dir` with `force`. Takes the lock on `dir`
+/// for the save unless this process holds it, and cleans up what crashed saves left.
 pub fn save<C: Serialize, V: Serialize>(
     dir: &Path,
     meta: &Meta,
@@ -123,69 +150,56 @@ pub fn save_bundle<C: Serialize, V: Serialize>(
     extra: &[ExtraTensors<'_>],
     files: &[(&str, Vec<u8>)],
 ) -> Result<()> {
-    if dir.exists() && !is_replaceable(dir) {
-        return Err(Error::checkpoint(
-            dir,
-            "exists and is not a seqmodels model directory (no meta.json); refusing to replace it",
-        ));
-    }
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
-    let tmp = sibling(dir, "tmp");
+    let _claim = out::claim_for_save(dir, &meta.kind)?;
+    let tmp = swap::sibling(dir, "tmp")?;
     fs::create_dir(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-    let written = extra
-        .iter()
-        .try_for_each(|(name, tensors)| write_tensors(&tmp.join(name), tensors))
-        .and_then(|()| {
-            files.iter().try_for_each(|(name, bytes)| {
-                let path = tmp.join(name);
-                fs::write(&path, bytes).map_err(|e| Error::io("writing", &path, e))?;
-                sync_file(&path)
-            })
+    let kept = dir.exists();
+    let written = write_parts(&tmp, meta, config, vocab, vs, extra, files)
+        .map_err(|e| Error::NotSaved {
+            path: dir.to_path_buf(),
+            kept,
+            source: Box::new(e),
         })
-        .and_then(|()| write_all(&tmp, meta, config, vocab, vs))
-        .and_then(|()| swap_into_place(&tmp, dir));
+        .and_then(|()| swap::commit(&tmp, dir));
     if written.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
     written
 }
 
-fn is_replaceable(dir: &Path) -> bool {
-    dir.is_dir()
-        && (dir.join(META_FILE).is_file()
-            || fs::read_dir(dir)
-                .map(|mut entries| entries.next().is_none())
-                .unwrap_or(false))
-}
-
-/// `<parent>/.<name>.<tag>-<pid>-<n>`: hidden, unique within this process and across processes.
-fn sibling(dir: &Path, tag: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".to_owned());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.with_file_name(format!(".{name}.{tag}-{}-{n}", std::process::id()))
-}
-
-fn write_all<C: Serialize, V: Serialize>(
+/// Writes every part into `tmp`, each synced, the weight files' SHA-256 into `meta.json`, and
+/// `meta.json` last: its presence marks a complete directory.
+fn write_parts<C: Serialize, V: Serialize>(
     tmp: &Path,
     meta: &Meta,
     config: &C,
     vocab: &V,
     vs: &VarStore,
+    extra: &[ExtraTensors<'_>],
+    files: &[(&str, Vec<u8>)],
 ) -> Result<()> {
+    let mut meta = meta.clone();
+    meta.sha256.clear();
+    let mut tensors = |name: &str, named: &[(String, Tensor)]| -> Result<()> {
+        let path = tmp.join(name);
+        write_tensors(&path, named)?;
+        meta.sha256
+            .insert(name.to_owned(), parts::sha256_file(&path)?);
+        Ok(())
+    };
+    for (name, named) in extra {
+        tensors(name, named)?;
+    }
+    let variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    tensors(WEIGHTS_FILE, &variables)?;
+    for (name, bytes) in files {
+        let path = tmp.join(name);
+        fs::write(&path, bytes).map_err(|e| Error::io("writing", &path, e))?;
+        sync_file(&path)?;
+    }
     write_json(&tmp.join(CONFIG_FILE), config)?;
     write_json(&tmp.join(VOCAB_FILE), vocab)?;
-    let variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-    write_tensors(&tmp.join(WEIGHTS_FILE), &variables)?;
-    // meta.json last: its presence marks a complete directory.
-    write_json(&tmp.join(META_FILE), meta)
+    write_json(&tmp.join(META_FILE), &meta)
 }
 
 /// Writes named tensors (moved to the CPU, sorted by name) as safetensors, synced to disk.
@@ -198,23 +212,57 @@ fn write_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         })
         .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
-    Tensor::write_safetensors(&named, path)
-        .map_err(|e| Error::torch(format!("writing {}", path.display()), e))?;
+    Tensor::write_safetensors(&named, path).map_err(|e| match e {
+        tch::TchError::SafeTensorError {
+            err: safetensors::SafeTensorError::IoError(io),
+            ..
+        } => Error::io("writing", path, io),
+        e => Error::torch(format!("writing {}", path.display()), e),
+    })?;
     sync_file(path)
 }
 
-/// Reads an extra safetensors file written by [`save_with`]: every tensor, by name.
+/// Reads an extra safetensors file written by [`save_with`]: every tensor, by name, after
+/// checking it against the SHA-256 in `meta.json`.
 pub fn load_tensors(dir: &Path, file: &str) -> Result<Vec<(String, Tensor)>> {
     let path = dir.join(file);
-    if !path.is_file() {
+    if fs::symlink_metadata(&path).is_err() {
         return Err(Error::checkpoint(dir, format!("has no {file}")));
     }
-    Tensor::read_safetensors(&path).map_err(|e| {
+    let bytes = read_part(&path, MAX_TENSOR_FILE_BYTES)?;
+    check_hash_in(dir, file, &bytes)?;
+    let corrupt = |e: String| {
         Error::checkpoint(
             &path,
             format!("cannot be read (truncated or corrupt?): {e}"),
         )
-    })
+    };
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(format!("{e:?}")))?;
+    let mut named = file.tensors();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named
+        .into_iter()
+        .map(|(name, view)| {
+            let kind = kind_of(view.dtype())
+                .ok_or_else(|| corrupt(format!("tensor `{name}` is {:?}", view.dtype())))?;
+            let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+            let t = Tensor::f_from_data_size(view.data(), &shape, kind)
+                .map_err(|e| corrupt(format!("tensor `{name}`: {e}")))?;
+            Ok((name, t))
+        })
+        .collect()
+}
+
+/// The libtorch kind of a safetensors dtype that seqmodels writes.
+fn kind_of(dtype: Dtype) -> Option<Kind> {
+    match dtype {
+        Dtype::F32 => Some(Kind::Float),
+        Dtype::F64 => Some(Kind::Double),
+        Dtype::F16 => Some(Kind::Half),
+        Dtype::BF16 => Some(Kind::BFloat16),
+        Dtype::I64 => Some(Kind::Int64),
+        _ => None,
+    }
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
@@ -229,26 +277,6 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
         .map_err(|e| Error::io("writing", path, e))
 }
 
-fn sync_file(path: &Path) -> Result<()> {
-    fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("syncing", path, e))
-}
-
-fn swap_into_place(tmp: &Path, dir: &Path) -> Result<()> {
-    if !dir.exists() {
-        return fs::rename(tmp, dir).map_err(|e| Error::io("renaming into", dir, e));
-    }
-    // rename(2) cannot replace a non-empty directory: move the old one aside first.
-    let old = sibling(dir, "old");
-    fs::rename(dir, &old).map_err(|e| Error::io("moving aside", dir, e))?;
-    if let Err(e) = fs::rename(tmp, dir) {
-        let _ = fs::rename(&old, dir);
-        return Err(Error::io("renaming into", dir, e));
-    }
-    fs::remove_dir_all(&old).map_err(|e| Error::io("removing", &old, e))
-}
-
 /// Reads `meta.json`, checks that it is a `kind` model at `format_version`, then reads
 /// `config.json` and `vocab.json`.
 pub fn load<C: DeserializeOwned, V: DeserializeOwned>(
@@ -260,8 +288,8 @@ pub fn load<C: DeserializeOwned, V: DeserializeOwned>(
     check_meta(dir, &meta, kind, format_version)?;
     Ok(Loaded {
         meta,
-        config: read_json(&dir.join(CONFIG_FILE))?,
-        vocab: read_json(&dir.join(VOCAB_FILE))?,
+        config: read_json(dir, CONFIG_FILE)?,
+        vocab: read_json(dir, VOCAB_FILE)?,
     })
 }
 
@@ -299,7 +327,10 @@ impl Embedded {
 
     /// As [`load_weights`], from the embedded weights.
     pub fn load_weights(&self, vs: &mut VarStore) -> Result<()> {
-        weights_from_bytes(self.weights, &Path::new(self.name).join(WEIGHTS_FILE), vs)
+        let dir = Path::new(self.name);
+        let meta: Meta = parse_json(self.meta, &dir.join(META_FILE))?;
+        check_hash(&meta, dir, WEIGHTS_FILE, self.weights)?;
+        weights_from_bytes(self.weights, &dir.join(WEIGHTS_FILE), vs)
     }
 }
 
@@ -354,46 +385,40 @@ pub(crate) fn check_run_left_a_model(
     }))
 }
 
-/// Reads only `meta.json`: what kind of model a directory holds.
+/// Reads only `meta.json`: what kind of model a directory holds. A directory that a crashed
+/// save left under its old name is put back first.
 pub fn read_meta(dir: &Path) -> Result<Meta> {
+    if fs::symlink_metadata(dir).is_err() {
+        // Best effort: a loader may have no right to write beside the model.
+        let _ = swap::recover(dir);
+        swap::wait_for_live_save(dir);
+    }
     if !dir.is_dir() {
         let reason = if dir.exists() {
-            "is not a directory (a model is a directory with config.json, vocab.json, model.safetensors and meta.json)"
+            "is not a directory (a model is a directory with config.json, vocab.json, model.safetensors and meta.json)".to_owned()
         } else {
-            "no such model directory"
+            format!("no such model directory{}", swap::missing_hint(dir))
         };
         return Err(Error::checkpoint(dir, reason));
     }
-    read_json(&dir.join(META_FILE))
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            Error::checkpoint(path.parent().unwrap_or(path), format!("{name} is missing"))
-        } else {
-            Error::io("reading", path, e)
-        }
-    })
-}
-
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    parse_json(&read_file(path)?, path)
-}
-
-fn parse_json<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|source| Error::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+    read_json(dir, META_FILE)
 }
 
 /// Loads `model.safetensors` into `vs`, whose variables must match the file exactly: the same
 /// names, shapes and dtypes, none missing and none extra.
+///
+/// The file is read only up to the size those variables take (plus a header), and checked
+/// against the SHA-256 that `meta.json` records.
 pub fn load_weights(dir: &Path, vs: &mut VarStore) -> Result<()> {
     let path = dir.join(WEIGHTS_FILE);
-    weights_from_bytes(&read_file(&path)?, &path, vs)
+    let data: u64 = vs
+        .variables()
+        .values()
+        .map(|v| v.numel() as u64 * v.kind().elt_size_in_bytes() as u64)
+        .sum();
+    let bytes = read_part(&path, data.saturating_add(MAX_TENSOR_HEADER_BYTES))?;
+    check_hash_in(dir, WEIGHTS_FILE, &bytes)?;
+    weights_from_bytes(&bytes, &path, vs)
 }
 
 fn weights_from_bytes(bytes: &[u8], path: &Path, vs: &mut VarStore) -> Result<()> {
@@ -413,14 +438,7 @@ fn weights_from_bytes(bytes: &[u8], path: &Path, vs: &mut VarStore) -> Result<()
             .tensor(name)
             .map_err(|_| Error::checkpoint(path, format!("tensor `{name}` is missing")))?;
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-        let kind = match view.dtype() {
-            Dtype::F32 => Some(Kind::Float),
-            Dtype::F64 => Some(Kind::Double),
-            Dtype::F16 => Some(Kind::Half),
-            Dtype::BF16 => Some(Kind::BFloat16),
-            Dtype::I64 => Some(Kind::Int64),
-            _ => None,
-        };
+        let kind = kind_of(view.dtype());
         if shape != var.size() || kind != Some(var.kind()) {
             return Err(Error::checkpoint(
                 path,
@@ -470,5 +488,7 @@ fn weights_from_bytes(bytes: &[u8], path: &Path, vs: &mut VarStore) -> Result<()
     })
 }
 
+#[cfg(test)]
+mod hardening_tests;
 #[cfg(test)]
 mod tests;

@@ -6,12 +6,12 @@ use tch::nn;
 use tch::Device;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct TinyConfig {
-    input: i64,
-    hidden: i64,
+pub(super) struct TinyConfig {
+    pub(super) input: i64,
+    pub(super) hidden: i64,
 }
 
-fn build(config: &TinyConfig) -> VarStore {
+pub(super) fn build(config: &TinyConfig) -> VarStore {
     let _lock = crate::device::torch_rng_lock(); // the layers draw their initial weights
     let vs = VarStore::new(Device::Cpu);
     let root = vs.root();
@@ -25,18 +25,18 @@ fn build(config: &TinyConfig) -> VarStore {
     vs
 }
 
-fn vocab() -> Vec<String> {
+pub(super) fn vocab() -> Vec<String> {
     vec!["<pad>".into(), "a".into(), "é".into()]
 }
 
-fn saved(dir: &Path, config: &TinyConfig) -> VarStore {
+pub(super) fn saved(dir: &Path, config: &TinyConfig) -> VarStore {
     let vs = build(config);
     let meta = Meta::new("tiny", 1, 42).with_figure("loss", 0.5);
     save(dir, &meta, config, &vocab(), &vs).unwrap();
     vs
 }
 
-const CFG: TinyConfig = TinyConfig {
+pub(super) const CFG: TinyConfig = TinyConfig {
     input: 4,
     hidden: 5,
 };

@@ -76,6 +76,10 @@ pub struct TrainArgs {
     /// Model directory to write (default: the --resume directory).
     #[arg(long, required_unless_present = "resume")]
     pub out: Option<PathBuf>,
+    /// Replace a model of another kind in --out (a folder that is not a model is never
+    /// replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Continue training this model (weights and optimiser state) on the same data and split,
     /// for --epochs more epochs [default: 10] or --time-budget.
     #[arg(long, value_name = "DIR", conflicts_with = "settings")]
@@ -267,6 +271,11 @@ fn options(args: &TrainArgs) -> TrainOptions {
 }
 
 fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    let _out = super::common::claim_out(
+        args.out.as_ref().or(args.resume.as_ref()),
+        seqmodels::charlm::KIND,
+        args.force,
+    )?;
     let device = args.device.device.resolve()?;
     let report = if let Some(dir) = &args.resume {
         let saved = TrainOptions::saved(dir)?;

@@ -140,6 +140,10 @@ pub struct TrainArgs {
     /// Model directory to write (not needed with --cv or --resume).
     #[arg(long, required_unless_present_any = ["cv", "resume"])]
     pub out: Option<PathBuf>,
+    /// Replace a model of another kind in --out (a folder that is not a model is never
+    /// replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Instead of saving a model: k-fold cross-validation, printing each fold's test accuracy
     /// and the mean.
     #[arg(long, value_name = "K", conflicts_with_all = ["valid", "out"])]
@@ -278,6 +282,14 @@ fn label_names(spec: Option<&str>) -> Vec<String> {
 }
 
 fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    let _out = super::common::claim_out(
+        args.out
+            .as_ref()
+            .or(args.resume.as_ref())
+            .filter(|_| args.cv.is_none()),
+        classify::KIND,
+        args.force,
+    )?;
     let device = args.device.device.resolve()?;
     let data = match (&args.train, &args.pos, &args.neg) {
         (Some(path), _, _) => args.read.read(path)?,

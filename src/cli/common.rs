@@ -200,6 +200,19 @@ pub fn translator(model: Option<&Path>, device: tch::Device) -> seqmodels::Resul
     }
 }
 
+/// Claims the model directory a training run writes (its `--out`, or the resumed one) before
+/// the run reads or trains anything: a model of another kind there is refused unless `--force`,
+/// a second run on it fails at once, and what crashed runs left beside it is cleaned up (see
+/// `seqmodels::checkpoint::claim`). `None` (no directory: `--cv`) claims nothing.
+pub fn claim_out(
+    out: Option<impl AsRef<Path>>,
+    kind: &str,
+    force: bool,
+) -> seqmodels::Result<Option<seqmodels::checkpoint::Claim>> {
+    out.map(|dir| seqmodels::checkpoint::claim(dir.as_ref(), kind, force))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

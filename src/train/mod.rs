@@ -9,12 +9,14 @@
 //! - [`HeldOut`] and [`split_indices`]: the seeded held-out draw;
 //! - [`run`] over a [`Trainee`]: the epoch loop, early stopping on a [`Score`] that knows which
 //!   way is better, best-only saving, divergence detection, progress events and a closing line
-//!   that says why the run stopped and which epoch was kept.
+//!   that says why the run stopped and which epoch was kept; Ctrl-C stops it between two
+//!   batches and keeps the best epoch saved so far.
 //!
 //! Only this module builds optimisers; a model family supplies its batches, its loss and its
 //! checkpoint.
 
 mod budget;
+mod interrupt;
 mod optim;
 mod run;
 mod schedule;

@@ -6,11 +6,13 @@
 //! [`LrSchedule`], early stopping after `patience` epochs without a better [`Score`], saving only
 //! an epoch that beats the best so far (a resumed run starts from the saved model's best),
 //! divergence detection, progress events, and one closing line that says why the run stopped and
-//! which epoch was kept.
+//! which epoch was kept. Ctrl-C stops the run between two batches, keeping the best epoch saved
+//! so far ([`super::interrupt`]).
 
 use std::path::{Path, PathBuf};
 
 use super::budget::{Budget, Clock};
+use super::interrupt;
 use super::schedule::LrSchedule;
 use super::settings::Settings;
 use crate::error::{Error, Result};
@@ -238,8 +240,8 @@ impl Epoch<'_> {
     }
 
     /// Batch `index` (0-based) is done; `status` gives the figures beside the bar (asked every
-    /// ten batches and at the last). Returns true when the time budget is spent and the epoch
-    /// must stop here.
+    /// ten batches and at the last). Returns true when the time budget is spent or Ctrl-C was
+    /// pressed, and the epoch must stop here.
     pub fn batch_done(&mut self, index: usize, status: impl FnOnce() -> String) -> bool {
         self.clock.batch_done();
         self.progress.event(&ProgressEvent::Advance {
@@ -249,13 +251,14 @@ impl Epoch<'_> {
             self.progress
                 .event(&ProgressEvent::Status { message: &status() });
         }
-        self.clock.out_of_time()
+        self.clock.out_of_time() || interrupt::requested()
     }
 }
 
 /// Trains `trainee` to `plan`'s end, saving each epoch that beats the best so far.
 pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> Result<RunReport> {
     plan.budget.validate()?;
+    let _watch = interrupt::Watch::start();
     let mut clock = Clock::start(plan.budget);
     let last = plan.budget.last_epoch(plan.first_epoch);
     let mut lr = plan.lr;
@@ -278,7 +281,16 @@ pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> R
             progress,
             batches: 0,
         };
+        let saved = best.filter(|b| Some(b.0) != plan.best.map(|p| p.0));
+        if interrupt::requested() {
+            let when = format!("before epoch {epoch}");
+            return Err(interrupt::interrupted(&when, saved.map(|b| b.0), plan));
+        }
         let trained = trainee.train_epoch(&mut ep)?;
+        if interrupt::requested() {
+            let when = format!("during epoch {epoch}");
+            return Err(interrupt::interrupted(&when, saved.map(|b| b.0), plan));
+        }
         let label = ep.label;
         if !trained.loss.is_finite() {
             return Err(diverged(epoch, trained.loss, best.map(|b| b.0), plan));

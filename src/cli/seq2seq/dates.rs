@@ -34,6 +34,7 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     args.apply(&mut train.train);
     let seed = train.train.seed;
     let (resume, out) = args.dirs()?;
+    let _out = super::super::common::claim_out(Some(&out), seq2seq::KIND, args.force)?;
     // The inputs a model reads: a resumed model's own length, else the preset's.
     let max_src_len = match &resume {
         Some(dir) => {

@@ -161,6 +161,10 @@ pub struct TrainArgs {
     /// Model directory to write (default: the --resume directory).
     #[arg(long, required_unless_present = "resume")]
     pub out: Option<PathBuf>,
+    /// Replace a model of another kind in --out (a folder that is not a model is never
+    /// replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Sizes: course or dates for date models [default: course]; small, base or large for
     /// --task pairs [default: by the number of pairs: small under 20,000, base under 200,000,
     /// large above; --embed, --hidden, --dropout, --batch-size and --lr override it].

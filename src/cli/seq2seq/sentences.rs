@@ -30,6 +30,7 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     if args.generate.is_some() {
         anyhow::bail!("--generate makes date pairs; --task pairs reads --pairs or --src/--tgt");
     }
+    let _out = super::super::common::claim_out(Some(&args.dirs()?.1), seq2seq::KIND, args.force)?;
     let device = args.device.device.resolve()?;
     let (train, dev) = read_pairs(&args)?;
     let preset = match args.preset {

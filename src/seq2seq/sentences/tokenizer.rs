@@ -247,7 +247,7 @@ impl SentenceTokenizer {
 
     /// Reads the tokenizer file at `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
+        let bytes = crate::checkpoint::read_part(path, crate::limits::MAX_VOCAB_BYTES)?;
         Self::from_bytes(&bytes, path)
     }
 
