@@ -40,13 +40,16 @@ esac
 echo "corpus: $corpus ($(wc -w < "$work/corpus.txt") words); $model, alpha $alpha, $epochs epochs, $threads threads, $runs run(s) each"
 settings=(--dim 100 --window 5 --min-count 5 --sample 1e-3 --alpha "$alpha" --epochs "$epochs")
 rss() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1"; }
+# CPU seconds (user + system): steadier than wall time when other work shares the cores.
+cpu() { awk -F': ' '/User time|System time/ {t += $2} END {printf "%.0f", t}' "$1"; }
 pairs=("$data/embedding_eval/gensim/wordsim353.tsv" "$data/embedding_eval/gensim/simlex999.txt"
        "$data/embedding_eval/faruqui_wordsim/EN-MEN-TR-3k.txt")
 analogies="$data/embedding_eval/gensim/questions-words.txt"
 # Run N seeds both tools with --seed N; each run's two files are evaluated by gensim's code.
 for run in $(seq "$runs"); do
+    # `py` is a shell function, which /usr/bin/time cannot run: the same command spelt out.
     /usr/bin/time -v -o "$work/gensim.time" \
-        py scripts/bench/word2vec_gensim.py train \
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" scripts/bench/word2vec_gensim.py train \
         "$work/corpus.txt" "$work/gensim-$run.bin" "${settings[@]}" "${gflags[@]}" --threads "$threads" --seed "$run" \
         > "$work/gensim.json"
     /usr/bin/time -v -o "$work/seqmodels.time" \
@@ -56,8 +59,8 @@ for run in $(seq "$runs"); do
     s=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) words\/s).*/\1 \2/p' "$work/seqmodels.txt")
     read -r gs gw <<< "$g"
     read -r ss sw <<< "$s"
-    echo "run $run (seed $run): gensim ${gs} s (${gw} words/s, peak RSS $(( $(rss "$work/gensim.time") / 1024 )) MiB);" \
-        "seqmodels ${ss} s (${sw} words/s, peak RSS $(( $(rss "$work/seqmodels.time") / 1024 )) MiB);" \
+    echo "run $run (seed $run): gensim ${gs} s (${gw} words/s, $(cpu "$work/gensim.time") CPU s, peak RSS $(( $(rss "$work/gensim.time") / 1024 )) MiB);" \
+        "seqmodels ${ss} s (${sw} words/s, $(cpu "$work/seqmodels.time") CPU s, peak RSS $(( $(rss "$work/seqmodels.time") / 1024 )) MiB);" \
         "gensim / seqmodels time = $(awk -v a="$gs" -v b="$ss" 'BEGIN {printf "%.2f", a / b}')"
 done
 

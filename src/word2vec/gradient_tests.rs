@@ -301,61 +301,42 @@ fn both_objectives_cbow<const FMA: bool>() {
     m.assert_close(&[syn0, syn1, syn1neg], 1e-5, "CBOW, HS + NS");
 }
 
-/// Skip-gram with both objectives: word 4 predicts word 1, with a negative equal to the centre
-/// and one drawn twice (its second step sees the first's update).
-fn both_objectives_skipgram<const FMA: bool>() {
+/// Skip-gram: word 4 predicts word 1, with a negative equal to the centre (skipped) and one
+/// drawn twice (its second step sees the first's update). Without `HS` this is exactly
+/// word2vec.c's `-cbow 0 -hs 0` step, the model seqmodels trained first.
+fn skipgram_step<const FMA: bool, const HS: bool, const NS: bool>() {
     let mut m = Model::random(&SIX, 13, 8);
     let [mut syn0, mut syn1, mut syn1neg] = m.snapshot();
     let negatives = [1u32, 2, 2];
-    let targets = [(1, 1.0), (2, 0.0), (2, 0.0)];
+    let targets: &[(usize, f64)] = if NS {
+        &[(1, 1.0), (2, 0.0), (2, 0.0)]
+    } else {
+        &[]
+    };
+    let path = if HS { m.path(1) } else { Vec::new() };
     let h = syn0[4].clone();
-    let e = reference(&h, &m.path(1), &mut syn1, &targets, &mut syn1neg, 0.1);
+    let e = reference(&h, &path, &mut syn1, targets, &mut syn1neg, 0.1);
     for (x, e) in syn0[4].iter_mut().zip(&e) {
         *x += e;
     }
     let mut neu1e = vec![0.0; 13];
-    skipgram_pair::<FMA, true, true>(
-        &m.shared(Arch::SkipGram, true, 3),
-        4,
-        1,
-        &negatives,
-        &mut neu1e,
-        0.1,
+    let sh = m.shared(Arch::SkipGram, HS, if NS { 3 } else { 0 });
+    skipgram_pair::<FMA, HS, NS>(&sh, 4, 1, &negatives, &mut neu1e, 0.1);
+    m.assert_close(
+        &[syn0, syn1, syn1neg],
+        1e-5,
+        &format!("skip-gram, HS {HS}, NS {NS}"),
     );
-    m.assert_close(&[syn0, syn1, syn1neg], 1e-5, "skip-gram, HS + NS");
-}
-
-/// Negative sampling alone, the model seqmodels trained first: exactly word2vec.c's
-/// `-cbow 0 -hs 0` step.
-fn negative_sampling_skipgram<const FMA: bool>() {
-    let mut m = Model::random(&SIX, 13, 9);
-    let [mut syn0, mut syn1, mut syn1neg] = m.snapshot();
-    let targets = [(2, 1.0), (0, 0.0), (3, 0.0)];
-    let h = syn0[1].clone();
-    let e = reference(&h, &[], &mut syn1, &targets, &mut syn1neg, 0.1);
-    for (x, e) in syn0[1].iter_mut().zip(&e) {
-        *x += e;
-    }
-    let mut neu1e = vec![0.0; 13];
-    skipgram_pair::<FMA, false, true>(
-        &m.shared(Arch::SkipGram, false, 3),
-        1,
-        2,
-        &[0, 2, 3],
-        &mut neu1e,
-        0.1,
-    );
-    m.assert_close(&[syn0, syn1, syn1neg], 1e-5, "skip-gram, NS");
 }
 
 #[test]
 fn both_objectives_and_negative_sampling_match_the_formula() {
     both_objectives_cbow::<false>();
-    both_objectives_skipgram::<false>();
-    negative_sampling_skipgram::<false>();
+    skipgram_step::<false, true, true>();
+    skipgram_step::<false, false, true>();
     if cpu_has_fma() {
         both_objectives_cbow::<true>();
-        both_objectives_skipgram::<true>();
-        negative_sampling_skipgram::<true>();
+        skipgram_step::<true, true, true>();
+        skipgram_step::<true, false, true>();
     }
 }

@@ -86,7 +86,8 @@ impl SigmoidTable {
 
     /// [`SigmoidTable::positive`] for an inner node of hierarchical softmax, whose label is
     /// `1 - code`: `g = (1 - code - σ(f)) * alpha` (word2vec.c), loss `-log σ((1 - 2 code) f)`.
-    /// Written without a branch on `code`, whose bits are random.
+    /// Written without a branch on `code`, whose bits are random. A node scoring beyond
+    /// `±MAX_EXP` gets `g = 0`, and the caller skips its update (word2vec.c's `continue`).
     #[inline(always)]
     pub(crate) fn node(&self, f: f32, code: u8, alpha: f32) -> (f32, f32) {
         let label = f32::from(1 - code.min(1));
@@ -160,6 +161,9 @@ pub(crate) fn update<const FMA: bool, const HS: bool, const NS: bool>(
             let l2 = unsafe { out.syn1.row(node) };
             let (g, l) = out.table.node(dot::<FMA>(h, l2), code, alpha);
             loss += l;
+            if g == 0.0 {
+                continue;
+            }
             axpy::<FMA>(g, l2, neu1e);
             axpy::<FMA>(g, h, l2);
         }

@@ -152,6 +152,14 @@ fn train_job_body<const FMA: bool, const CBOW: bool, const HS: bool, const NS: b
     totals
 }
 
+/// The window `lo..hi` of the word at `pos` in a sentence of `len` words: a reduced window
+/// drawn from `rng` ([`reduced_window`]), cut at the sentence's ends. It holds `pos`.
+#[inline(always)]
+fn window_around(rng: &mut Rng, window: u32, pos: usize, len: usize) -> (usize, usize) {
+    let reduced = reduced_window(rng, window);
+    (pos.saturating_sub(reduced), (pos + reduced + 1).min(len))
+}
+
 /// The skip-gram examples of one subsampled sentence, word2vec.c's `-cbow 0` loop: for every
 /// centre, every context word's input vector `l1` in turn is `h` ([`objective::update`]), and
 /// `l1 += neu1e` after each.
@@ -177,9 +185,7 @@ fn skipgram_sentence<const FMA: bool, const HS: bool, const NS: bool>(
     let k = if NS { sh.negative } else { 0 };
     let sentence = &sentence[..];
     for (pos, &word) in sentence.iter().enumerate() {
-        let reduced = reduced_window(rng, sh.window);
-        let lo = pos.saturating_sub(reduced);
-        let hi = (pos + reduced + 1).min(sentence.len());
+        let (lo, hi) = window_around(rng, sh.window, pos, sentence.len());
         let contexts = hi - lo - 1;
         if NS {
             negatives.clear();
@@ -254,9 +260,7 @@ fn cbow_sentence<const FMA: bool, const HS: bool, const NS: bool>(
     } = scratch;
     let sentence = &sentence[..];
     for (pos, &word) in sentence.iter().enumerate() {
-        let reduced = reduced_window(rng, sh.window);
-        let lo = pos.saturating_sub(reduced);
-        let hi = (pos + reduced + 1).min(sentence.len());
+        let (lo, hi) = window_around(rng, sh.window, pos, sentence.len());
         let contexts = hi - lo - 1;
         if contexts == 0 {
             // A sentence of one word: nothing to predict it from (word2vec.c's `if (cw)`).
