@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # seqmodels' word2vec against gensim's, same corpus, same settings, runs alternated.
 #
-# Trains skip-gram with negative sampling (dim 100, window 5, negative 5, min-count 5,
-# sample 1e-3, 5 epochs, 2 threads) with gensim (corpus_file mode) and with seqmodels, RUNS times
-# each, alternating, and prints wall time, words/s and peak RSS of each, and the quality of both
-# vector files as gensim evaluates them (Google analogies with restrict_vocab 30000, WordSim-353,
-# SimLex-999, MEN). Also checks that `seqmodels embed eval` gives gensim's analogy figures.
+# Trains MODEL (dim 100, window 5, min-count 5, sample 1e-3, 5 epochs, 2 threads) with gensim
+# (corpus_file mode) and with seqmodels, RUNS times each, alternating, and prints wall time,
+# words/s and peak RSS of each, and the quality of both vector files as gensim evaluates them
+# (Google analogies with restrict_vocab 30000, WordSim-353, SimLex-999, MEN). Also checks that
+# `seqmodels embed eval` gives gensim's analogy figures. MODEL is one of
+#   skipgram     skip-gram, negative sampling (negative 5): gensim sg=1 hs=0
+#   cbow         CBOW, negative sampling (negative 5): gensim sg=0 cbow_mean=1 hs=0
+#   skipgram-hs  skip-gram, hierarchical softmax alone: gensim sg=1 hs=1 negative=0
+#   cbow-hs      CBOW, hierarchical softmax alone: gensim sg=0 cbow_mean=1 hs=1 negative=0
+# Both tools get the same learning rate: seqmodels' default for the architecture (0.025
+# skip-gram, 0.05 CBOW, the C tool's), or $ALPHA when set.
 #
-# usage: scripts/bench/word2vec.sh [CORPUS(.gz)] [RUNS=1] [EPOCHS=5] [THREADS=2]
+# usage: scripts/bench/word2vec.sh [CORPUS(.gz)] [RUNS=1] [EPOCHS=5] [THREADS=2] [MODEL=skipgram]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 data=../shared/data
@@ -15,6 +21,15 @@ corpus="${1:-$data/corpora/english_mix/english_mix.txt.gz}"
 runs="${2:-1}"
 epochs="${3:-5}"
 threads="${4:-2}"
+model="${5:-skipgram}"
+case "$model" in
+    skipgram) flags=(--negative 5); gflags=(--sg 1 --hs 0 --negative 5); alpha=0.025 ;;
+    cbow) flags=(--arch cbow --negative 5); gflags=(--sg 0 --hs 0 --negative 5); alpha=0.05 ;;
+    skipgram-hs) flags=(--hs --negative 0); gflags=(--sg 1 --hs 1 --negative 0); alpha=0.025 ;;
+    cbow-hs) flags=(--arch cbow --hs --negative 0); gflags=(--sg 0 --hs 1 --negative 0); alpha=0.05 ;;
+    *) echo "unknown MODEL $model: skipgram, cbow, skipgram-hs or cbow-hs" >&2; exit 2 ;;
+esac
+alpha="${ALPHA:-$alpha}"
 source scripts/bench/common.sh
 need gensim "gensim==4.4.0"
 # gensim's corpus_file mode reads plain text only: both tools train on the same plain file.
@@ -22,27 +37,30 @@ case "$corpus" in
     *.gz) gzip -dc "$corpus" > "$work/corpus.txt" ;;
     *) cp "$corpus" "$work/corpus.txt" ;;
 esac
-echo "corpus: $corpus ($(wc -w < "$work/corpus.txt") words); $epochs epochs, $threads threads, $runs run(s) each"
-settings=(--dim 100 --window 5 --negative 5 --min-count 5 --sample 1e-3 --epochs "$epochs")
+echo "corpus: $corpus ($(wc -w < "$work/corpus.txt") words); $model, alpha $alpha, $epochs epochs, $threads threads, $runs run(s) each"
+settings=(--dim 100 --window 5 --min-count 5 --sample 1e-3 --alpha "$alpha" --epochs "$epochs")
 rss() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1"; }
+# CPU seconds (user + system): steadier than wall time when other work shares the cores.
+cpu() { awk -F': ' '/User time|System time/ {t += $2} END {printf "%.0f", t}' "$1"; }
 pairs=("$data/embedding_eval/gensim/wordsim353.tsv" "$data/embedding_eval/gensim/simlex999.txt"
        "$data/embedding_eval/faruqui_wordsim/EN-MEN-TR-3k.txt")
 analogies="$data/embedding_eval/gensim/questions-words.txt"
 # Run N seeds both tools with --seed N; each run's two files are evaluated by gensim's code.
 for run in $(seq "$runs"); do
+    # `py` is a shell function, which /usr/bin/time cannot run: the same command spelt out.
     /usr/bin/time -v -o "$work/gensim.time" \
-        py scripts/bench/word2vec_gensim.py train \
-        "$work/corpus.txt" "$work/gensim-$run.bin" "${settings[@]}" --threads "$threads" --seed "$run" \
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" scripts/bench/word2vec_gensim.py train \
+        "$work/corpus.txt" "$work/gensim-$run.bin" "${settings[@]}" "${gflags[@]}" --threads "$threads" --seed "$run" \
         > "$work/gensim.json"
     /usr/bin/time -v -o "$work/seqmodels.time" \
         "$bin" -q --threads "$threads" embed train --corpus "$work/corpus.txt" --out "$work/seqmodels-$run.bin" \
-        "${settings[@]}" --seed "$run" > "$work/seqmodels.txt"
+        "${settings[@]}" "${flags[@]}" --seed "$run" > "$work/seqmodels.txt"
     g=$(py -c "import json;d=json.load(open('$work/gensim.json'));print(f\"{d['seconds']:.1f} {d['words_per_sec']:.0f}\")")
     s=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) words\/s).*/\1 \2/p' "$work/seqmodels.txt")
     read -r gs gw <<< "$g"
     read -r ss sw <<< "$s"
-    echo "run $run (seed $run): gensim ${gs} s (${gw} words/s, peak RSS $(( $(rss "$work/gensim.time") / 1024 )) MiB);" \
-        "seqmodels ${ss} s (${sw} words/s, peak RSS $(( $(rss "$work/seqmodels.time") / 1024 )) MiB);" \
+    echo "run $run (seed $run): gensim ${gs} s (${gw} words/s, $(cpu "$work/gensim.time") CPU s, peak RSS $(( $(rss "$work/gensim.time") / 1024 )) MiB);" \
+        "seqmodels ${ss} s (${sw} words/s, $(cpu "$work/seqmodels.time") CPU s, peak RSS $(( $(rss "$work/seqmodels.time") / 1024 )) MiB);" \
         "gensim / seqmodels time = $(awk -v a="$gs" -v b="$ss" 'BEGIN {printf "%.2f", a / b}')"
 done
 

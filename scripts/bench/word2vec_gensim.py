@@ -1,6 +1,8 @@
 """gensim's side of scripts/bench/word2vec.sh.
 
-train: Word2Vec(corpus_file=..., sg=1, hs=0, ...) with the given settings; writes word2vec binary.
+train: Word2Vec(corpus_file=..., sg=..., hs=..., cbow_mean=1, ...) with the given settings (skip-gram
+       with negative sampling by default; --sg 0 for CBOW, --hs 1 for hierarchical softmax, with
+       --negative 0 for it alone); writes word2vec binary.
 eval:  evaluates any word2vec file as gensim does (analogies with restrict_vocab, word pairs), so
        seqmodels' and gensim's vectors are judged by the same code.
 """
@@ -15,9 +17,9 @@ from gensim.models import KeyedVectors, Word2Vec
 def train(a):
     start = time.perf_counter()
     model = Word2Vec(
-        corpus_file=a.corpus, sg=1, hs=0, negative=a.negative, vector_size=a.dim, window=a.window,
-        min_count=a.min_count, sample=a.sample, alpha=0.025, min_alpha=0.0001, epochs=a.epochs,
-        workers=a.threads, seed=a.seed,
+        corpus_file=a.corpus, sg=a.sg, hs=a.hs, cbow_mean=1, negative=a.negative,
+        vector_size=a.dim, window=a.window, min_count=a.min_count, sample=a.sample, alpha=a.alpha,
+        min_alpha=0.0001, epochs=a.epochs, workers=a.threads, seed=a.seed,
     )
     seconds = time.perf_counter() - start
     model.wv.save_word2vec_format(a.out, binary=True)
@@ -46,7 +48,8 @@ def main():
     t.add_argument("out")
     for name, kind, default in [("dim", int, 100), ("window", int, 5), ("negative", int, 5),
                                 ("min-count", int, 5), ("sample", float, 1e-3), ("epochs", int, 5),
-                                ("threads", int, 2), ("seed", int, 1)]:
+                                ("threads", int, 2), ("seed", int, 1), ("sg", int, 1),
+                                ("hs", int, 0), ("alpha", float, 0.025)]:
         t.add_argument("--" + name, type=kind, default=default)
     e = sub.add_parser("eval")
     e.add_argument("vectors")

@@ -8,11 +8,13 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::corpus::{self, SentenceSink};
+use super::huffman::HuffmanTree;
 use super::kernels::cpu_has_fma;
+use super::objective::{Outputs, SigmoidTable};
 use super::sampling::{keep_thresholds, NegativeSampler, Rng};
 use super::schedule::Schedule;
-use super::train::{train_job, Job, Scratch, Shared, SharedRows, SigmoidTable, Totals, JOB_WORDS};
-use super::{EpochCallback, EpochStats, SkipGramConfig, TrainReport, Vocabulary};
+use super::train::{train_job, Job, Scratch, Shared, SharedRows, Totals, JOB_WORDS};
+use super::{EpochCallback, EpochStats, TrainReport, Vocabulary, Word2VecConfig};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
@@ -167,7 +169,7 @@ impl Ticker {
 /// label, "epoch 2/5".
 pub(crate) fn begin_epoch(
     progress: &dyn Progress,
-    config: &SkipGramConfig,
+    config: &Word2VecConfig,
     words: u64,
     epoch: usize,
 ) -> String {
@@ -208,7 +210,7 @@ fn rate(words_per_sec: f64) -> String {
 /// The trainer behind [`super::train`] and [`super::train_with`].
 pub(crate) fn run(
     corpus: &Path,
-    config: &SkipGramConfig,
+    config: &Word2VecConfig,
     progress: &dyn Progress,
     mut after_epoch: Option<EpochCallback<'_>>,
 ) -> Result<(Embeddings, TrainReport)> {
@@ -216,13 +218,15 @@ pub(crate) fn run(
     let vocab = Vocabulary::build_reporting(corpus, config, progress)?;
     release_freed_memory();
     let dim = config.dim;
-    let (mut syn0, mut syn1neg) = initial_weights(&vocab, config)?;
+    let tree = HuffmanTree::new(if config.hs { vocab.counts() } else { &[] });
+    let mut weights = Weights::new(&vocab, config, tree.inner_nodes())?;
     let mut run = Run {
         corpus,
         config,
         vocab: &vocab,
         keep: keep_thresholds(vocab.counts(), vocab.total_words(), config.sample),
         sampler: NegativeSampler::new(vocab.counts()),
+        tree,
         table: SigmoidTable::new(),
         fma: cpu_has_fma(),
         schedule: Schedule::new(config, vocab.total_words()),
@@ -236,12 +240,12 @@ pub(crate) fn run(
         stop: Stop::Epochs,
     };
     for epoch in 1..=config.epochs {
-        let stats = run.epoch(epoch, &mut syn0, &mut syn1neg, progress)?;
+        let stats = run.epoch(epoch, &mut weights, progress)?;
         let complete = stats.complete;
         report.epochs.push(stats);
-        super::check_finite(&syn0, epoch, config.alpha)?;
+        super::check_finite(&weights.syn0, epoch, config.alpha)?;
         if let Some(callback) = after_epoch.as_mut() {
-            let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0.clone())?;
+            let vectors = Embeddings::new(vocab.words().to_vec(), dim, weights.syn0.clone())?;
             callback(epoch, &vectors)?;
         }
         if !complete || (epoch < config.epochs && run.schedule.out_of_time()) {
@@ -250,48 +254,71 @@ pub(crate) fn run(
         }
     }
     // The output vectors are not part of the result: free them before the store is built.
-    drop(syn1neg);
+    let Weights { syn0, .. } = weights;
     let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0)?;
     Ok((vectors, report))
 }
 
-/// The input vectors (`syn0`) and output vectors (`syn1neg`) before training.
-///
-/// gensim 4: syn0 uniform in `[-1 / dim, 1 / dim)` (word2vec.c: half that), syn1neg zero. The
-/// two matrices are reserved first, so that sizes the machine cannot hold are an error rather
-/// than an abort.
-fn initial_weights(vocab: &Vocabulary, config: &SkipGramConfig) -> Result<(Vec<f32>, Vec<f32>)> {
-    let dim = config.dim;
-    let size = vocab
-        .len()
-        .checked_mul(dim)
-        .filter(|&n| n <= isize::MAX as usize / 4)
-        .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))?;
-    let reserve = |what: &str| -> Result<Vec<f32>> {
-        let mut v = Vec::new();
-        v.try_reserve_exact(size).map_err(|_| {
-            Error::Config(format!(
-                "{} words x {dim} dimensions: no memory for the {what} ({:.1} GiB)",
-                vocab.len(),
-                size as f64 * 4.0 / (1u64 << 30) as f64
-            ))
-        })?;
-        Ok(v)
-    };
-    let (mut syn0, mut syn1neg) = (reserve("word vectors")?, reserve("context vectors")?);
-    let mut rng = Rng::new(config.seed);
-    syn0.extend((0..size).map(|_| (rng.unit_f32() - 0.5) * 2.0 / dim as f32));
-    syn1neg.resize(size, 0.0);
-    Ok((syn0, syn1neg))
+/// The weight matrices of a CPU run.
+struct Weights {
+    /// Input vectors, `V × dim`: the word vectors the run returns.
+    syn0: Vec<f32>,
+    /// Negative sampling's output vectors, `V × dim` (empty without negative sampling).
+    syn1neg: Vec<f32>,
+    /// Hierarchical softmax's inner-node vectors, `(V - 1) × dim` (empty without it).
+    syn1: Vec<f32>,
+}
+
+impl Weights {
+    /// The weights before training. gensim 4: syn0 uniform in `[-1 / dim, 1 / dim)`
+    /// (word2vec.c: half that), the output matrices zero. Every matrix is reserved first, so
+    /// that sizes the machine cannot hold are an error rather than an abort. `inner_nodes` is
+    /// the Huffman tree's (0 without hierarchical softmax).
+    fn new(vocab: &Vocabulary, config: &Word2VecConfig, inner_nodes: usize) -> Result<Weights> {
+        let dim = config.dim;
+        let rows = |n: usize| {
+            n.checked_mul(dim)
+                .filter(|&n| n <= isize::MAX as usize / 4)
+                .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))
+        };
+        let reserve = |what: &str, size: usize| -> Result<Vec<f32>> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(size).map_err(|_| {
+                Error::Config(format!(
+                    "{} words x {dim} dimensions: no memory for the {what} ({:.1} GiB)",
+                    vocab.len(),
+                    size as f64 * 4.0 / (1u64 << 30) as f64
+                ))
+            })?;
+            Ok(v)
+        };
+        let size = rows(vocab.len())?;
+        let ns_size = if config.negative > 0 { size } else { 0 };
+        let hs_size = rows(inner_nodes)?;
+        let mut syn0 = reserve("word vectors", size)?;
+        let mut syn1neg = reserve("context vectors", ns_size)?;
+        let mut syn1 = reserve("tree's node vectors", hs_size)?;
+        let mut rng = Rng::new(config.seed);
+        syn0.extend((0..size).map(|_| (rng.unit_f32() - 0.5) * 2.0 / dim as f32));
+        syn1neg.resize(ns_size, 0.0);
+        syn1.resize(hs_size, 0.0);
+        Ok(Weights {
+            syn0,
+            syn1neg,
+            syn1,
+        })
+    }
 }
 
 /// What every epoch of a CPU run shares.
 struct Run<'a> {
     corpus: &'a Path,
-    config: &'a SkipGramConfig,
+    config: &'a Word2VecConfig,
     vocab: &'a Vocabulary,
     keep: Vec<u64>,
     sampler: NegativeSampler,
+    /// The Huffman tree of hierarchical softmax (empty without it).
+    tree: HuffmanTree,
     table: SigmoidTable,
     fma: bool,
     schedule: Schedule,
@@ -305,8 +332,7 @@ impl Run<'_> {
     fn epoch(
         &mut self,
         epoch: usize,
-        syn0: &mut [f32],
-        syn1neg: &mut [f32],
+        weights: &mut Weights,
         progress: &dyn Progress,
     ) -> Result<EpochStats> {
         let (config, total) = (self.config, self.vocab.total_words());
@@ -316,13 +342,19 @@ impl Run<'_> {
         let (words, loss, pairs, last_status, complete) = {
             let cx = WorkerContext {
                 shared: Shared {
-                    syn0: SharedRows::new(syn0, config.dim),
-                    syn1neg: SharedRows::new(syn1neg, config.dim),
+                    syn0: SharedRows::new(&mut weights.syn0, config.dim),
+                    out: Outputs {
+                        syn1neg: SharedRows::new(&mut weights.syn1neg, config.dim),
+                        syn1: SharedRows::new(&mut weights.syn1, config.dim),
+                        tree: &self.tree,
+                        table: &self.table,
+                    },
+                    arch: config.arch,
+                    hs: config.hs,
                     window: config.window as u32,
                     negative: config.negative,
                     keep: &self.keep,
                     sampler: &self.sampler,
-                    table: &self.table,
                     fma: self.fma,
                 },
                 schedule: self.schedule.clone(),
@@ -413,7 +445,7 @@ fn release_freed_memory() {
 /// the workers to stop, and each stops after the job in hand.
 fn read_and_train(
     corpus: &Path,
-    config: &SkipGramConfig,
+    config: &Word2VecConfig,
     vocab: &Vocabulary,
     cx: &WorkerContext<'_>,
     next_index: &mut [u64],

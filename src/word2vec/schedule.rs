@@ -3,7 +3,7 @@
 
 use crate::train::{Budget, Clock};
 
-use super::SkipGramConfig;
+use super::Word2VecConfig;
 
 /// The learning rate falls linearly with the words processed over the whole run:
 /// `alpha_t = alpha - (alpha - min_alpha) * done / (epochs * total_words)` (gensim's schedule;
@@ -26,7 +26,7 @@ pub(crate) struct Schedule {
 impl Schedule {
     /// The schedule of a run over `words_per_epoch` words per epoch; its time budget, if any,
     /// starts now.
-    pub(crate) fn new(config: &SkipGramConfig, words_per_epoch: u64) -> Self {
+    pub(crate) fn new(config: &Word2VecConfig, words_per_epoch: u64) -> Self {
         Schedule {
             alpha: config.alpha,
             min_alpha: config.min_alpha,
@@ -64,11 +64,11 @@ mod tests {
 
     #[test]
     fn schedule_is_linear_from_alpha_to_min_alpha() {
-        let config = SkipGramConfig {
+        let config = Word2VecConfig {
             alpha: 0.025,
             min_alpha: 0.0001,
             epochs: 2,
-            ..SkipGramConfig::default()
+            ..Word2VecConfig::default()
         };
         let s = Schedule::new(&config, 1000);
         assert_eq!(s.at(0), 0.025);
@@ -80,12 +80,12 @@ mod tests {
 
     #[test]
     fn a_spent_time_budget_takes_the_rate_to_its_floor() {
-        let config = |budget| SkipGramConfig {
+        let config = |budget| Word2VecConfig {
             alpha: 0.025,
             min_alpha: 0.0001,
             epochs: 1000,
             time_budget: Some(budget),
-            ..SkipGramConfig::default()
+            ..Word2VecConfig::default()
         };
         // An hour barely begun: the words decide, and no time is up.
         let long = Schedule::new(&config(Duration::from_secs(3600)), 1000);

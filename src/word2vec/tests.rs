@@ -44,15 +44,15 @@ fn two_topics(lines: usize, len: usize, words_per_topic: usize, seed: u64) -> St
     text
 }
 
-fn small_config() -> SkipGramConfig {
-    SkipGramConfig {
+fn small_config() -> Word2VecConfig {
+    Word2VecConfig {
         dim: 16,
         window: 3,
         negative: 3,
         min_count: 1,
         epochs: 2,
         threads: 1,
-        ..SkipGramConfig::default()
+        ..Word2VecConfig::default()
     }
 }
 
@@ -65,7 +65,7 @@ fn single_thread_runs_are_bit_identical_and_the_seed_matters() {
     let (b, rb) = train(&path, &config, &Silent).unwrap();
     assert_eq!(a.vectors(), b.vectors());
     assert_eq!(ra.epochs[1].mean_loss, rb.epochs[1].mean_loss);
-    let other = SkipGramConfig {
+    let other = Word2VecConfig {
         seed: 2,
         ..config.clone()
     };
@@ -75,6 +75,102 @@ fn single_thread_runs_are_bit_identical_and_the_seed_matters() {
     // Training moved the vectors away from their initialisation.
     let zero_epochs = Rng::new(config.seed).unit_f32();
     assert_ne!(a.vectors()[0], (zero_epochs - 0.5) / config.dim as f32);
+}
+
+/// The models besides skip-gram with negative sampling alone.
+fn other_models() -> [Word2VecConfig; 5] {
+    let with = |arch, hs, negative| Word2VecConfig {
+        arch,
+        hs,
+        negative,
+        alpha: arch.default_alpha(),
+        ..small_config()
+    };
+    [
+        with(Arch::Cbow, false, 3),
+        with(Arch::SkipGram, true, 0),
+        with(Arch::Cbow, true, 0),
+        with(Arch::SkipGram, true, 3),
+        with(Arch::Cbow, true, 3),
+    ]
+}
+
+#[test]
+fn every_model_is_bit_identical_run_to_run_and_differs_from_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "c.txt", two_topics(600, 15, 30, 1).as_bytes());
+    let mut seen = vec![train(&path, &small_config(), &Silent).unwrap().0];
+    for config in other_models() {
+        let (a, ra) = train(&path, &config, &Silent).unwrap();
+        let (b, rb) = train(&path, &config, &Silent).unwrap();
+        let what = config.model_name();
+        assert_eq!(a.vectors(), b.vectors(), "{what}");
+        let losses = |r: &TrainReport| r.epochs.iter().map(|e| e.mean_loss).collect::<Vec<_>>();
+        assert_eq!(losses(&ra), losses(&rb), "{what}");
+        assert!(
+            losses(&ra).iter().all(|l| l.is_finite() && *l > 0.0),
+            "{what}"
+        );
+        for other in &seen {
+            assert_ne!(a.vectors(), other.vectors(), "{what}");
+        }
+        seen.push(a);
+    }
+}
+
+#[test]
+fn every_model_learns_the_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 20;
+    let path = write(dir.path(), "t.txt", two_topics(4_000, 20, n, 42).as_bytes());
+    for config in other_models() {
+        let config = Word2VecConfig {
+            dim: 24,
+            window: 4,
+            epochs: 3,
+            ..config
+        };
+        let what = config.model_name();
+        let (e, report) = train(&path, &config, &Silent).unwrap();
+        let (w, a) = within_and_across(&e, n);
+        assert!(w > a + 0.3, "{what}: within-topic cosine {w}, across {a}");
+        let losses: Vec<f64> = report.epochs.iter().map(|s| s.mean_loss).collect();
+        assert!(losses[2] < losses[0], "{what}: {losses:?}");
+    }
+}
+
+#[test]
+fn the_batched_trainer_refuses_every_model_but_skipgram_with_negative_sampling() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "c.txt", two_topics(50, 10, 10, 5).as_bytes());
+    for config in other_models() {
+        let err = train_on(
+            &path,
+            &config,
+            tch::Device::Cuda(0),
+            Batch::default(),
+            &Silent,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("skip-gram with negative sampling only")
+                && err.contains(&config.model_name()),
+            "{err}"
+        );
+        let err = train_torch_with(
+            &path,
+            &config,
+            tch::Device::Cpu,
+            Batch::default(),
+            &Silent,
+            |_, _| Ok(()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("train it on the CPU"), "{err}");
+    }
 }
 
 #[test]
@@ -116,7 +212,7 @@ fn user_errors_are_reported_not_panicked() {
     }
 
     let rare = write(dir.path(), "rare.txt", b"a b c d\ne f a\n");
-    let strict = SkipGramConfig {
+    let strict = Word2VecConfig {
         min_count: 3,
         ..config.clone()
     };
@@ -124,7 +220,7 @@ fn user_errors_are_reported_not_panicked() {
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     assert!(err.to_string().contains("min_count"), "{err}");
 
-    let zero_dim = SkipGramConfig { dim: 0, ..config };
+    let zero_dim = Word2VecConfig { dim: 0, ..config };
     assert!(matches!(
         train(&rare, &zero_dim, &Silent),
         Err(Error::Config(_))
@@ -133,43 +229,43 @@ fn user_errors_are_reported_not_panicked() {
 
 #[test]
 fn config_validation_and_serde() {
-    let ok = SkipGramConfig::default();
+    let ok = Word2VecConfig::default();
     ok.validate().unwrap();
     assert!(ok.threads >= 1);
     let bad = [
-        SkipGramConfig {
+        Word2VecConfig {
             window: 0,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             negative: 0,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             epochs: 0,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             threads: 0,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             alpha: 0.0,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             alpha: f64::NAN,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             min_alpha: 0.5,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             sample: -1.0,
             ..ok.clone()
         },
-        SkipGramConfig {
+        Word2VecConfig {
             max_vocab: Some(0),
             ..ok.clone()
         },
@@ -177,14 +273,30 @@ fn config_validation_and_serde() {
     for c in bad {
         assert!(matches!(c.validate(), Err(Error::Config(_))), "{c:?}");
     }
+    // Negative sampling may be off when hierarchical softmax is on, and only then.
+    let no_objective = Word2VecConfig {
+        negative: 0,
+        ..ok.clone()
+    };
+    let err = no_objective.validate().unwrap_err().to_string();
+    assert!(err.contains("negative is 0") && err.contains("hs"), "{err}");
+    Word2VecConfig {
+        hs: true,
+        ..no_objective
+    }
+    .validate()
+    .unwrap();
     let json = serde_json::to_string(&ok).unwrap();
-    let back: SkipGramConfig = serde_json::from_str(&json).unwrap();
+    let back: Word2VecConfig = serde_json::from_str(&json).unwrap();
     assert_eq!(back, ok);
+    let cbow: Word2VecConfig = serde_json::from_str(r#"{"arch": "cbow", "hs": true}"#).unwrap();
+    assert_eq!((cbow.arch, cbow.hs), (Arch::Cbow, true));
+    assert!(serde_json::from_str::<Word2VecConfig>(r#"{"arch": "sg"}"#).is_err());
     // Missing fields take the defaults; unknown ones are refused.
-    let partial: SkipGramConfig = serde_json::from_str(r#"{"dim": 50, "epochs": 1}"#).unwrap();
+    let partial: Word2VecConfig = serde_json::from_str(r#"{"dim": 50, "epochs": 1}"#).unwrap();
     assert_eq!(partial.dim, 50);
     assert_eq!(partial.window, 5);
-    assert!(serde_json::from_str::<SkipGramConfig>(r#"{"dims": 50}"#).is_err());
+    assert!(serde_json::from_str::<Word2VecConfig>(r#"{"dims": 50}"#).is_err());
 }
 
 #[test]
@@ -267,7 +379,7 @@ fn one_huge_line_trains_in_chunks() {
     let mut text = two_topics(1, 25_000, 30, 9).replace('\n', " ");
     text.push_str("\nunseen words only here\n");
     let path = write(dir.path(), "one.txt", text.as_bytes());
-    let config = SkipGramConfig {
+    let config = Word2VecConfig {
         min_count: 2,
         ..small_config()
     };
@@ -283,6 +395,22 @@ fn cosine(e: &crate::embeddings::Embeddings, a: &str, b: &str) -> f32 {
     e.unit(a).iter().zip(e.unit(b)).map(|(x, y)| x * y).sum()
 }
 
+/// The mean cosine of two words of the same topic and of two words of different topics.
+fn within_and_across(e: &crate::embeddings::Embeddings, n: usize) -> (f32, f32) {
+    let (mut within, mut across) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        for j in 0..n {
+            if i != j {
+                within.push(cosine(e, &format!("a{i}"), &format!("a{j}")));
+                within.push(cosine(e, &format!("b{i}"), &format!("b{j}")));
+            }
+            across.push(cosine(e, &format!("a{i}"), &format!("b{j}")));
+        }
+    }
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    (mean(&within), mean(&across))
+}
+
 #[test]
 fn learns_topics_and_the_loss_falls() {
     let dir = tempfile::tempdir().unwrap();
@@ -293,30 +421,19 @@ fn learns_topics_and_the_loss_falls() {
         "topics.txt",
         two_topics(10_000, 20, n, 42).as_bytes(),
     );
-    let config = SkipGramConfig {
+    let config = Word2VecConfig {
         dim: 24,
         window: 4,
         negative: 4,
         min_count: 1,
         epochs: 3,
         threads: 2,
-        ..SkipGramConfig::default()
+        ..Word2VecConfig::default()
     };
     let (e, report) = train(&path, &config, &Silent).unwrap();
     assert_eq!(report.corpus_words, 200_000);
     assert_eq!(e.len(), 2 * n);
-    let (mut within, mut across) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        for j in 0..n {
-            if i != j {
-                within.push(cosine(&e, &format!("a{i}"), &format!("a{j}")));
-                within.push(cosine(&e, &format!("b{i}"), &format!("b{j}")));
-            }
-            across.push(cosine(&e, &format!("a{i}"), &format!("b{j}")));
-        }
-    }
-    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
-    let (w, a) = (mean(&within), mean(&across));
+    let (w, a) = within_and_across(&e, n);
     assert!(w > a + 0.3, "within-topic cosine {w}, across {a}");
     // Every word's nearest neighbour is in its own topic.
     for i in 0..n {
@@ -341,7 +458,7 @@ fn every_word_is_trained_once_per_epoch_with_several_workers_plain_or_gzip() {
     let gz = write(dir.path(), "c.txt.gz", &gzip(text.as_bytes()));
     for threads in [2, 3, 5] {
         for path in [&plain, &gz] {
-            let config = SkipGramConfig {
+            let config = Word2VecConfig {
                 threads,
                 epochs: 2,
                 ..small_config()
@@ -392,7 +509,7 @@ fn train_on_the_cpu_is_the_hogwild_trainer() {
 fn a_time_budget_ends_the_run_with_the_vectors_trained_so_far() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "c.txt", two_topics(300, 10, 10, 5).as_bytes());
-    let config = SkipGramConfig {
+    let config = Word2VecConfig {
         epochs: 1_000_000,
         time_budget: Some(std::time::Duration::from_millis(300)),
         ..small_config()
@@ -424,7 +541,7 @@ fn a_time_budget_ends_the_run_with_the_vectors_trained_so_far() {
 #[test]
 fn a_time_budget_of_zero_or_over_a_year_is_refused() {
     for budget in [0, 400 * 24 * 3600] {
-        let config = SkipGramConfig {
+        let config = Word2VecConfig {
             time_budget: Some(std::time::Duration::from_secs(budget)),
             ..small_config()
         };

@@ -1,4 +1,5 @@
-//! Batched skip-gram with negative sampling on libtorch, for GPUs.
+//! Batched skip-gram with negative sampling on libtorch, for GPUs. CBOW and hierarchical
+//! softmax are CPU-only: [`train_torch_with`] refuses them.
 //!
 //! The data pipeline is the CPU trainer's (streamed corpus, subsampling, dynamic window,
 //! unigram^0.75 negatives, linear learning-rate decay); only the update differs. Instead of one
@@ -24,7 +25,7 @@ use super::corpus::{self, SentenceSink};
 use super::epochs::begin_epoch;
 use super::sampling::{keep_thresholds, reduced_window, NegativeSampler, Rng, KEEP_ALWAYS};
 use super::schedule::Schedule;
-use super::{EpochStats, SkipGramConfig, TrainReport, Vocabulary};
+use super::{EpochStats, TrainReport, Vocabulary, Word2VecConfig};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
@@ -76,15 +77,17 @@ impl Batch {
 }
 
 /// Trains skip-gram vectors like [`super::train_with`], with the batched update of
-/// `batch.pairs` pairs at a time on `device` (a GPU, or the CPU for tests).
+/// `batch.pairs` pairs at a time on `device` (a GPU, or the CPU for tests). Only skip-gram with
+/// negative sampling alone: any other model is an error naming it, before anything is read.
 pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     corpus: &Path,
-    config: &SkipGramConfig,
+    config: &Word2VecConfig,
     device: Device,
     batch: Batch,
     progress: &dyn Progress,
     mut after_epoch: F,
 ) -> Result<(Embeddings, TrainReport)> {
+    config.check_batched()?;
     crate::device::check_available(device)?;
     batch.validate()?;
     let vocab = Vocabulary::build(corpus, config)?;
@@ -194,7 +197,7 @@ impl<'a> Batcher<'a> {
     /// word2vec.c; output vectors at zero. The time budget, if any, starts now.
     fn new(
         vocab: &'a Vocabulary,
-        config: &SkipGramConfig,
+        config: &Word2VecConfig,
         device: Device,
         batch: Batch,
         progress: &'a dyn Progress,
@@ -235,7 +238,7 @@ impl<'a> Batcher<'a> {
     fn epoch(
         &mut self,
         corpus: &Path,
-        config: &SkipGramConfig,
+        config: &Word2VecConfig,
         epoch: usize,
     ) -> Result<EpochStats> {
         let label = begin_epoch(self.progress, config, self.vocab.total_words(), epoch);
@@ -388,9 +391,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.txt");
         std::fs::write(&path, "a b c\n").unwrap();
-        let config = SkipGramConfig {
+        let config = Word2VecConfig {
             min_count: 1,
-            ..SkipGramConfig::default()
+            ..Word2VecConfig::default()
         };
         let batch = Batch {
             row_cap: 0.5,
@@ -413,12 +416,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.txt");
         std::fs::write(&path, "a b c d e f\n".repeat(200)).unwrap();
-        let config = SkipGramConfig {
+        let config = Word2VecConfig {
             dim: 8,
             min_count: 1,
             epochs: 1_000_000,
             time_budget: Some(std::time::Duration::from_millis(300)),
-            ..SkipGramConfig::default()
+            ..Word2VecConfig::default()
         };
         let batch = Batch {
             pairs: 64,
@@ -454,14 +457,14 @@ mod tests {
             text.push('\n');
         }
         std::fs::write(&path, text).unwrap();
-        let config = SkipGramConfig {
+        let config = Word2VecConfig {
             dim: 16,
             min_count: 1,
             sample: 0.0,
             epochs: 4,
             alpha: 0.05,
             threads: 1,
-            ..SkipGramConfig::default()
+            ..Word2VecConfig::default()
         };
         let _lock = crate::device::torch_rng_lock();
         let (emb, report) = train_torch_with(

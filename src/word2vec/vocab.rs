@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::corpus::{self, SentenceSink};
-use super::SkipGramConfig;
+use super::Word2VecConfig;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent, Silent};
 
@@ -102,17 +102,17 @@ impl Vocabulary {
     /// Counts the tokens of `corpus` (plain or gzip) and keeps the words that occur at least
     /// `config.min_count` times, then at most `config.max_vocab` of them (the most frequent).
     ///
-    /// Errors: an invalid `config` ([`SkipGramConfig::validate`]), the file cannot be read, a
+    /// Errors: an invalid `config` ([`Word2VecConfig::validate`]), the file cannot be read, a
     /// line is not UTF-8 ([`Error::BadLine`]), the corpus has no tokens
     /// ([`Error::BadFile`]), or no word reaches `min_count` ([`Error::Config`]).
-    pub fn build(corpus: &Path, config: &SkipGramConfig) -> Result<Vocabulary> {
+    pub fn build(corpus: &Path, config: &Word2VecConfig) -> Result<Vocabulary> {
         Self::build_reporting(corpus, config, &Silent)
     }
 
     /// [`Vocabulary::build`], reporting the pass to `progress` (in sentences).
     pub(crate) fn build_reporting(
         corpus: &Path,
-        config: &SkipGramConfig,
+        config: &Word2VecConfig,
         progress: &dyn Progress,
     ) -> Result<Vocabulary> {
         config.validate()?;
@@ -246,11 +246,11 @@ mod tests {
         (dir, path)
     }
 
-    fn config(min_count: usize, max_vocab: Option<usize>) -> SkipGramConfig {
-        SkipGramConfig {
+    fn config(min_count: usize, max_vocab: Option<usize>) -> Word2VecConfig {
+        Word2VecConfig {
             min_count,
             max_vocab,
-            ..SkipGramConfig::default()
+            ..Word2VecConfig::default()
         }
     }
 

@@ -1,15 +1,17 @@
-//! `embed train`: word2vec skip-gram on a corpus file, on the CPU's Hogwild threads or a GPU
-//! (the library chooses by device), optionally scored on analogies after every epoch.
+//! `embed train`: word2vec (skip-gram or CBOW; negative sampling, hierarchical softmax or both)
+//! on a corpus file, on the CPU's Hogwild threads or a GPU (the library chooses by device; the
+//! GPU trainer runs skip-gram with negative sampling only), optionally scored on analogies
+//! after every epoch.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use seqmodels::embeddings::eval::{self, EvalOptions};
 use seqmodels::embeddings::{formats, Embeddings};
 use seqmodels::train::{Stop, DEFAULT_SEED};
-use seqmodels::word2vec::{self, SkipGramConfig, TrainReport};
-use seqmodels::Progress;
+use seqmodels::word2vec::{self, Arch, TrainReport, Word2VecConfig};
+use seqmodels::{DeviceSpec, Progress};
 
 use super::FormatArg;
 use crate::cli::common;
@@ -25,12 +27,21 @@ pub struct TrainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Bin)]
     pub format: FormatArg,
+    /// skipgram: each context word predicts the centre (better for rare words and semantic
+    /// analogies); cbow: the mean of the context predicts it (several times faster; better for
+    /// frequent words and syntactic analogies).
+    #[arg(long, value_enum, default_value_t = ArchArg::Skipgram)]
+    pub arch: ArchArg,
+    /// Hierarchical softmax over a Huffman tree of the vocabulary; alone with --negative 0,
+    /// beside negative sampling otherwise.
+    #[arg(long)]
+    pub hs: bool,
     #[arg(long, default_value_t = 100)]
     pub dim: usize,
     /// Maximum distance between a word and its context (a random smaller window is drawn per word).
     #[arg(long, default_value_t = 5)]
     pub window: usize,
-    /// Negative samples per context.
+    /// Negative samples per example; 0 turns negative sampling off (needs --hs).
     #[arg(long, default_value_t = 5)]
     pub negative: usize,
     /// Words seen fewer times are dropped.
@@ -39,9 +50,10 @@ pub struct TrainArgs {
     /// Down-sampling threshold for frequent words (0: off).
     #[arg(long, default_value_t = 1e-3)]
     pub sample: f64,
-    /// Initial learning rate.
-    #[arg(long, default_value_t = 0.025)]
-    pub alpha: f64,
+    /// Initial learning rate [default: 0.025 for skipgram, 0.05 for cbow, as the word2vec C
+    /// tool].
+    #[arg(long)]
+    pub alpha: Option<f64>,
     /// Final learning rate (linear decay over all epochs, or over --time-budget if that ends
     /// first).
     #[arg(long, default_value_t = 0.0001)]
@@ -72,9 +84,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub eval_analogies: Option<PathBuf>,
     /// Where to train: cpu runs Hogwild threads (--threads sets how many); a GPU (cuda, cuda:N,
-    /// or auto on a machine with one) runs the batched libtorch trainer.
+    /// or auto on a machine with one) runs the batched libtorch trainer, for skip-gram with
+    /// negative sampling only (auto trains the other models on the CPU).
     #[arg(long, default_value = "cpu", value_parser = common::parse_device)]
-    pub device: seqmodels::DeviceSpec,
+    pub device: DeviceSpec,
     /// Pairs per batch of the GPU trainer.
     #[arg(long, default_value_t = word2vec::BATCH_PAIRS, value_parser = common::positive)]
     pub batch_pairs: usize,
@@ -84,23 +97,44 @@ pub struct TrainArgs {
     pub row_cap: f64,
 }
 
+/// `--arch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArchArg {
+    /// Skip-gram (word2vec -cbow 0, gensim sg=1).
+    Skipgram,
+    /// Continuous bag of words, the context's mean (word2vec -cbow 1, gensim sg=0 cbow_mean=1).
+    Cbow,
+}
+
+impl From<ArchArg> for Arch {
+    fn from(a: ArchArg) -> Self {
+        match a {
+            ArchArg::Skipgram => Arch::SkipGram,
+            ArchArg::Cbow => Arch::Cbow,
+        }
+    }
+}
+
 impl TrainArgs {
     /// The library's settings; `threads` 0 takes the library's default (every core).
-    fn config(&self, threads: usize) -> SkipGramConfig {
-        SkipGramConfig {
+    fn config(&self, threads: usize) -> Word2VecConfig {
+        let arch = Arch::from(self.arch);
+        Word2VecConfig {
+            arch,
+            hs: self.hs,
             dim: self.dim,
             window: self.window,
             negative: self.negative,
             min_count: self.min_count,
             sample: self.sample,
-            alpha: self.alpha,
+            alpha: self.alpha.unwrap_or(arch.default_alpha()),
             min_alpha: self.min_alpha,
             epochs: self.epochs,
             time_budget: self.time_budget,
             threads: if threads > 0 {
                 threads
             } else {
-                SkipGramConfig::default().threads
+                Word2VecConfig::default().threads
             },
             seed: self.seed,
             max_vocab: self.max_vocab,
@@ -115,8 +149,17 @@ pub(super) fn train(
     threads: usize,
     progress: &dyn Progress,
 ) -> anyhow::Result<()> {
-    let device = args.device.resolve()?;
     let config = args.config(threads);
+    // Only skip-gram with negative sampling runs on a GPU: asked for one, say so before looking
+    // for it; on auto, the CPU is the one device that runs the other models.
+    let device = match args.device {
+        DeviceSpec::Cuda(_) => {
+            config.check_batched()?;
+            args.device.resolve()?
+        }
+        DeviceSpec::Auto if config.check_batched().is_err() => tch::Device::Cpu,
+        spec => spec.resolve()?,
+    };
     // The CPU trainer does not use libtorch; keep libtorch's pool from competing for the cores.
     if device == tch::Device::Cpu {
         tch::set_num_threads(1);
@@ -154,11 +197,12 @@ pub(super) fn train(
     Ok(())
 }
 
-/// "trained 21 words x 16 dims on 48000 corpus words, 3 epochs on cpu in 0.2 s (720000
-/// words/s); wrote v.bin", with where the time budget stopped the run when it did.
+/// "trained 21 words x 16 dims (skip-gram, negative sampling (5), alpha 0.025) on 48000 corpus
+/// words, 3 epochs on cpu in 0.2 s (720000 words/s); wrote v.bin", with where the time budget
+/// stopped the run when it did.
 fn summary(
     report: &TrainReport,
-    config: &SkipGramConfig,
+    config: &Word2VecConfig,
     device: tch::Device,
     args: &TrainArgs,
 ) -> String {
@@ -174,9 +218,11 @@ fn summary(
         _ => String::new(),
     };
     format!(
-        "trained {} words x {} dims on {} corpus words, {} epochs on {} in {:.1} s ({:.0} words/s){stopped}; wrote {}",
+        "trained {} words x {} dims ({}, alpha {}) on {} corpus words, {} epochs on {} in {:.1} s ({:.0} words/s){stopped}; wrote {}",
         report.vocab_size,
         config.dim,
+        config.model_name(),
+        config.alpha,
         report.corpus_words,
         report.epochs.len(),
         seqmodels::device::device_name(device),
