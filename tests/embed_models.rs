@@ -159,3 +159,38 @@ fn flags_that_name_no_model_are_refused_and_nothing_is_written() {
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn the_output_format_follows_the_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let (text, _) = train(&corpus, dir.path(), "vectors.txt", &[]);
+    let first = std::fs::read_to_string(&text).unwrap();
+    assert!(first.starts_with("20 16\n"), "{}", &first[..40]);
+    let (glove, _) = train(&corpus, dir.path(), "vectors.glove", &[]);
+    let line = std::fs::read_to_string(&glove).unwrap();
+    assert_eq!(line.lines().next().unwrap().split(' ').count(), 17);
+    let (bin, _) = train(&corpus, dir.path(), "vectors.bin", &[]);
+    let same = |a: &Path, b: &Path| {
+        let (a, b) = (
+            formats::read(a, None, None).unwrap(),
+            formats::read(b, None, None).unwrap(),
+        );
+        a.words() == b.words()
+    };
+    assert!(same(&text, &bin) && same(&glove, &bin));
+    // A name that says nothing is refused before training, naming the choices.
+    let out = dir.path().join("vectors");
+    common::fails(
+        &[
+            "embed",
+            "train",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "cannot tell the vector format from the name",
+    );
+    assert!(!out.exists());
+}

@@ -30,7 +30,7 @@ if [ -z "$vectors" ]; then
         mkdir -p "$home/bench"
         echo "training 300-dimensional vectors on english_mix on one thread (once, about 8 min) ..."
         gzip -dc "$data/corpora/english_mix/english_mix.txt.gz" > "$work/corpus.txt"
-        "$bin" -q --threads 1 embed train --corpus "$work/corpus.txt" --out "$vectors.tmp" \
+        "$bin" -q --threads 1 embed train --corpus "$work/corpus.txt" --out "$vectors.tmp" --format bin \
             --dim 300 --window 5 --negative 5 --min-count 3 --sample 1e-3 --epochs 10 --seed 1
         mv "$vectors.tmp" "$vectors"
         rm -f "$work/corpus.txt"

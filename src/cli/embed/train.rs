@@ -24,9 +24,10 @@ pub struct TrainArgs {
     /// Where to write the vectors.
     #[arg(long)]
     pub out: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Bin)]
-    pub format: FormatArg,
+    /// Output format [default: from --out's name: .txt/.vec text, .glove/.glove.txt GloVe,
+    /// else word2vec binary].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
     /// skipgram: each context word predicts the centre (better for rare words and semantic
     /// analogies); cbow: the mean of the context predicts it (several times faster; better for
     /// frequent words and syntactic analogies).
@@ -150,6 +151,8 @@ pub(super) fn train(
     progress: &dyn Progress,
 ) -> anyhow::Result<()> {
     let config = args.config(threads);
+    // The format, from the name or --format, is settled before any work.
+    let format = super::out_format(args.format, &args.out, false)?;
     // Only skip-gram with negative sampling runs on a GPU: asked for one, say so before looking
     // for it; on auto, the CPU is the one device that runs the other models.
     let device = match args.device {
@@ -192,7 +195,7 @@ pub(super) fn train(
     };
     let (emb, report) =
         word2vec::train_on(&args.corpus, &config, device, batch, progress, after_epoch)?;
-    formats::write(&emb, &args.out, args.format.into())?;
+    formats::write(&emb, &args.out, format)?;
     println!("{}", summary(&report, &config, device, &args));
     Ok(())
 }
