@@ -320,16 +320,7 @@ pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> R
         };
         best_loss = best_loss.min(trained.loss);
         lr = plan.schedule.after_epoch(lr, improved);
-        let summary = format!(
-            "{label}{}: {}{}",
-            if trained.complete {
-                ""
-            } else {
-                " (stopped by the time budget)"
-            },
-            trainee.describe(&record),
-            if kept { ", saved" } else { "" }
-        );
+        let summary = epoch_line(&label, trainee, &record);
         progress.event(&ProgressEvent::End { summary: &summary });
         epochs.push(record);
         let since_best = best.map_or(0, |(b, _)| epoch.saturating_sub(b));
@@ -366,6 +357,20 @@ pub fn run(trainee: &mut dyn Trainee, plan: &Plan, progress: &dyn Progress) -> R
         )?;
     }
     Ok(report)
+}
+
+/// The line that ends an epoch: "epoch 3/10: <the trainee's figures>, saved".
+fn epoch_line(label: &str, trainee: &dyn Trainee, record: &EpochRecord) -> String {
+    format!(
+        "{label}{}: {}{}",
+        if record.trained.complete {
+            ""
+        } else {
+            " (stopped by the time budget)"
+        },
+        trainee.describe(record),
+        if record.kept { ", saved" } else { "" }
+    )
 }
 
 /// "stopped after epoch 7: patience 3 ran out; kept epoch 4 (held-out loss 1.2345)".

@@ -45,80 +45,12 @@ pub(super) fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<
     let mut config = training_config(&args, preset.config());
     let (resume, out) = args.dirs()?;
     let report = if let Some(dir) = &resume {
-        // The tokenizers and sizes are the saved model's: another one would be ignored.
-        let mut given = args.sentence_model_options();
-        if args.preset.is_some() {
-            given.push("--preset");
-        }
-        if !given.is_empty() {
-            anyhow::bail!(
-                "--resume keeps the saved model's tokenizers and sizes; leave out {}",
-                given.join(", ")
-            );
-        }
-        // So are its learning rate and its dev split: the seed and share that drew it, where
-        // the model records them (a model saved before the share was recorded takes the one
-        // given, which must be the one it was trained with).
-        let saved = seqmodels::checkpoint::read_meta(dir)?.training;
-        let given = given_options(&[
-            ("--lr", args.lr.is_some()),
-            ("--seed", args.run.seed != seqmodels::train::DEFAULT_SEED),
-            ("--lr-decay", args.lr_decay.is_some()),
-            (
-                "--valid-fraction",
-                args.valid_fraction.is_some() && saved.contains_key("valid_fraction"),
-            ),
-        ]);
-        if !given.is_empty() {
-            anyhow::bail!(
-                "--resume continues with the saved learning rate, seed and dev split; leave out {}",
-                given.join(", ")
-            );
-        }
-        // A model that recorded its training options trains with them again.
-        if saved.contains_key("train_options") {
-            let given = given_options(&[
-                ("--batch-size", args.batch_size.is_some()),
-                ("--clip-norm", args.clip_norm.is_some()),
-                ("--label-smoothing", args.label_smoothing.is_some()),
-                ("--teacher-forcing", args.teacher_forcing.is_some()),
-                ("--bleu-sentences", args.bleu_sentences.is_some()),
-            ]);
-            if !given.is_empty() {
-                anyhow::bail!(
-                    "--resume continues with the saved training options; leave out {}",
-                    given.join(", ")
-                );
-            }
-        }
+        check_resume_options(&args, dir)?;
         config.train.budget = args.run.resumed_budget(20)?;
         seq2seq::sentences::resume(dir, &train, dev.as_deref(), &config, device, &out, progress)?
     } else {
         let setup = new_setup(&args, preset.sizes());
-        let s = setup.model.clone();
-        eprintln!(
-            "sizes: the {} preset{} (embed {}, hidden {}, dropout {}, batch {}, lr {:e}){}",
-            preset.name(),
-            if args.preset.is_some() {
-                String::new()
-            } else {
-                format!(" for {} pairs", train.len())
-            },
-            s.src_embed.unwrap_or(0),
-            s.enc_hidden,
-            s.dropout,
-            config.train.batch_size,
-            config.train.lr,
-            if args.embed.or(args.hidden).is_some()
-                || args.dropout.is_some()
-                || args.batch_size.is_some()
-                || args.lr.is_some()
-            {
-                ", with the sizes given"
-            } else {
-                ""
-            }
-        );
+        announce_preset(&args, preset, &setup, &config, train.len());
         seq2seq::sentences::train(
             &train,
             dev.as_deref(),
@@ -207,6 +139,92 @@ pub(super) fn eval_bleu(
         );
     }
     Ok(())
+}
+
+/// Refuses, on `--resume DIR`, the options the saved model keeps: its tokenizers and sizes,
+/// its learning rate, seed and dev split, and the training options it recorded.
+fn check_resume_options(args: &TrainArgs, dir: &std::path::Path) -> anyhow::Result<()> {
+    // The tokenizers and sizes are the saved model's: another one would be ignored.
+    let mut given = args.sentence_model_options();
+    if args.preset.is_some() {
+        given.push("--preset");
+    }
+    if !given.is_empty() {
+        anyhow::bail!(
+            "--resume keeps the saved model's tokenizers and sizes; leave out {}",
+            given.join(", ")
+        );
+    }
+    // So are its learning rate and its dev split: the seed and share that drew it, where
+    // the model records them (a model saved before the share was recorded takes the one
+    // given, which must be the one it was trained with).
+    let saved = seqmodels::checkpoint::read_meta(dir)?.training;
+    let given = given_options(&[
+        ("--lr", args.lr.is_some()),
+        ("--seed", args.run.seed != seqmodels::train::DEFAULT_SEED),
+        ("--lr-decay", args.lr_decay.is_some()),
+        (
+            "--valid-fraction",
+            args.valid_fraction.is_some() && saved.contains_key("valid_fraction"),
+        ),
+    ]);
+    if !given.is_empty() {
+        anyhow::bail!(
+            "--resume continues with the saved learning rate, seed and dev split; leave out {}",
+            given.join(", ")
+        );
+    }
+    // A model that recorded its training options trains with them again.
+    if saved.contains_key("train_options") {
+        let given = given_options(&[
+            ("--batch-size", args.batch_size.is_some()),
+            ("--clip-norm", args.clip_norm.is_some()),
+            ("--label-smoothing", args.label_smoothing.is_some()),
+            ("--teacher-forcing", args.teacher_forcing.is_some()),
+            ("--bleu-sentences", args.bleu_sentences.is_some()),
+        ]);
+        if !given.is_empty() {
+            anyhow::bail!(
+                "--resume continues with the saved training options; leave out {}",
+                given.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Prints the preset a new sentence model is sized by, and whether flags changed it.
+fn announce_preset(
+    args: &TrainArgs,
+    preset: SentencePreset,
+    setup: &SentenceSetup,
+    config: &SentenceTrainConfig,
+    pairs: usize,
+) {
+    let s = &setup.model;
+    eprintln!(
+        "sizes: the {} preset{} (embed {}, hidden {}, dropout {}, batch {}, lr {:e}){}",
+        preset.name(),
+        if args.preset.is_some() {
+            String::new()
+        } else {
+            format!(" for {} pairs", pairs)
+        },
+        s.src_embed.unwrap_or(0),
+        s.enc_hidden,
+        s.dropout,
+        config.train.batch_size,
+        config.train.lr,
+        if args.embed.or(args.hidden).is_some()
+            || args.dropout.is_some()
+            || args.batch_size.is_some()
+            || args.lr.is_some()
+        {
+            ", with the sizes given"
+        } else {
+            ""
+        }
+    );
 }
 
 /// The training options of a sentence model, from the preset's and the flags given.
