@@ -6,12 +6,19 @@ dropout 0.1, Adam lr 1e-3, batch 32, NLL loss), as a user would take it from the
   prepare: reads fra.txt (English<TAB>French), applies the tutorial's normalisation and filter
            (ASCII lower-case, "." "!" "?" split off, both sides under 10 words, English
            starting with "i am", "he is", ...), and writes a seeded 90/10 split as
-           train.tsv / test.tsv (English<TAB>French) plus test.en / test.fr.
+           train.tsv / test.tsv (English<TAB>French) plus test.en / test.fr. With --raw the
+           same pairs, in the same split, are written as fra.txt has them (cased, accents,
+           apostrophes and French spacing kept): the filter reads the normalised text, the
+           files get the raw one.
+  head:    the first --train + --test lines of fra.txt (its shortest pairs), raw, shuffled
+           with --seed and split into --train training and --test test pairs, in the same
+           files as prepare.
   train:   trains for --seconds of wall time on train.tsv, then translates test.en with
            greedy decoding and with beam search (--beam), times both, and prints one JSON line
            with the outputs' paths, the training figures and sentences/s.
 
-usage: python translate_torch.py prepare FRA_TXT OUTDIR [--seed 1]
+usage: python translate_torch.py prepare FRA_TXT OUTDIR [--seed 1] [--raw]
+       python translate_torch.py head FRA_TXT OUTDIR [--train 3000] [--test 300] [--seed 1]
        python translate_torch.py train OUTDIR --seconds S [--beam 5] [--seed 1]
 """
 import argparse
@@ -45,21 +52,34 @@ def normalize(s):
     return s.strip()
 
 
+def read_pairs(path):
+    """(English, French) of each line of fra.txt, as written there."""
+    with open(path, encoding="utf-8") as f:
+        rows = (line.rstrip("\n").split("\t") for line in f)
+        return [(cols[0], cols[1]) for cols in rows if len(cols) >= 2]
+
+
 def prepare(args):
     pairs = []
-    with open(args.fra, encoding="utf-8") as f:
-        for line in f:
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) < 2:
-                continue
-            en, fr = normalize(cols[0]), normalize(cols[1])
-            if (len(en.split(" ")) < MAX_LENGTH and len(fr.split(" ")) < MAX_LENGTH
-                    and en.startswith(ENG_PREFIXES)):
-                pairs.append((en, fr))
+    for raw_en, raw_fr in read_pairs(args.fra):
+        en, fr = normalize(raw_en), normalize(raw_fr)
+        if (len(en.split(" ")) < MAX_LENGTH and len(fr.split(" ")) < MAX_LENGTH
+                and en.startswith(ENG_PREFIXES)):
+            pairs.append((raw_en, raw_fr) if args.raw else (en, fr))
     random.Random(args.seed).shuffle(pairs)
     n_test = len(pairs) // 10
-    test, train = pairs[:n_test], pairs[n_test:]
-    out = args.outdir
+    write_split(args.outdir, pairs[n_test:], pairs[:n_test])
+
+
+def head(args):
+    pairs = read_pairs(args.fra)[: args.train + args.test]
+    if len(pairs) < args.train + args.test:
+        sys.exit(f"{args.fra} has only {len(pairs)} pairs, not {args.train} + {args.test}")
+    random.Random(args.seed).shuffle(pairs)
+    write_split(args.outdir, pairs[args.test :], pairs[: args.test])
+
+
+def write_split(out, train, test):
     for name, rows in (("train.tsv", train), ("test.tsv", test)):
         with open(f"{out}/{name}", "w", encoding="utf-8") as f:
             f.writelines(f"{en}\t{fr}\n" for en, fr in rows)
@@ -67,7 +87,7 @@ def prepare(args):
         f.writelines(f"{en}\n" for en, _ in test)
     with open(f"{out}/test.fr", "w", encoding="utf-8") as f:
         f.writelines(f"{fr}\n" for _, fr in test)
-    print(json.dumps({"pairs": len(pairs), "train": len(train), "test": len(test)}))
+    print(json.dumps({"pairs": len(train) + len(test), "train": len(train), "test": len(test)}))
 
 
 class Lang:
@@ -233,13 +253,20 @@ def main():
     a.add_argument("fra")
     a.add_argument("outdir")
     a.add_argument("--seed", type=int, default=1)
+    a.add_argument("--raw", action="store_true")
+    h = sub.add_parser("head")
+    h.add_argument("fra")
+    h.add_argument("outdir")
+    h.add_argument("--train", type=int, default=3000)
+    h.add_argument("--test", type=int, default=300)
+    h.add_argument("--seed", type=int, default=1)
     b = sub.add_parser("train")
     b.add_argument("outdir")
     b.add_argument("--seconds", type=float, required=True)
     b.add_argument("--beam", type=int, default=5)
     b.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
-    prepare(args) if args.cmd == "prepare" else train(args)
+    {"prepare": prepare, "head": head, "train": train}[args.cmd](args)
 
 
 if __name__ == "__main__":
