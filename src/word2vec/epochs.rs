@@ -13,8 +13,9 @@ use super::kernels::cpu_has_fma;
 use super::objective::{Outputs, SigmoidTable};
 use super::sampling::{keep_thresholds, NegativeSampler, Rng};
 use super::schedule::Schedule;
+use super::state::State;
 use super::train::{train_job, Job, Scratch, Shared, SharedRows, Totals, JOB_WORDS};
-use super::{EpochCallback, EpochStats, TrainReport, Vocabulary, Word2VecConfig};
+use super::{EpochCallback, EpochStats, Next, TrainReport, Vocabulary, Word2VecConfig};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
@@ -165,15 +166,15 @@ impl Ticker {
     }
 }
 
-/// Tells `progress` that `epoch` begins (over `words` in-vocabulary words) and returns its
-/// label, "epoch 2/5".
+/// Tells `progress` that `epoch` of `last` begins (over `words` in-vocabulary words) and
+/// returns its label, "epoch 2/5".
 pub(crate) fn begin_epoch(
     progress: &dyn Progress,
-    config: &Word2VecConfig,
+    last: usize,
     words: u64,
     epoch: usize,
 ) -> String {
-    let label = format!("epoch {epoch}/{}", config.epochs);
+    let label = format!("epoch {epoch}/{last}");
     progress.event(&ProgressEvent::Begin {
         label: &label,
         total: Some(words),
@@ -207,19 +208,53 @@ fn rate(words_per_sec: f64) -> String {
     }
 }
 
-/// The trainer behind [`super::train`] and [`super::train_with`].
+/// The trainer behind [`super::train`] and [`super::train_with`]: [`run_state`] from scratch,
+/// returning the input vectors.
 pub(crate) fn run(
     corpus: &Path,
     config: &Word2VecConfig,
     progress: &dyn Progress,
-    mut after_epoch: Option<EpochCallback<'_>>,
+    after_epoch: Option<EpochCallback<'_>>,
 ) -> Result<(Embeddings, TrainReport)> {
+    let (state, report) = run_state(corpus, config, None, progress, after_epoch)?;
+    Ok((state.into_vectors()?, report))
+}
+
+/// The CPU run behind [`super::train_state`]: from scratch, or from `resumed` (its vocabulary
+/// and weights, epochs numbered after its own, job numbers after its own, and a fresh
+/// learning-rate decay over `config.epochs`). Returns the state after the last epoch.
+pub(crate) fn run_state(
+    corpus: &Path,
+    config: &Word2VecConfig,
+    resumed: Option<State>,
+    progress: &dyn Progress,
+    mut after_epoch: Option<EpochCallback<'_>>,
+) -> Result<(State, TrainReport)> {
     config.validate()?;
-    let vocab = Vocabulary::build_reporting(corpus, config, progress)?;
+    let (vocab, weights, words, done, jobs) = match resumed {
+        None => {
+            let vocab = Vocabulary::build_reporting(corpus, config, progress)?;
+            let words = vocab.total_words();
+            (vocab, None, words, 0, 0)
+        }
+        Some(state) => {
+            state.check_continues(config)?;
+            let words = super::state::words_in(corpus, config, &state.vocab)?;
+            let weights = Weights {
+                syn0: state.syn0,
+                syn1neg: state.syn1neg,
+                syn1: state.syn1,
+            };
+            let done = state.epochs_done;
+            (state.vocab, Some(weights), words, done, state.jobs_done)
+        }
+    };
     release_freed_memory();
-    let dim = config.dim;
     let tree = HuffmanTree::new(if config.hs { vocab.counts() } else { &[] });
-    let mut weights = Weights::new(&vocab, config, tree.inner_nodes())?;
+    let mut weights = match weights {
+        Some(w) => w,
+        None => Weights::new(&vocab, config, tree.inner_nodes())?,
+    };
     let mut run = Run {
         corpus,
         config,
@@ -229,34 +264,53 @@ pub(crate) fn run(
         tree,
         table: SigmoidTable::new(),
         fma: cpu_has_fma(),
-        schedule: Schedule::new(config, vocab.total_words()),
-        // Each worker numbers its jobs from 0 over the whole run.
-        next_index: vec![0u64; config.threads],
+        schedule: Schedule::new(config, words),
+        words,
+        done,
+        // Each worker numbers its jobs over the whole run, after the resumed state's.
+        next_index: vec![jobs; config.threads],
     };
     let mut report = TrainReport {
         vocab_size: vocab.len(),
-        corpus_words: vocab.total_words(),
+        corpus_words: words,
         epochs: Vec::with_capacity(config.epochs),
         stop: Stop::Epochs,
     };
-    for epoch in 1..=config.epochs {
-        let stats = run.epoch(epoch, &mut weights, progress)?;
+    for n in 1..=config.epochs {
+        let epoch = done + n;
+        let stats = run.epoch(n, &mut weights, progress)?;
         let complete = stats.complete;
         report.epochs.push(stats);
         super::check_finite(&weights.syn0, epoch, config.alpha)?;
         if let Some(callback) = after_epoch.as_mut() {
-            let vectors = Embeddings::new(vocab.words().to_vec(), dim, weights.syn0.clone())?;
-            callback(epoch, &vectors)?;
+            let vectors =
+                Embeddings::new(vocab.words().to_vec(), config.dim, weights.syn0.clone())?;
+            if callback(epoch, &vectors)? == Next::Stop {
+                report.stop = Stop::Patience;
+                break;
+            }
         }
-        if !complete || (epoch < config.epochs && run.schedule.out_of_time()) {
+        if !complete || (n < config.epochs && run.schedule.out_of_time()) {
             report.stop = Stop::TimeBudget;
             break;
         }
     }
-    // The output vectors are not part of the result: free them before the store is built.
-    let Weights { syn0, .. } = weights;
-    let vectors = Embeddings::new(vocab.words().to_vec(), dim, syn0)?;
-    Ok((vectors, report))
+    let jobs_done = run.next_index.iter().copied().max().unwrap_or(jobs);
+    let Weights {
+        syn0,
+        syn1neg,
+        syn1,
+    } = weights;
+    let state = State {
+        config: config.clone(),
+        vocab,
+        syn0,
+        syn1neg,
+        syn1,
+        epochs_done: done + report.epochs.len(),
+        jobs_done,
+    };
+    Ok((state, report))
 }
 
 /// The weight matrices of a CPU run.
@@ -322,21 +376,26 @@ struct Run<'a> {
     table: SigmoidTable,
     fma: bool,
     schedule: Schedule,
+    /// In-vocabulary words of the corpus: one epoch's work.
+    words: u64,
+    /// Epochs done before this run (of a resumed state).
+    done: usize,
     /// Each worker's next job number.
     next_index: Vec<u64>,
 }
 
 impl Run<'_> {
-    /// Trains epoch `epoch` (1-based) on the weights, reports it to `progress` and returns its
-    /// figures.
+    /// Trains the run's epoch `n` (1-based; epoch `done + n` of the model) on the weights,
+    /// reports it to `progress` and returns its figures.
     fn epoch(
         &mut self,
-        epoch: usize,
+        n: usize,
         weights: &mut Weights,
         progress: &dyn Progress,
     ) -> Result<EpochStats> {
-        let (config, total) = (self.config, self.vocab.total_words());
-        let label = begin_epoch(progress, config, total, epoch);
+        let (config, total) = (self.config, self.words);
+        let epoch = self.done + n;
+        let label = begin_epoch(progress, self.done + config.epochs, total, epoch);
         let start = Instant::now();
         // The workers' view of the weights ends with this block, before the caller reads them.
         let (words, loss, pairs, last_status, complete) = {
@@ -360,13 +419,13 @@ impl Run<'_> {
                 schedule: self.schedule.clone(),
                 seed: config.seed,
                 dim: config.dim,
-                before: (epoch as u64 - 1) * total,
+                before: (n as u64 - 1) * total,
                 state: EpochState::default(),
             };
             let complete = read_and_train(
                 self.corpus,
                 config,
-                self.vocab,
+                (self.vocab, total),
                 &cx,
                 &mut self.next_index,
                 start,
@@ -387,7 +446,7 @@ impl Run<'_> {
             seconds,
             words_per_sec: words as f64 / seconds.max(1e-9),
             mean_loss: loss / pairs.max(1) as f64,
-            final_alpha: self.schedule.at(epoch as u64 * total),
+            final_alpha: self.schedule.at(n as u64 * total),
             complete,
         };
         progress.event(&ProgressEvent::Advance { done: words });
@@ -446,7 +505,7 @@ fn release_freed_memory() {
 fn read_and_train(
     corpus: &Path,
     config: &Word2VecConfig,
-    vocab: &Vocabulary,
+    (vocab, total): (&Vocabulary, u64),
     cx: &WorkerContext<'_>,
     next_index: &mut [u64],
     start: Instant,
@@ -454,7 +513,6 @@ fn read_and_train(
 ) -> Result<bool> {
     let threads = config.threads.max(1) as u64;
     let parts = corpus::split(corpus, config.threads)?;
-    let total = vocab.total_words();
     let share = |w: u64| (u128::from(total) * u128::from(w) / u128::from(threads)) as u64;
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {

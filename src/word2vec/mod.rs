@@ -37,7 +37,8 @@
 //! inputs and the job loop), `kernels` (the vector arithmetic), `schedule` (learning rate and
 //! time budget), `epochs` (the CPU run and its threads) and `torch` (the batched run on
 //! libtorch, skip-gram with negative sampling only). [`train_on`] chooses between the two runs
-//! by device.
+//! by device. [`train_state`] runs on the CPU and returns the whole training [`State`], which
+//! is saved as a model directory and continued later (module `state`).
 //!
 //! ## Hogwild
 //!
@@ -84,6 +85,7 @@ mod kernels;
 mod objective;
 mod sampling;
 mod schedule;
+mod state;
 mod torch;
 mod train;
 mod vocab;
@@ -105,6 +107,7 @@ use crate::limits::MAX_LEARNING_RATE;
 use crate::progress::Progress;
 use crate::train::{Budget, Stop, DEFAULT_SEED};
 
+pub use state::State;
 pub use vocab::Vocabulary;
 
 /// How the context of a centre word becomes the input that predicts it.
@@ -369,12 +372,23 @@ pub struct TrainReport {
     pub corpus_words: u64,
     /// One entry per epoch, in order.
     pub epochs: Vec<EpochStats>,
-    /// Why training stopped: every epoch was run, or the time budget was spent.
+    /// Why training stopped: every epoch was run, the time budget was spent, or the epoch
+    /// callback stopped it ([`Next::Stop`], reported as [`Stop::Patience`]).
     pub stop: Stop,
 }
 
-/// What [`train_on`] calls after each epoch: the epoch (1-based) and the current input vectors.
-pub type EpochCallback<'a> = &'a mut dyn FnMut(usize, &Embeddings) -> Result<()>;
+/// What an [`EpochCallback`] tells the run after an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Train the next epoch, if the budget allows.
+    Continue,
+    /// Stop here: early stopping, e.g. after `patience` epochs without a better held-out score.
+    Stop,
+}
+
+/// What [`train_on`] and [`train_state`] call after each epoch: the epoch (1-based, counted
+/// over every run of a resumed state) and the current input vectors; it says whether to go on.
+pub type EpochCallback<'a> = &'a mut dyn FnMut(usize, &Embeddings) -> Result<Next>;
 
 /// Trains word vectors on the corpus file (plain or `.gz`), streamed: memory is about the
 /// vocabulary plus a `vocab × dim` matrix of input vectors and one of output vectors per
@@ -397,15 +411,38 @@ pub fn train_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     progress: &dyn Progress,
     mut after_epoch: F,
 ) -> Result<(Embeddings, TrainReport)> {
-    epochs::run(corpus, config, progress, Some(&mut after_epoch))
+    let mut each = |epoch: usize, e: &Embeddings| after_epoch(epoch, e).map(|()| Next::Continue);
+    epochs::run(corpus, config, progress, Some(&mut each))
+}
+
+/// Trains on the CPU like [`train_on`] and returns the full [`State`] after the last epoch
+/// (vectors, output matrices, vocabulary, epochs done), which [`State::save`] writes and
+/// [`State::load`] reads back.
+///
+/// With `resumed`, training continues that state on `corpus` (gensim's continued `train()`):
+/// its vocabulary (corpus words outside it are skipped as unknown) and weights, epochs
+/// numbered after its own, and a fresh linear learning-rate decay from `config.alpha` to
+/// `config.min_alpha` over `config.epochs` more epochs (or `config.time_budget`). Because the
+/// decay starts again, 3 epochs then 2 resumed are not byte-identical to 5 in one run; a
+/// resumed `threads: 1` run is byte-identical run to run. `config` must keep the state's model
+/// settings (architecture, objectives, `dim`, `window`, `negative`, `min_count`, `sample`,
+/// `seed`, `max_vocab`, `lowercase`): a change is an error naming it.
+pub fn train_state(
+    corpus: &Path,
+    config: &Word2VecConfig,
+    resumed: Option<State>,
+    progress: &dyn Progress,
+    after_epoch: Option<EpochCallback<'_>>,
+) -> Result<(State, TrainReport)> {
+    epochs::run_state(corpus, config, resumed, progress, after_epoch)
 }
 
 /// Trains on `device`: on [`Device::Cpu`], the Hogwild trainer ([`train`], with
 /// `config.threads` workers; `batch` is not used); on any other device, the batched libtorch
 /// trainer ([`train_torch_with`], `batch.pairs` pairs at a time), which trains skip-gram with
 /// negative sampling only and refuses any other model. `after_epoch`, if given, is called
-/// after each epoch as [`train_with`] calls it; on the CPU each call copies the vectors, so
-/// pass `None` when there is nothing to do.
+/// after each epoch (and may stop the run, [`Next::Stop`]); on the CPU each call copies the
+/// vectors, so pass `None` when there is nothing to do.
 pub fn train_on(
     corpus: &Path,
     config: &Word2VecConfig,
@@ -416,7 +453,7 @@ pub fn train_on(
 ) -> Result<(Embeddings, TrainReport)> {
     match (device, after_epoch) {
         (Device::Cpu, after_epoch) => epochs::run(corpus, config, progress, after_epoch),
-        (device, Some(f)) => train_torch_with(corpus, config, device, batch, progress, f),
+        (device, Some(f)) => torch::run(corpus, config, device, batch, progress, f),
         (device, None) => train_torch_with(corpus, config, device, batch, progress, |_, _| Ok(())),
     }
 }

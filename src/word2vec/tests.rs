@@ -515,9 +515,9 @@ fn a_time_budget_ends_the_run_with_the_vectors_trained_so_far() {
         ..small_config()
     };
     let mut calls = 0;
-    let mut count = |_: usize, _: &crate::embeddings::Embeddings| -> Result<()> {
+    let mut count = |_: usize, _: &crate::embeddings::Embeddings| -> Result<Next> {
         calls += 1;
-        Ok(())
+        Ok(Next::Continue)
     };
     let (vectors, report) = train_on(
         &path,
@@ -548,4 +548,50 @@ fn a_time_budget_of_zero_or_over_a_year_is_refused() {
         let err = config.validate().unwrap_err();
         assert!(err.to_string().contains("time budget"), "{err}");
     }
+}
+
+#[test]
+fn a_callback_stops_the_run_and_a_saved_state_continues_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "c.txt", two_topics(300, 10, 10, 5).as_bytes());
+    let config = Word2VecConfig {
+        epochs: 5,
+        hs: true,
+        ..small_config()
+    };
+    let mut stop_at_2 = |epoch: usize, _: &crate::embeddings::Embeddings| -> Result<Next> {
+        Ok(if epoch == 2 {
+            Next::Stop
+        } else {
+            Next::Continue
+        })
+    };
+    let (state, report) = train_state(&path, &config, None, &Silent, Some(&mut stop_at_2)).unwrap();
+    assert_eq!((report.stop, report.epochs.len()), (Stop::Patience, 2));
+    assert_eq!(state.epochs_done(), 2);
+    let saved = dir.path().join("state");
+    state.save(&saved).unwrap();
+    let loaded = State::load(&saved).unwrap();
+    assert_eq!(
+        (&loaded.syn0, &loaded.syn1neg, &loaded.syn1),
+        (&state.syn0, &state.syn1neg, &state.syn1)
+    );
+    assert_eq!(loaded.vocabulary().words(), state.vocabulary().words());
+    assert_eq!(loaded.vocabulary().counts(), state.vocabulary().counts());
+    // A model setting may not change; the schedule and the epochs may.
+    let wider = Word2VecConfig {
+        window: 5,
+        ..config.clone()
+    };
+    let err = train_state(&path, &wider, Some(loaded.clone()), &Silent, None).unwrap_err();
+    assert!(err.to_string().contains("window differs"), "{err}");
+    let more = Word2VecConfig {
+        epochs: 1,
+        alpha: 0.01,
+        ..config
+    };
+    let (next, report) = train_state(&path, &more, Some(loaded), &Silent, None).unwrap();
+    assert_eq!(report.epochs[0].epoch, 3);
+    assert_eq!(next.epochs_done(), 3);
+    assert_ne!(next.syn0, state.syn0);
 }

@@ -25,7 +25,7 @@ use super::corpus::{self, SentenceSink};
 use super::epochs::begin_epoch;
 use super::sampling::{keep_thresholds, reduced_window, NegativeSampler, Rng, KEEP_ALWAYS};
 use super::schedule::Schedule;
-use super::{EpochStats, TrainReport, Vocabulary, Word2VecConfig};
+use super::{EpochCallback, EpochStats, Next, TrainReport, Vocabulary, Word2VecConfig};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::progress::{Progress, ProgressEvent};
@@ -87,6 +87,20 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
     progress: &dyn Progress,
     mut after_epoch: F,
 ) -> Result<(Embeddings, TrainReport)> {
+    let mut each = |epoch: usize, e: &Embeddings| after_epoch(epoch, e).map(|()| Next::Continue);
+    run(corpus, config, device, batch, progress, &mut each)
+}
+
+/// [`train_torch_with`] with a callback that may stop the run early ([`Next::Stop`], recorded
+/// as [`Stop::Patience`]).
+pub(crate) fn run(
+    corpus: &Path,
+    config: &Word2VecConfig,
+    device: Device,
+    batch: Batch,
+    progress: &dyn Progress,
+    after_epoch: EpochCallback<'_>,
+) -> Result<(Embeddings, TrainReport)> {
     config.check_batched()?;
     crate::device::check_available(device)?;
     batch.validate()?;
@@ -106,8 +120,12 @@ pub fn train_torch_with<F: FnMut(usize, &Embeddings) -> Result<()>>(
         report.epochs.push(stats);
         let current = sink.embeddings()?;
         super::check_finite(current.vectors(), epoch, config.alpha)?;
-        after_epoch(epoch, &current)?;
+        let next = after_epoch(epoch, &current)?;
         vectors = Some(current);
+        if next == Next::Stop {
+            report.stop = Stop::Patience;
+            break;
+        }
         if !complete || (epoch < config.epochs && sink.schedule.out_of_time()) {
             report.stop = Stop::TimeBudget;
             break;
@@ -241,7 +259,12 @@ impl<'a> Batcher<'a> {
         config: &Word2VecConfig,
         epoch: usize,
     ) -> Result<EpochStats> {
-        let label = begin_epoch(self.progress, config, self.vocab.total_words(), epoch);
+        let label = begin_epoch(
+            self.progress,
+            config.epochs,
+            self.vocab.total_words(),
+            epoch,
+        );
         let start = Instant::now();
         (self.epoch_done, self.pairs) = (0, 0);
         let _ = self.loss.zero_();

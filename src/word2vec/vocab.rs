@@ -163,6 +163,27 @@ impl Vocabulary {
         Ok(vocab)
     }
 
+    /// A saved vocabulary (words, most frequent first, and their counts), checked: as many
+    /// counts as words, at least one word, no empty or repeated word, no zero count.
+    pub(crate) fn from_parts(words: Vec<String>, counts: Vec<u64>) -> Result<Vocabulary> {
+        if words.len() != counts.len() || words.is_empty() {
+            return Err(Error::Config(format!(
+                "{} words and {} counts: expected as many, at least one",
+                words.len(),
+                counts.len()
+            )));
+        }
+        let mut seen = FxMap::default();
+        for (w, &c) in words.iter().zip(&counts) {
+            if w.is_empty() || c == 0 || seen.insert(w.as_str(), ()).is_some() {
+                return Err(Error::Config(format!(
+                    "the word {w:?} (count {c}) is empty, repeated or never seen"
+                )));
+            }
+        }
+        Self::from_sorted(words.into_iter().zip(counts).collect(), 0, 0)
+    }
+
     /// A vocabulary from entries already in order.
     fn from_sorted(entries: Vec<(String, u64)>, tokens: u64, lines: u64) -> Result<Vocabulary> {
         if entries.len() > u32::MAX as usize {
