@@ -41,5 +41,5 @@ pub use inputs::{vocabulary, TrainedWords};
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
 #[cfg(feature = "plot")]
 pub use plot::{confusion_png, MAX_DRAWN_CLASSES};
-pub use tokenize::{Tokenizer, PAD_ID, UNK_ID};
+pub use tokenize::{Tokenizer, MAX_WORDS, PAD_ID, UNK_ID};
 pub use train::{resume, split, train, EpochFigures, TrainData, TrainOptions, TrainReport};
