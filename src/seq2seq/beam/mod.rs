@@ -59,6 +59,16 @@ pub trait Constraint {
     /// The end token is subject to the constraint too: a constraint that never allows it forces
     /// outputs of exactly `max_len` tokens.
     fn allowed(&self, prefix: &[usize], allowed: &mut [bool]);
+
+    /// The token that stands for every output the constraint rules out, if it has one. Wherever
+    /// the constraint allows it, it takes the probability the model gives to the forbidden
+    /// tokens on top of its own, `log(p_fallback + Σ_forbidden p)`. A model that wants an output
+    /// outside the constraint then ends on the fallback instead of being steered, silently, to
+    /// the best output inside it; and a step where the fallback is the only allowed token costs
+    /// nothing (its log-probability is `log 1 = 0`).
+    fn fallback(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Settings of [`beam_search`] and [`greedy`]. Check them with [`BeamConfig::validate`]; an invalid
@@ -204,6 +214,43 @@ fn fill_mask(
                 *m = false;
             }
         }
+    }
+}
+
+/// The log-probability the constraint's fallback token takes after the mask is filled: its own
+/// probability plus that of every forbidden token (see [`Constraint::fallback`]), or `None` when
+/// there is no fallback or the mask does not allow it. Computed as a log-sum-exp, and never above
+/// 0.
+fn pooled_fallback(
+    row: &[f32],
+    mask: &[bool],
+    constraint: Option<&dyn Constraint>,
+) -> Option<(usize, f64)> {
+    let fallback = constraint?.fallback()?;
+    if !mask.get(fallback).copied().unwrap_or(false) {
+        return None;
+    }
+    let pooled = || {
+        row.iter()
+            .zip(mask)
+            .enumerate()
+            .filter(move |&(t, (_, &ok))| t == fallback || !ok)
+            .filter_map(|(_, (&x, _))| usable(x))
+    };
+    let max = pooled().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return None;
+    }
+    let sum: f64 = pooled().map(|v| (v - max).exp()).sum();
+    Some((fallback, (max + sum.ln()).min(0.0)))
+}
+
+/// The log-probability of `token` as the search sees it: the model's, or the pooled one for the
+/// fallback token.
+fn step_log_prob(token: usize, x: f32, pooled: Option<(usize, f64)>) -> Option<f64> {
+    match pooled {
+        Some((fallback, lp)) if fallback == token => Some(lp),
+        _ => usable(x),
     }
 }
 
@@ -369,8 +416,9 @@ pub fn beam_search<M: StepModel>(
                         continue;
                     };
                     fill_mask(&mut mask, vocab, &h.tokens, config, constraint);
+                    let pooled = pooled_fallback(row_lps, &mask, constraint);
                     for (token, (&x, &ok)) in row_lps.iter().zip(&mask).enumerate() {
-                        if let (true, Some(lp)) = (ok, usable(x)) {
+                        if let (true, Some(lp)) = (ok, step_log_prob(token, x, pooled)) {
                             cands.push(Candidate {
                                 log_prob: h.log_prob + lp,
                                 row,
@@ -462,8 +510,9 @@ pub fn greedy<M: StepModel>(
                 let start = row * vocab;
                 if let Some(row_lps) = log_probs.get(start..start + vocab) {
                     fill_mask(&mut mask, vocab, &h.tokens, config, constraint);
+                    let pooled = pooled_fallback(row_lps, &mask, constraint);
                     for (token, (&x, &ok)) in row_lps.iter().zip(&mask).enumerate() {
-                        if let (true, Some(lp)) = (ok, usable(x)) {
+                        if let (true, Some(lp)) = (ok, step_log_prob(token, x, pooled)) {
                             let total = h.log_prob + lp;
                             // Strictly better only, so the lowest token id wins ties.
                             if best.map_or(true, |(_, b)| total.total_cmp(&b).is_gt()) {

@@ -41,15 +41,20 @@ mod codec;
 mod constraint;
 mod eval;
 mod generate;
+mod layouts;
+mod negatives;
+mod noise;
 mod patterns;
+mod real;
 mod train;
 
-pub use codec::{CharCodec, DATE_LEN};
+pub use codec::{CharCodec, DATE_LEN, DAY_FIRST, REFUSAL};
 pub use constraint::DateConstraint;
-pub use eval::{evaluate, exact_match, DateRow, Evaluation, FormatScore};
+pub use eval::{evaluate, exact_match, is_right, DateRow, Evaluation, FormatScore};
 pub use generate::{
     days_in_month, generate, is_leap_year, pivot_two_digit_year, random_date, sample_format,
     sample_pair, Date, DatePair, FormatSet, FIRST, LAST, MAX_HUMAN_LEN,
 };
 pub use patterns::{formats, ordinal_suffix, Casing, Format};
+pub use real::{is_held_out_year, MAX_REAL_LEN, REAL_YEARS};
 pub use train::{resume, train, DateReport, EpochFigures, TrainConfig};
