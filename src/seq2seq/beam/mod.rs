@@ -19,6 +19,10 @@
 
 use std::cmp::Ordering;
 
+mod fallback;
+
+use fallback::{pooled_fallback, step_log_prob};
+
 /// The widest beam a search takes: the work and memory of a step grow with the width.
 pub const MAX_BEAM_WIDTH: usize = 1024;
 
@@ -214,43 +218,6 @@ fn fill_mask(
                 *m = false;
             }
         }
-    }
-}
-
-/// The log-probability the constraint's fallback token takes after the mask is filled: its own
-/// probability plus that of every forbidden token (see [`Constraint::fallback`]), or `None` when
-/// there is no fallback or the mask does not allow it. Computed as a log-sum-exp, and never above
-/// 0.
-fn pooled_fallback(
-    row: &[f32],
-    mask: &[bool],
-    constraint: Option<&dyn Constraint>,
-) -> Option<(usize, f64)> {
-    let fallback = constraint?.fallback()?;
-    if !mask.get(fallback).copied().unwrap_or(false) {
-        return None;
-    }
-    let pooled = || {
-        row.iter()
-            .zip(mask)
-            .enumerate()
-            .filter(move |&(t, (_, &ok))| t == fallback || !ok)
-            .filter_map(|(_, (&x, _))| usable(x))
-    };
-    let max = pooled().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY {
-        return None;
-    }
-    let sum: f64 = pooled().map(|v| (v - max).exp()).sum();
-    Some((fallback, (max + sum.ln()).min(0.0)))
-}
-
-/// The log-probability of `token` as the search sees it: the model's, or the pooled one for the
-/// fallback token.
-fn step_log_prob(token: usize, x: f32, pooled: Option<(usize, f64)>) -> Option<f64> {
-    match pooled {
-        Some((fallback, lp)) if fallback == token => Some(lp),
-        _ => usable(x),
     }
 }
 

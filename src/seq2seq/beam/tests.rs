@@ -8,7 +8,7 @@ const BOS: usize = 0;
 const EOS: usize = 1;
 
 /// Log-probs of the next token, from an input's key and the tokens produced so far.
-type Table<'a> = dyn Fn(u64, &[usize]) -> Vec<f32> + 'a;
+pub(super) type Table<'a> = dyn Fn(u64, &[usize]) -> Vec<f32> + 'a;
 
 /// One row per hypothesis: the input it belongs to and the tokens produced so far.
 type Rows = Vec<(usize, Vec<usize>)>;
@@ -97,7 +97,7 @@ fn log_softmax(x: &[f32]) -> Vec<f32> {
     x.iter().map(|v| v - z).collect()
 }
 
-fn from_probs(p: &[f64]) -> Vec<f32> {
+pub(super) fn from_probs(p: &[f64]) -> Vec<f32> {
     p.iter().map(|&p| p.ln() as f32).collect()
 }
 
@@ -143,7 +143,7 @@ fn config(
     }
 }
 
-fn beam(
+pub(super) fn beam(
     table: &Table,
     keys: &[u64],
     cfg: &BeamConfig,
@@ -154,7 +154,7 @@ fn beam(
     beam_search(&mut m, init, keys.len(), cfg, c).expect("model never fails here")
 }
 
-fn greedy_of(
+pub(super) fn greedy_of(
     table: &Table,
     keys: &[u64],
     cfg: &BeamConfig,
@@ -586,72 +586,4 @@ fn validate_rejects_bad_configs() {
         let _ = beam(&table, &[0], &cfg, None);
         let _ = greedy_of(&table, &[0], &cfg, None);
     }
-}
-
-/// Allows tokens 2 and 3 at the first step and 4 after them; token 5 is the fallback, allowed
-/// everywhere, and after it only itself.
-struct WithFallback;
-
-impl Constraint for WithFallback {
-    fn allowed(&self, prefix: &[usize], allowed: &mut [bool]) {
-        if prefix.contains(&5) {
-            allowed[5] = true;
-            return;
-        }
-        match prefix.len() {
-            0 => [2, 3].iter().for_each(|&t| allowed[t] = true),
-            _ => allowed[4] = true,
-        }
-        allowed[5] = true;
-    }
-
-    fn fallback(&self) -> Option<usize> {
-        Some(5)
-    }
-}
-
-#[test]
-fn the_fallback_takes_the_mass_of_forbidden_tokens() {
-    // Step 0: the model wants token 4 (forbidden there, 0.6); 2 and 3 get 0.2 and 0.15, the
-    // fallback 0.05, so the fallback pools 0.6 + 0.05 (+ the specials' 0) and wins.
-    let table = |_: u64, prefix: &[usize]| match prefix.len() {
-        0 => from_probs(&[1e-9, 1e-9, 0.2, 0.15, 0.6, 0.05]),
-        _ => from_probs(&[1e-9, 1e-9, 0.3, 0.3, 0.3, 0.1]),
-    };
-    let cfg = BeamConfig {
-        width: 1,
-        max_len: 3,
-        eos: None,
-        ..BeamConfig::default()
-    };
-    for width in [1, 3] {
-        let cfg = BeamConfig {
-            width,
-            ..cfg.clone()
-        };
-        let hyps = beam(&table, &[0], &cfg, Some(&WithFallback));
-        let best = &hyps[0][0];
-        assert_eq!(best.tokens, vec![5, 5, 5], "width {width}");
-        // After the fallback every step is forced: it costs nothing.
-        assert!(
-            (best.log_prob - (0.65f64 + 2e-9).ln()).abs() < 1e-5,
-            "{best:?}"
-        );
-    }
-    let greedy = greedy_of(&table, &[0], &cfg, Some(&WithFallback));
-    assert_eq!(greedy[0].tokens, vec![5, 5, 5]);
-    // Where the model prefers an allowed token, the fallback is not taken.
-    let likes_two = |_: u64, prefix: &[usize]| match prefix.len() {
-        0 => from_probs(&[1e-9, 1e-9, 0.7, 0.1, 0.1, 0.1]),
-        _ => from_probs(&[1e-9, 1e-9, 0.05, 0.05, 0.85, 0.05]),
-    };
-    let hyps = beam(&likes_two, &[0], &cfg, Some(&WithFallback));
-    assert_eq!(hyps[0][0].tokens, vec![2, 4, 4]);
-    // Mid-output: the model wants 3 after 2 (forbidden), so the fallback takes over there.
-    let late = |_: u64, prefix: &[usize]| match prefix.len() {
-        0 => from_probs(&[1e-9, 1e-9, 0.9, 0.05, 0.025, 0.025]),
-        _ => from_probs(&[1e-9, 1e-9, 0.05, 0.8, 0.1, 0.05]),
-    };
-    let hyps = beam(&late, &[0], &cfg, Some(&WithFallback));
-    assert_eq!(hyps[0][0].tokens, vec![2, 5, 5]);
 }

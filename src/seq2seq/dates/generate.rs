@@ -173,7 +173,7 @@ pub enum FormatSet {
     /// The course set plus ordinals, weekdays, ISO, numeric variants and casings.
     Wide,
     /// Dates as people really write them, any year 1000-2999, typos, times, and inputs to
-    /// refuse (see [`super::real`]).
+    /// refuse (see the module docs).
     Real,
 }
 
