@@ -295,6 +295,7 @@ fn the_built_in_model_refuses_reads_day_first_and_reports_its_confidence() {
 
     // Above every answer's confidence, every answer is refused.
     let top = plain.iter().map(|b| b.2).fold(0.0, f64::max);
+    assert!(top < 1.0, "a confidence of exactly 1: {plain:?}");
     let none = best(&DecodeOptions {
         min_confidence: (top + 1.0) / 2.0,
         ..DecodeOptions::default()

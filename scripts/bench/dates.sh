@@ -12,7 +12,7 @@
 #    hyper-parameters and threads, in seqmodels and in scripts/bench/dates_torch.py (the same
 #    model in PyTorch, on the torch 2.13.0 that setup installed); seconds per epoch and ratio.
 #
-# usage: scripts/bench/dates.sh [EPOCHS=3] [THREADS=2]
+# usage: scripts/bench/dates.sh [EPOCHS=3] [THREADS=2]   (EPOCHS=0 leaves out part 2)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 epochs="${1:-3}"
@@ -60,6 +60,7 @@ for set in course wide; do
     "$bin" seq2seq eval --pairs "$work/$set.tsv" --beam-width 1 --no-constrain --threads "$threads" | sed -n 1p
 done
 
+[ "$epochs" -gt 0 ] || exit 0
 echo
 echo "== training speed: course-size model, 10,000 course pairs, $epochs epochs, $threads threads"
 "$bin" dates generate -n 10000 --seed 424242 --formats course -o "$work/train.tsv"
