@@ -255,12 +255,12 @@ fn write_hypotheses(
     let class = |h: &Translation| h.refused.map(|r| r.class());
     match args.format {
         OutputFormat::Text if hyps.len() == 1 && args.show_confidence => {
-            writeln!(out, "{}\t{:.4}", hyps[0].text, hyps[0].confidence)
+            writeln!(out, "{}\t{:.6}", hyps[0].text, hyps[0].confidence)
         }
         OutputFormat::Text if hyps.len() == 1 => writeln!(out, "{}", hyps[0].text),
         OutputFormat::Text => {
             for h in hyps {
-                writeln!(out, "{}\t{:.4}\t{:.4}", h.text, h.score, h.confidence)?;
+                writeln!(out, "{}\t{:.4}\t{:.6}", h.text, h.score, h.confidence)?;
             }
             Ok(())
         }
