@@ -11,6 +11,7 @@ use tch::{Device, Reduction, Tensor};
 
 use super::codec::{DAY_FIRST, REFUSAL};
 use super::eval::exact_match;
+use super::generate::Date;
 use crate::device::seed_everything;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -193,7 +194,10 @@ pub fn resume(
 
 /// The vocabularies of the training pairs: the characters of the sources (lower-cased if the
 /// model lower-cases), with the [`DAY_FIRST`] tag when a source starts with it, and the
-/// characters of the targets, with the [`REFUSAL`] token.
+/// characters of the targets, with the [`REFUSAL`] token when some target asks for a refusal
+/// (empty, or an impossible date). A model trained without refusals keeps the vocabulary, and
+/// the decoding, of the models before them: the calendar constraint then corrects an impossible
+/// date to the nearest one the model likes.
 fn vocabs_of(config: &TranslatorConfig, pairs: &[(String, String)], train_idx: &[usize]) -> Vocabs {
     let mut tagged = false;
     let sources: Vec<String> = train_idx
@@ -209,12 +213,17 @@ fn vocabs_of(config: &TranslatorConfig, pairs: &[(String, String)], train_idx: &
     } else {
         &[PAD, UNK]
     };
+    let refuses = train_idx
+        .iter()
+        .any(|&i| Date::parse_iso(&pairs[i].1).is_none());
+    let tgt_specials: &[&str] = if refuses {
+        &[PAD, BOS, REFUSAL]
+    } else {
+        &[PAD, BOS]
+    };
     Vocabs {
         src: Vocab::of_chars(sources.iter().map(String::as_str), src_specials),
-        tgt: Vocab::of_chars(
-            train_idx.iter().map(|&i| pairs[i].1.as_str()),
-            &[PAD, BOS, REFUSAL],
-        ),
+        tgt: Vocab::of_chars(train_idx.iter().map(|&i| pairs[i].1.as_str()), tgt_specials),
     }
 }
 
@@ -453,5 +462,51 @@ fn prepare(config: &TranslatorConfig, text: &str) -> String {
         t.to_lowercase()
     } else {
         t.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_and_day_first_tokens_only_when_the_pairs_use_them() {
+        let config = TranslatorConfig {
+            task: Task::Dates,
+            lowercase: true,
+            model: crate::seq2seq::dates_preset(),
+        };
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        let plain = [
+            pair("3 May 1979", "1979-05-03"),
+            pair("1/2/03", "2003-01-02"),
+        ];
+        let v = vocabs_of(&config, &plain, &[0, 1]);
+        assert_eq!(v.tgt.id(REFUSAL), None);
+        assert_eq!(v.src.id(DAY_FIRST), None);
+        let more = [
+            pair("<day-first> 1/2/03", "2003-02-01"),
+            pair("good morning", ""),
+            pair("30 feb 2010", "2010-02-30"),
+        ];
+        for (rows, refuse, tag) in [
+            (&[0][..], false, true),
+            (&[1], true, false),
+            (&[2], true, false),
+        ] {
+            let v = vocabs_of(&config, &more, rows);
+            assert_eq!(v.tgt.id(REFUSAL).is_some(), refuse, "{rows:?}");
+            assert_eq!(v.src.id(DAY_FIRST).is_some(), tag, "{rows:?}");
+            // The tag is one token, not characters of the source.
+            assert_eq!(v.src.id("<"), None);
+        }
+        assert_eq!(
+            split_tags("<day-first> 1/2/03"),
+            (vec![DAY_FIRST.to_owned()], "1/2/03")
+        );
+        assert_eq!(
+            split_tags("<day-first>1/2/03"),
+            (Vec::new(), "<day-first>1/2/03")
+        );
     }
 }
