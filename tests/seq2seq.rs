@@ -94,13 +94,22 @@ fn seeded_smoke_training_learns_and_round_trips() {
     };
     assert_eq!(text(&a), text(&b));
 
-    // Calendar-constrained outputs are always real dates, whatever the model's quality.
-    for out in text(&a) {
+    // Calendar-constrained outputs are always real dates, whatever the model's quality, or
+    // refusals (where the model wanted a day the calendar lacks).
+    for (out, hyps) in text(&a).iter().zip(&a) {
+        let refused = hyps.as_ref().unwrap()[0].refused.is_some();
         assert!(
-            dates::Date::parse_iso(&out).is_some(),
+            dates::Date::parse_iso(out).is_some() || (refused && out.is_empty()),
             "{out} is not a date"
         );
     }
+    // A model trained without the day-first tag says so when asked for it.
+    let tagged = DecodeOptions {
+        tags: vec![dates::DAY_FIRST.to_owned()],
+        ..DecodeOptions::default()
+    };
+    let err = model.translate(&inputs[..1], &tagged).unwrap_err();
+    assert!(err.to_string().contains("has no <day-first> tag"), "{err}");
 
     // Beam results do not depend on the batch size or the position in the batch.
     let beam = DecodeOptions {
@@ -219,6 +228,82 @@ fn bad_inputs_fail_alone() {
     );
     // An unseen character maps to <unk> and does not crash.
     assert!(out[3].is_ok());
+}
+
+#[test]
+fn the_built_in_model_refuses_reads_day_first_and_reports_its_confidence() {
+    let model = {
+        let _lock = torch_rng();
+        Translator::builtin_dates(Device::Cpu).unwrap()
+    };
+    let inputs = [
+        "good morning",
+        "29 feb 2023",
+        "last friday",
+        "9 June 1812",
+        "2222-02-02",
+        "June 9 2011 10:30am",
+        "05/03/2004",
+    ];
+    let best = |options: &DecodeOptions| -> Vec<(String, Option<seq2seq::Refusal>, f64)> {
+        model
+            .translate(&inputs, options)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let h = r.unwrap().remove(0);
+                (h.text, h.refused, h.confidence)
+            })
+            .collect()
+    };
+    let plain = best(&DecodeOptions::default());
+    let texts: Vec<&str> = plain.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "",
+            "",
+            "",
+            "1812-06-09",
+            "2222-02-02",
+            "2011-06-09",
+            "2004-05-03"
+        ]
+    );
+    use seq2seq::Refusal::{Declined, Impossible, LowConfidence};
+    assert_eq!(plain[0].1, Some(Declined));
+    assert_eq!(plain[1].1, Some(Impossible));
+    assert_eq!(plain[2].1, Some(Declined));
+    assert!(plain[3..].iter().all(|b| b.1.is_none()));
+    for (_, _, confidence) in &plain {
+        assert!((0.0..=1.0).contains(confidence), "{confidence}");
+    }
+    // The confidence is exp(score), the length-normalised probability the beam ranks by.
+    let out = model
+        .translate(&inputs[3..4], &DecodeOptions::default())
+        .unwrap();
+    let h = &out[0].as_ref().unwrap()[0];
+    assert!((h.confidence - h.score.exp()).abs() < 1e-12);
+    assert!((h.score - h.log_prob / 10f64.powf(0.7)).abs() < 1e-9);
+
+    let day_first = best(&DecodeOptions {
+        tags: vec![dates::DAY_FIRST.to_owned()],
+        ..DecodeOptions::default()
+    });
+    assert_eq!(day_first[6].0, "2004-03-05");
+    assert_eq!(day_first[3].0, "1812-06-09");
+
+    // Above every answer's confidence, every answer is refused.
+    let top = plain.iter().map(|b| b.2).fold(0.0, f64::max);
+    assert!(top < 1.0, "a confidence of exactly 1: {plain:?}");
+    let none = best(&DecodeOptions {
+        min_confidence: (top + 1.0) / 2.0,
+        ..DecodeOptions::default()
+    });
+    for ((text, refused, _), (_, was, _)) in none.iter().zip(&plain) {
+        assert!(text.is_empty());
+        assert_eq!(*refused, was.or(Some(LowConfidence)));
+    }
 }
 
 #[test]

@@ -39,14 +39,14 @@ fn characters_the_model_never_saw_are_named_in_a_warning() {
     let (ok, stdout, stderr) = run(
         &["translate", "--device", "cpu"],
         "3 May 1979
-zz 3 may 1979 ☃
+3 may 1979 ☃ñ
 "
         .as_bytes(),
     );
     assert!(ok, "{stderr}");
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     assert!(
-        stderr.contains("<stdin>:2: characters the model never saw, read as unknown: \"z☃\""),
+        stderr.contains("<stdin>:2: characters the model never saw, read as unknown: \"☃ñ\""),
         "{stderr}"
     );
     assert!(!stderr.contains("<stdin>:1:"), "{stderr}");
@@ -97,8 +97,8 @@ fn n_best_and_json_output() {
 
 #[test]
 fn too_long_input_says_the_limit() {
-    let long = "1 ".repeat(30);
-    common::fails(&["translate", long.as_str()], "this model reads at most 40");
+    let long = "1 ".repeat(40);
+    common::fails(&["translate", long.as_str()], "this model reads at most 64");
 }
 
 #[test]
@@ -177,14 +177,14 @@ fn dates_generate_is_seeded() {
 fn date_references_must_be_real_dates() {
     let dir = tempfile::tempdir().unwrap();
     let tsv = dir.path().join("dates.tsv");
-    std::fs::write(&tsv, "3 may 1999\t1999-05-03\n28 feb 1999\t1999-02-30\n").unwrap();
+    std::fs::write(&tsv, "3 may 1999\t1999-05-03\n28 feb 1999\t1999-2-28\n").unwrap();
     let path = tsv.to_str().unwrap();
     common::fails(
         &["seq2seq", "eval", "--pairs", path, "--device", "cpu"],
-        "dates.tsv:2: \"1999-02-30\" is not a date written YYYY-MM-DD",
+        "dates.tsv:2: \"1999-2-28\" is not a date written YYYY-MM-DD",
     );
     let out = dir.path().join("model");
-    date_training_fails(&["--pairs", path], &out, "dates.tsv:2: \"1999-02-30\"");
+    date_training_fails(&["--pairs", path], &out, "dates.tsv:2: \"1999-2-28\"");
     // Options of sentence models, sizes and training alike, are refused for dates rather than
     // ignored.
     for option in ["--dropout", "--label-smoothing"] {
@@ -214,7 +214,7 @@ fn date_training_fails(args: &[&str], out: &std::path::Path, needle: &str) {
 fn date_eval_writes_its_outputs_and_names_the_lines_it_rejects() {
     let dir = tempfile::tempdir().unwrap();
     let tsv = dir.path().join("dates.tsv");
-    let long = "x".repeat(60);
+    let long = "x".repeat(80);
     std::fs::write(
         &tsv,
         format!("3 may 1979\t1979-05-03\n\n{long}\t2001-01-01\n"),
@@ -326,4 +326,131 @@ fn date_training_ends_with_a_line_that_says_why_it_stopped() {
         );
         assert!(stderr.contains(option), "{stderr}");
     }
+}
+
+#[test]
+fn inputs_that_are_not_complete_real_dates_are_refused_with_their_class() {
+    let input = "good morning\n30 feb 2010\n5 March 2024\nOctober 1995\n";
+    let (ok, stdout, stderr) = run(&["translate", "--device", "cpu"], input.as_bytes());
+    assert!(!ok);
+    assert_eq!(stdout, "\n\n2024-03-05\n\n");
+    assert!(
+        stderr.contains("<stdin>:1: refused (declined): \"good morning\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("<stdin>:2: refused (impossible): \"30 feb 2010\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("<stdin>:4: refused (declined)"), "{stderr}");
+    assert!(!stderr.contains("<stdin>:3:"), "{stderr}");
+    assert!(stderr.contains("3 input(s) could not be translated or were refused"));
+
+    // JSON and TSV carry the refusal and the confidence as fields.
+    let (ok, stdout, _) = run(
+        &["translate", "--format", "json", "2010-06-31", "1999-04-30"],
+        b"",
+    );
+    assert!(!ok);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["refused"], "impossible");
+    assert_eq!(lines[0]["outputs"][0]["text"], "");
+    assert_eq!(lines[1]["refused"], serde_json::Value::Null);
+    assert_eq!(lines[1]["outputs"][0]["text"], "1999-04-30");
+    let confidence = lines[1]["outputs"][0]["confidence"].as_f64().unwrap();
+    assert!(confidence > 0.5 && confidence <= 1.0, "{confidence}");
+    let (_, stdout, _) = run(
+        &["translate", "--format", "tsv", "next week", "1 May 2016"],
+        b"",
+    );
+    let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows[0][2], "");
+    assert_eq!(rows[0][6], "declined");
+    assert_eq!((rows[1][2], rows[1][6]), ("2016-05-01", ""));
+    let confidence: f64 = rows[1][5].parse().unwrap();
+    assert!((0.5..=1.0).contains(&confidence), "{confidence}");
+}
+
+#[test]
+fn day_first_reads_slashed_dates_day_first() {
+    let inputs = [
+        "05/03/2004",
+        "25/12/2004",
+        "12/25/2004",
+        "05.03.2004",
+        "5 March 2004",
+    ];
+    let mut args = vec!["translate", "--device", "cpu"];
+    args.extend(inputs);
+    let (ok, stdout, stderr) = run(&args, b"");
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "2004-05-03",
+            "2004-12-25",
+            "2004-12-25",
+            "2004-03-05",
+            "2004-03-05"
+        ]
+    );
+    args.push("--day-first");
+    let (ok, stdout, stderr) = run(&args, b"");
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "2004-03-05",
+            "2004-12-25",
+            "2004-12-25",
+            "2004-03-05",
+            "2004-03-05"
+        ]
+    );
+}
+
+#[test]
+fn min_confidence_refuses_answers_below_it() {
+    let input = "Thrsday 8 Agust 1996";
+    let (_, stdout, _) = run(&["translate", "--show-confidence", input], b"");
+    let (date, shown) = stdout.trim_end().split_once('\t').unwrap();
+    assert_eq!(date, "1996-08-08");
+    let (_, stdout, _) = run(&["translate", "--format", "json", input], b"");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let confidence = v["outputs"][0]["confidence"].as_f64().unwrap();
+    assert!(confidence < 1.0, "{confidence}");
+    assert_eq!(shown, format!("{confidence:.6}"));
+    let (ok, stdout, stderr) = run(&["translate", "--min-confidence", "0.1", input], b"");
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "1996-08-08\n");
+    let (ok, stdout, stderr) = run(&["translate", "--min-confidence", "1", input], b"");
+    assert!(!ok);
+    assert_eq!(stdout, "\n");
+    assert!(stderr.contains("refused (low-confidence)"), "{stderr}");
+    common::fails(
+        &["translate", "--min-confidence", "1.5", input],
+        "minimum confidence 1.5 must be in [0, 1]",
+    );
+}
+
+#[test]
+fn any_year_from_1000_to_2999_and_a_time_after_the_date() {
+    let cases = [
+        ("9 June 1812", "1812-06-09"),
+        ("3 Sep 1901", "1901-09-03"),
+        ("2222-02-02", "2222-02-02"),
+        ("October 14, 1066", "1066-10-14"),
+        ("June 9 2011 10:30am", "2011-06-09"),
+        ("2011-06-09T10:30:00Z", "2011-06-09"),
+        ("Tue, 05 Mar 2024 14:22:09 GMT", "2024-03-05"),
+    ];
+    let mut args = vec!["translate", "--device", "cpu"];
+    args.extend(cases.iter().map(|c| c.0));
+    let (ok, stdout, stderr) = run(&args, b"");
+    assert!(ok, "{stderr}");
+    let want: Vec<&str> = cases.iter().map(|c| c.1).collect();
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
 }

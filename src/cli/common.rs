@@ -181,6 +181,9 @@ pub enum Formats {
     Course,
     /// The course set plus what people really type.
     Wide,
+    /// Dates as people write them: any year 1000-2999, more layouts, times, typos, day-first
+    /// slashes behind a tag, and inputs to refuse (empty target).
+    Real,
 }
 
 impl From<Formats> for FormatSet {
@@ -188,6 +191,7 @@ impl From<Formats> for FormatSet {
         match f {
             Formats::Course => FormatSet::Course,
             Formats::Wide => FormatSet::Wide,
+            Formats::Real => FormatSet::Real,
         }
     }
 }

@@ -28,7 +28,9 @@ pub struct GenerateArgs {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// course: the course's 24 babel patterns; wide: those plus ordinals, numerics, casing.
+    /// course: the course's 24 babel patterns; wide: those plus ordinals, numerics, casing;
+    /// real: any year 1000-2999, more layouts, times, typos, a <day-first> tag, and inputs to
+    /// refuse (an empty second column, or an impossible date's transcription).
     #[arg(long, value_enum, default_value_t = Formats::Course)]
     pub formats: Formats,
     /// Add a third column with the name of the format used.

@@ -51,17 +51,32 @@ pub struct TranslateArgs {
     /// a date model always refuses an input that long, since a cut date is another date.
     #[arg(long)]
     pub strict: bool,
+    /// Date models: read all-numeric dates with slashes day-first (05/03/2004 is 5 March);
+    /// without it they are month-first unless the first number cannot be a month. Dots and
+    /// dashes are day-first either way.
+    #[arg(long)]
+    pub day_first: bool,
+    /// Refuse an answer whose confidence (its probability under the model, length-normalised as
+    /// the beam ranks it) is below P, in [0, 1].
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub min_confidence: f64,
+    /// Text format: print each answer's confidence after it, tab-separated.
+    #[arg(long)]
+    pub show_confidence: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// The best output (with n-best > 1: output and score, tab-separated, one per line).
+    /// The best output, empty when refused (with n-best > 1: output, score and confidence,
+    /// tab-separated, one per line).
     Text,
-    /// input, rank, output, score, log-probability; tab-separated.
+    /// input, rank, output, score, log-probability, confidence, refusal class (empty when
+    /// answered); tab-separated.
     Tsv,
-    /// One JSON object per input.
+    /// One JSON object per input: its outputs with their scores, confidence and refusal class
+    /// (null when answered), and the input's own refusal class.
     Json,
 }
 
@@ -78,6 +93,9 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
             "--max-len-ratio, --min-len and --replace-unk are for sentence models; this is a date model"
         );
     }
+    if args.day_first && translator.config().task != Task::Dates {
+        anyhow::bail!("--day-first is for date models; this is a sentence model");
+    }
     let defaults = DecodeOptions::default();
     let options = DecodeOptions {
         beam_width: args.beam_width,
@@ -89,6 +107,12 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
         min_len: args.min_len.unwrap_or(defaults.min_len),
         replace_unk: args.replace_unk,
         strict: args.strict,
+        tags: if args.day_first {
+            vec![seqmodels::seq2seq::dates::DAY_FIRST.to_owned()]
+        } else {
+            Vec::new()
+        },
+        min_confidence: args.min_confidence,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -134,7 +158,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
         eprintln!("{empty} empty input line(s) kept as empty output lines");
     }
     if failures > 0 {
-        anyhow::bail!("{failures} input(s) could not be translated");
+        anyhow::bail!("{failures} input(s) could not be translated or were refused");
     }
     Ok(())
 }
@@ -198,8 +222,14 @@ fn translate_chunk(
                         translator.config().model.max_src_len
                     );
                 }
-                write_hypotheses(out, input, &hyps, args.format)?;
-                if let (Some(target), Some(best)) = (&args.attention, hyps.first()) {
+                if let Some(refusal) = hyps.first().and_then(|h| h.refused) {
+                    failures += 1;
+                    out.flush()?;
+                    eprintln!("error: {}refused ({}): {input:?}", name(i), refusal.class());
+                }
+                write_hypotheses(out, input, &hyps, args)?;
+                let answered = hyps.first().filter(|h| h.refused.is_none());
+                if let (Some(target), Some(best)) = (&args.attention, answered) {
                     let map = translator.attention(input, &best.text)?;
                     draw_attention(target, i, &map)?;
                 }
@@ -220,13 +250,17 @@ fn write_hypotheses(
     out: &mut impl Write,
     input: &str,
     hyps: &[Translation],
-    format: OutputFormat,
+    args: &TranslateArgs,
 ) -> std::io::Result<()> {
-    match format {
+    let class = |h: &Translation| h.refused.map(|r| r.class());
+    match args.format {
+        OutputFormat::Text if hyps.len() == 1 && args.show_confidence => {
+            writeln!(out, "{}\t{:.6}", hyps[0].text, hyps[0].confidence)
+        }
         OutputFormat::Text if hyps.len() == 1 => writeln!(out, "{}", hyps[0].text),
         OutputFormat::Text => {
             for h in hyps {
-                writeln!(out, "{}\t{:.4}", h.text, h.score)?;
+                writeln!(out, "{}\t{:.4}\t{:.6}", h.text, h.score, h.confidence)?;
             }
             Ok(())
         }
@@ -234,12 +268,14 @@ fn write_hypotheses(
             for (rank, h) in hyps.iter().enumerate() {
                 writeln!(
                     out,
-                    "{}\t{}\t{}\t{:.6}\t{:.6}",
+                    "{}\t{}\t{}\t{:.6}\t{:.6}\t{:.6}\t{}",
                     input,
                     rank + 1,
                     h.text,
                     h.score,
-                    h.log_prob
+                    h.log_prob,
+                    h.confidence,
+                    class(h).unwrap_or("")
                 )?;
             }
             Ok(())
@@ -248,8 +284,10 @@ fn write_hypotheses(
             let value = serde_json::json!({
                 "input": input,
                 "truncated": hyps.first().is_some_and(|h| h.truncated),
+                "refused": hyps.first().and_then(class),
                 "outputs": hyps.iter().map(|h| serde_json::json!({
                     "text": h.text, "score": h.score, "log_prob": h.log_prob,
+                    "confidence": h.confidence, "refused": class(h),
                 })).collect::<Vec<_>>(),
             });
             writeln!(out, "{value}")

@@ -51,4 +51,45 @@ pub trait Codec: std::fmt::Debug + Send + Sync {
 
     /// The constraint on outputs when decoding asks for one.
     fn constraint(&self) -> Result<Option<Box<dyn Constraint>>>;
+
+    /// Whether output `tokens` are a refusal rather than a translation, and which kind; never,
+    /// for a task whose outputs cannot refuse.
+    fn refusal(&self, _tokens: &[usize]) -> Option<Refusal> {
+        None
+    }
+}
+
+/// Why an input that could be read got no translation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// The model answered with its refusal token: it finds nothing it can translate (a date
+    /// model: no complete date, as in `good morning`, `October 1995` or `next week`).
+    Declined,
+    /// The model's reading breaks the output constraint, and the constraint's fallback took it
+    /// (a date model: a day the calendar lacks, as in `30 feb 2010` or month 13).
+    Impossible,
+    /// The best answer's confidence is below [`DecodeOptions::min_confidence`](super::DecodeOptions::min_confidence).
+    LowConfidence,
+}
+
+impl Refusal {
+    /// The class name in messages and output fields: `declined`, `impossible` or
+    /// `low-confidence`.
+    pub fn class(self) -> &'static str {
+        match self {
+            Refusal::Declined => "declined",
+            Refusal::Impossible => "impossible",
+            Refusal::LowConfidence => "low-confidence",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::Declined => "declined: the model finds nothing it can translate",
+            Refusal::Impossible => "impossible: what the model reads breaks the output constraint",
+            Refusal::LowConfidence => "low-confidence: below the minimum confidence",
+        })
+    }
 }

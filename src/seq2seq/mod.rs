@@ -18,7 +18,7 @@ mod stepper;
 mod translator;
 
 pub use attention_map::AttentionMap;
-pub use codec::Codec;
+pub use codec::{Codec, Refusal};
 pub use model::{Seq2Seq, Seq2SeqConfig};
 pub use sentences::{Tokenizers, SRC_TOKENIZER_FILE, TGT_TOKENIZER_FILE};
 pub use translator::{
@@ -53,7 +53,7 @@ fn codec_for(
 
 /// The sizes of the built-in dates model: learnt embeddings, a wider encoder and decoder than
 /// the course, the decoder fed its previous output, and the output layer reading the context.
-/// Inputs up to 40 characters (the `wide` formats reach 30).
+/// Inputs up to 64 characters (the `wide` formats reach 30, the `real` set 60 and a tag).
 pub fn dates_preset() -> Seq2SeqConfig {
     Seq2SeqConfig {
         src_vocab: 0,
@@ -66,7 +66,7 @@ pub fn dates_preset() -> Seq2SeqConfig {
         attn_hidden: 32,
         output_uses_context: true,
         dropout: 0.0,
-        max_src_len: 40,
+        max_src_len: 64,
         max_tgt_len: 10,
     }
 }

@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::attention_map::AttentionMap;
 use super::beam::{self, BeamConfig, Constraint, Hypothesis};
-use super::codec::Codec;
+use super::codec::{Codec, Refusal};
 use super::model::{Seq2Seq, Seq2SeqConfig};
 use super::stepper::TorchStepper;
 use crate::checkpoint::{self, Meta};
@@ -94,6 +94,13 @@ pub struct DecodeOptions {
     /// An input longer than the model reads is an error; otherwise it is cut to that length
     /// and its translations are marked `truncated`.
     pub strict: bool,
+    /// Source tags put before every input: tokens of the model's source vocabulary that it was
+    /// trained to read as instructions (a date model's `<day-first>`), as multilingual models
+    /// read a target-language tag (Johnson et al. 2017). A tag the model lacks is an error.
+    pub tags: Vec<String>,
+    /// Answers whose confidence is below this are refused ([`Refusal::LowConfidence`]); 0
+    /// refuses none.
+    pub min_confidence: f64,
 }
 
 impl Default for DecodeOptions {
@@ -108,6 +115,8 @@ impl Default for DecodeOptions {
             min_len: 0,
             replace_unk: false,
             strict: false,
+            tags: Vec::new(),
+            min_confidence: 0.0,
         }
     }
 }
@@ -115,12 +124,18 @@ impl Default for DecodeOptions {
 /// One output hypothesis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Translation {
-    /// The output text.
+    /// The output text; empty for a refusal.
     pub text: String,
     /// `log_prob / len^alpha`, by which hypotheses are ranked.
     pub score: f64,
     /// Sum of the log-probabilities of the output tokens.
     pub log_prob: f64,
+    /// `exp(score)`: the probability of the output under the model, length-normalised as the
+    /// beam ranks it (the geometric mean of the token probabilities when `alpha` is 1), in
+    /// [0, 1].
+    pub confidence: f64,
+    /// Why this hypothesis is a refusal, when it is one.
+    pub refused: Option<Refusal>,
     /// The input was longer than the model reads and was cut.
     pub truncated: bool,
 }
@@ -288,7 +303,26 @@ impl Translator {
     /// The source token ids of `input`, after normalisation, or why it cannot be translated
     /// (empty; too long when `strict`).
     pub fn encode_source(&self, input: &str) -> Result<Vec<usize>> {
-        Ok(self.source(input, true)?.ids)
+        self.encode_tagged(&[], input)
+    }
+
+    /// [`Translator::encode_source`] with source `tags` first (see [`DecodeOptions::tags`]).
+    pub fn encode_tagged(&self, tags: &[String], input: &str) -> Result<Vec<usize>> {
+        Ok(self.source(input, true, tags)?.ids)
+    }
+
+    /// The ids of source `tags`, or an error naming a tag the model was not trained with.
+    fn tag_ids(&self, tags: &[String]) -> Result<Vec<usize>> {
+        tags.iter()
+            .map(|tag| {
+                self.vocabs.src.id(tag).ok_or_else(|| {
+                    Error::Config(format!(
+                        "this model has no {tag} tag in its source vocabulary: it was not \
+                         trained to read it"
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// A character model's input characters that it never saw in training (each read as
@@ -298,7 +332,7 @@ impl Translator {
         self.codec.unseen_characters(input.trim())
     }
 
-    fn source(&self, input: &str, strict: bool) -> Result<Source> {
+    fn source(&self, input: &str, strict: bool, tags: &[String]) -> Result<Source> {
         let text = input.trim();
         let invalid = |reason: String| Error::InvalidInput {
             input: input.to_owned(),
@@ -323,6 +357,11 @@ impl Translator {
             }
             ids.truncate(max);
             words.truncate(max);
+        }
+        if !tags.is_empty() {
+            let tag_ids = self.tag_ids(tags)?;
+            ids.splice(0..0, tag_ids);
+            words.splice(0..0, tags.iter().cloned());
         }
         Ok(Source {
             ids,
@@ -390,10 +429,17 @@ impl Translator {
                 options.max_len_ratio
             )));
         }
+        if !(0.0..=1.0).contains(&options.min_confidence) {
+            return Err(Error::Config(format!(
+                "minimum confidence {} must be in [0, 1]",
+                options.min_confidence
+            )));
+        }
+        self.tag_ids(&options.tags)?;
         let constraint = self.constraint(options)?;
         let encoded: Vec<Result<Source>> = inputs
             .iter()
-            .map(|i| self.source(i, options.strict))
+            .map(|i| self.source(i, options.strict, &options.tags))
             .collect();
         let valid: Vec<usize> = (0..inputs.len()).filter(|&i| encoded[i].is_ok()).collect();
         let mut decoded: Vec<Option<Vec<Translation>>> = vec![None; inputs.len()];
@@ -422,10 +468,20 @@ impl Translator {
             for ((&i, source), hs) in chunk.iter().zip(&sources).zip(hyps) {
                 let mut out = Vec::with_capacity(hs.len());
                 for h in hs {
+                    let confidence = h.score.exp().clamp(0.0, 1.0);
+                    let refused = self.codec.refusal(&h.tokens).or_else(|| {
+                        (confidence < options.min_confidence).then_some(Refusal::LowConfidence)
+                    });
+                    let text = match refused {
+                        Some(_) => String::new(),
+                        None => self.output_text(source, &h.tokens, options.replace_unk)?,
+                    };
                     out.push(Translation {
-                        text: self.output_text(source, &h.tokens, options.replace_unk)?,
+                        text,
                         score: h.score,
                         log_prob: h.log_prob,
+                        confidence,
+                        refused,
                         truncated: source.truncated,
                     });
                 }
@@ -512,7 +568,7 @@ impl Translator {
     /// Where the model looked while producing `output` from `input` (teacher-forced). For
     /// sentences the last output row is `<eos>`.
     pub fn attention(&self, input: &str, output: &str) -> Result<AttentionMap> {
-        let source = self.source(input, false)?;
+        let source = self.source(input, false, &[])?;
         let mut tgt = self.encode_target(output)?;
         // The fed tokens: BOS and every output token but the last (a fixed-length output, 10
         // steps for a date), or BOS and every token before `<eos>` (their steps, then the

@@ -160,13 +160,15 @@ pub(super) fn eval(
     }
     let n = rows.len();
     println!(
-        "{n} pairs, beam width {}, {}: exact match {:.2}% ({}/{n}), valid dates {:.2}%, {} inputs rejected, {:.0} inputs/s",
+        "{n} pairs, beam width {}, {}: exact match {:.2}% ({}/{n}), valid dates {:.2}%, {} inputs rejected, {} refused ({} to refuse), {:.0} inputs/s",
         args.beam_width,
         if args.no_constrain { "unconstrained" } else { "calendar-constrained" },
         100.0 * eval.exact_match(),
         eval.right,
         100.0 * eval.valid_share(),
         eval.rejected,
+        eval.refused,
+        eval.to_refuse,
         n as f64 / eval.seconds
     );
     if eval.per_format.len() > 1 {

@@ -221,6 +221,12 @@ pub struct EvalArgs {
     /// Turn off calendar-valid decoding.
     #[arg(long)]
     pub no_constrain: bool,
+    /// Date models: read slashed numeric dates day-first (see `translate`).
+    #[arg(long)]
+    pub day_first: bool,
+    /// Date models: refuse answers whose confidence is below P (see `translate`).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub min_confidence: f64,
     #[arg(long, default_value_t = 256, value_parser = super::common::positive)]
     pub batch_size: usize,
     #[command(flatten)]
@@ -389,6 +395,12 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
             .max_len_ratio
             .unwrap_or(DecodeOptions::default().max_len_ratio),
         replace_unk: args.replace_unk,
+        min_confidence: args.min_confidence,
+        tags: if args.day_first {
+            vec![seqmodels::seq2seq::dates::DAY_FIRST.to_owned()]
+        } else {
+            Vec::new()
+        },
         ..DecodeOptions::default()
     };
     match &args.pairs {

@@ -19,6 +19,10 @@
 
 use std::cmp::Ordering;
 
+mod fallback;
+
+use fallback::{pooled_fallback, step_log_prob};
+
 /// The widest beam a search takes: the work and memory of a step grow with the width.
 pub const MAX_BEAM_WIDTH: usize = 1024;
 
@@ -59,6 +63,16 @@ pub trait Constraint {
     /// The end token is subject to the constraint too: a constraint that never allows it forces
     /// outputs of exactly `max_len` tokens.
     fn allowed(&self, prefix: &[usize], allowed: &mut [bool]);
+
+    /// The token that stands for every output the constraint rules out, if it has one. Wherever
+    /// the constraint allows it, it takes the probability the model gives to the forbidden
+    /// tokens on top of its own, `log(p_fallback + Σ_forbidden p)`. A model that wants an output
+    /// outside the constraint then ends on the fallback instead of being steered, silently, to
+    /// the best output inside it; and a step where the fallback is the only allowed token costs
+    /// nothing (its log-probability is `log 1 = 0`).
+    fn fallback(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Settings of [`beam_search`] and [`greedy`]. Check them with [`BeamConfig::validate`]; an invalid
@@ -369,8 +383,9 @@ pub fn beam_search<M: StepModel>(
                         continue;
                     };
                     fill_mask(&mut mask, vocab, &h.tokens, config, constraint);
+                    let pooled = pooled_fallback(row_lps, &mask, constraint);
                     for (token, (&x, &ok)) in row_lps.iter().zip(&mask).enumerate() {
-                        if let (true, Some(lp)) = (ok, usable(x)) {
+                        if let (true, Some(lp)) = (ok, step_log_prob(token, x, pooled)) {
                             cands.push(Candidate {
                                 log_prob: h.log_prob + lp,
                                 row,
@@ -462,8 +477,9 @@ pub fn greedy<M: StepModel>(
                 let start = row * vocab;
                 if let Some(row_lps) = log_probs.get(start..start + vocab) {
                     fill_mask(&mut mask, vocab, &h.tokens, config, constraint);
+                    let pooled = pooled_fallback(row_lps, &mask, constraint);
                     for (token, (&x, &ok)) in row_lps.iter().zip(&mask).enumerate() {
-                        if let (true, Some(lp)) = (ok, usable(x)) {
+                        if let (true, Some(lp)) = (ok, step_log_prob(token, x, pooled)) {
                             let total = h.log_prob + lp;
                             // Strictly better only, so the lowest token id wins ties.
                             if best.map_or(true, |(_, b)| total.total_cmp(&b).is_gt()) {

@@ -8,7 +8,7 @@ const BOS: usize = 0;
 const EOS: usize = 1;
 
 /// Log-probs of the next token, from an input's key and the tokens produced so far.
-type Table<'a> = dyn Fn(u64, &[usize]) -> Vec<f32> + 'a;
+pub(super) type Table<'a> = dyn Fn(u64, &[usize]) -> Vec<f32> + 'a;
 
 /// One row per hypothesis: the input it belongs to and the tokens produced so far.
 type Rows = Vec<(usize, Vec<usize>)>;
@@ -97,7 +97,7 @@ fn log_softmax(x: &[f32]) -> Vec<f32> {
     x.iter().map(|v| v - z).collect()
 }
 
-fn from_probs(p: &[f64]) -> Vec<f32> {
+pub(super) fn from_probs(p: &[f64]) -> Vec<f32> {
     p.iter().map(|&p| p.ln() as f32).collect()
 }
 
@@ -143,7 +143,7 @@ fn config(
     }
 }
 
-fn beam(
+pub(super) fn beam(
     table: &Table,
     keys: &[u64],
     cfg: &BeamConfig,
@@ -154,7 +154,7 @@ fn beam(
     beam_search(&mut m, init, keys.len(), cfg, c).expect("model never fails here")
 }
 
-fn greedy_of(
+pub(super) fn greedy_of(
     table: &Table,
     keys: &[u64],
     cfg: &BeamConfig,

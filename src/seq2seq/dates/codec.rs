@@ -1,16 +1,31 @@
 //! Dates read and write characters: the source is the input's characters (lower-cased when the
 //! model was trained so), the target the 10 characters of `YYYY-MM-DD`, with no end token, and
 //! decoding can be held to real dates by the [`DateConstraint`].
+//!
+//! Two special tokens give a model more to say (models trained before them simply lack them):
+//! - [`REFUSAL`] in the output vocabulary: the answer "no date here". The empty target encodes
+//!   as the refusal followed by padding (which the loss ignores); at decoding the constraint
+//!   fills the rest of the output with it, and it takes the probability of every character the
+//!   calendar forbids, so an impossible date is refused rather than corrected.
+//! - [`DAY_FIRST`] in the source vocabulary: a tag put before the input that asks for slashed
+//!   numeric dates to be read day-first (`05/03/2004` is 5 March). A training source that starts
+//!   with the tag and a space is read so.
 
 use super::constraint::DateConstraint;
 use crate::error::{Error, Result};
 use crate::seq2seq::beam::Constraint;
 use crate::seq2seq::codec::Codec;
-use crate::seq2seq::Vocabs;
-use crate::vocab::{BOS, UNK};
+use crate::seq2seq::{Refusal, Vocabs};
+use crate::vocab::{BOS, PAD, UNK};
 
 /// Characters of an ISO date.
 pub const DATE_LEN: usize = 10;
+
+/// The output token of a refusal: the input holds no complete, real date.
+pub const REFUSAL: &str = "<refuse>";
+
+/// The source tag that asks for slashed numeric dates to be read day-first.
+pub const DAY_FIRST: &str = "<day-first>";
 
 /// The character codec of date translators.
 #[derive(Debug, Clone)]
@@ -67,6 +82,22 @@ impl Codec for CharCodec {
     }
 
     fn encode_target(&self, output: &str, max_len: usize) -> Result<Vec<usize>> {
+        if output.is_empty() {
+            let refusal = self
+                .vocabs
+                .tgt
+                .id(REFUSAL)
+                .ok_or_else(|| Error::InvalidInput {
+                    input: output.to_owned(),
+                    reason:
+                        "an empty target asks for a refusal, but this model has no refusal token"
+                            .to_owned(),
+                })?;
+            let pad = self.vocabs.tgt.id(PAD).unwrap_or(0);
+            let mut ids = vec![pad; max_len.max(1)];
+            ids[0] = refusal;
+            return Ok(ids);
+        }
         let ids = self.vocabs.tgt.encode_chars(output, usize::MAX);
         if ids.len() != max_len || ids.contains(&usize::MAX) {
             return Err(Error::InvalidInput {
@@ -129,7 +160,18 @@ impl Codec for CharCodec {
                 }
             })
             .collect();
-        let constraint = DateConstraint::new(&chars, 1, 9999).map_err(Error::Config)?;
+        let mut constraint = DateConstraint::new(&chars, 1, 9999).map_err(Error::Config)?;
+        if let Some(refusal) = self.vocabs.tgt.id(REFUSAL) {
+            constraint = constraint.with_fallback(refusal);
+        }
         Ok(Some(Box::new(constraint)))
+    }
+
+    fn refusal(&self, tokens: &[usize]) -> Option<Refusal> {
+        let refusal = self.vocabs.tgt.id(REFUSAL)?;
+        match tokens.iter().position(|&t| t == refusal)? {
+            0 => Some(Refusal::Declined),
+            _ => Some(Refusal::Impossible),
+        }
     }
 }

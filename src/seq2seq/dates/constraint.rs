@@ -9,6 +9,12 @@
 //!
 //! Use it with fixed-length decoding: `eos: None` and `max_len: 10` in the beam configuration
 //! (the constraint never allows an end token, nor anything after the tenth character).
+//!
+//! A model that can refuse has a refusal token ([`DateConstraint::with_fallback`]). The
+//! constraint allows it at every step of a date, and after it only itself, so a refusal fills
+//! the ten steps; as the beam's [`fallback`](Constraint::fallback) it takes the probability of
+//! every character the calendar forbids. A model that reads `30 feb 2010` and wants to write
+//! `2010-02-30` therefore ends on a refusal, not on a silently corrected `2010-02-03`.
 
 use crate::seq2seq::beam::Constraint;
 
@@ -29,6 +35,8 @@ pub struct DateConstraint {
     chars: Vec<char>,
     min_year: i32,
     max_year: i32,
+    /// The refusal token, when the model has one.
+    fallback: Option<usize>,
 }
 
 impl DateConstraint {
@@ -65,7 +73,17 @@ impl DateConstraint {
             chars: vocab.to_vec(),
             min_year,
             max_year,
+            fallback: None,
         })
+    }
+
+    /// The same constraint with `token` as the refusal: allowed before any character of a date
+    /// is complete, and alone after it.
+    pub fn with_fallback(self, token: usize) -> Self {
+        DateConstraint {
+            fallback: Some(token),
+            ..self
+        }
     }
 
     /// The allowed next characters after `prefix` (a string of what was produced so far), in the
@@ -132,6 +150,17 @@ impl DateConstraint {
 
 impl Constraint for DateConstraint {
     fn allowed(&self, prefix: &[usize], allowed: &mut [bool]) {
+        if let Some(refusal) = self.fallback {
+            if prefix.len() >= DATE_LEN {
+                return;
+            }
+            if let Some(slot) = allowed.get_mut(refusal) {
+                *slot = true;
+            }
+            if prefix.contains(&refusal) {
+                return;
+            }
+        }
         let mut text = String::with_capacity(prefix.len());
         for &t in prefix {
             match self.chars.get(t) {
@@ -147,6 +176,10 @@ impl Constraint for DateConstraint {
                 }
             }
         }
+    }
+
+    fn fallback(&self) -> Option<usize> {
+        self.fallback
     }
 }
 
@@ -399,6 +432,37 @@ mod tests {
         );
         // A caller's mask shorter than the vocabulary is not a reason to panic.
         d.allowed(&[], &mut [false; 2]);
+    }
+
+    #[test]
+    fn the_refusal_token_is_allowed_until_the_date_is_complete_then_alone() {
+        let vocab = scrambled_vocab();
+        let refusal = vocab.iter().position(|&v| v == 'x').unwrap();
+        let d = DateConstraint::new(&vocab, 1950, 2049)
+            .unwrap()
+            .with_fallback(refusal);
+        let id = |ch: char| vocab.iter().position(|&v| v == ch).unwrap();
+        let mask = |prefix: &[usize]| {
+            let mut m = vec![false; vocab.len()];
+            d.allowed(prefix, &mut m);
+            (0..vocab.len()).filter(|&t| m[t]).collect::<Vec<_>>()
+        };
+        let mut want = vec![id('2'), id('1'), refusal];
+        want.sort();
+        assert_eq!(mask(&[]), want);
+        let prefix: Vec<usize> = "2023-02-2".chars().map(id).collect();
+        assert!(mask(&prefix).contains(&refusal));
+        assert!(!mask(&prefix).contains(&id('9')), "not in 2023");
+        assert_eq!(mask(&[id('2'), refusal]), vec![refusal]);
+        assert_eq!(mask(&[refusal; 9]), vec![refusal]);
+        assert!(mask(&[refusal; 10]).is_empty());
+        let date: Vec<usize> = "2023-02-28".chars().map(id).collect();
+        assert!(mask(&date).is_empty());
+        assert_eq!(d.fallback(), Some(refusal));
+        assert_eq!(
+            DateConstraint::new(&vocab, 1950, 2049).unwrap().fallback(),
+            None
+        );
     }
 
     /// A model that likes nonsense: log-probs from a hash of the prefix, with '9' favoured.

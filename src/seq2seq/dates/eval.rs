@@ -1,54 +1,103 @@
 //! Scoring a date translator: the rows of a date-pairs file, exact match and the share of real
 //! dates among the outputs, overall and per format (when the file names each row's format, as
 //! `dates generate --with-format` writes).
+//!
+//! A reference that is not a real date asks for a refusal: an empty one (`good morning<TAB>`),
+//! or an impossible date's transcription (`30 feb 2010<TAB>2010-02-30`, as the `real` set
+//! writes them). An input that starts with the [`DAY_FIRST`](super::DAY_FIRST) tag is decoded
+//! with it.
 
 use std::path::Path;
 use std::time::Instant;
 
 use super::generate::Date;
-use crate::error::Result;
+use super::train::split_tags;
+use crate::error::{Error, Result};
 use crate::seq2seq::{DecodeOptions, Translation, Translator};
 
-/// One row of a date-pairs file: `human<TAB>YYYY-MM-DD[<TAB>format]`.
+/// One row of a date-pairs file: `human<TAB>YYYY-MM-DD[<TAB>format]`, the reference empty for
+/// an input to refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateRow {
     /// 1-based line in the file.
     pub line: usize,
     /// The date as a person wrote it.
     pub human: String,
-    /// The reference, `YYYY-MM-DD`.
+    /// The reference, `YYYY-MM-DD`; empty, or an impossible date, for an input to refuse.
     pub iso: String,
     /// The format's name, when the file gives one.
     pub format: Option<String>,
 }
 
 impl DateRow {
-    /// The rows of a date-pairs file. Every reference must be a real date; with `max_chars`,
-    /// an input longer than that (trimmed and lower-cased, as a model reads it) is an error; both
+    /// The rows of a date-pairs file. Every reference must be a real date, empty (refuse), or
+    /// shaped `YYYY-MM-DD` (an impossible date, to refuse); with `max_chars`, an input longer than
+    /// that (trimmed and lower-cased, as a model reads it, without its tag) is an error; both
     /// errors name the line.
     pub fn read(path: &Path, max_chars: Option<usize>) -> Result<Vec<DateRow>> {
-        let rows = crate::text::read_tsv_numbered(path, 2, |row| {
-            if Date::parse_iso(&row[1]).is_none() {
-                return Err(format!("{:?} is not a date written YYYY-MM-DD", row[1]));
+        let lines = crate::text::read_lines(path)?;
+        let mut rows = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() {
+                continue;
             }
-            let read = row[0].trim().to_lowercase().chars().count();
-            match max_chars {
-                Some(max) if read > max => Err(format!(
-                    "input {:?}: {read} characters; this model reads at most {max}",
-                    row[0]
-                )),
-                _ => Ok(()),
+            let bad = |reason: String| Error::BadLine {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason,
+            };
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 2 {
+                return Err(bad(format!(
+                    "expected 2 tab-separated columns, found {}",
+                    cols.len()
+                )));
             }
-        })?;
-        Ok(rows
-            .into_iter()
-            .map(|(line, mut row)| DateRow {
-                line,
-                format: row.get(2).cloned(),
-                iso: std::mem::take(&mut row[1]),
-                human: std::mem::take(&mut row[0]),
-            })
-            .collect())
+            let (human, iso) = (cols[0], cols[1].trim());
+            if human.trim().is_empty() {
+                return Err(bad("empty input".to_owned()));
+            }
+            if !iso.is_empty() && !shaped(iso) {
+                return Err(bad(format!(
+                    "{iso:?} is not a date written YYYY-MM-DD (nor empty, for an input to refuse)"
+                )));
+            }
+            let read = split_tags(human).1.trim().to_lowercase().chars().count();
+            if let Some(max) = max_chars.filter(|&max| read > max) {
+                return Err(bad(format!(
+                    "input {human:?}: {read} characters; this model reads at most {max}"
+                )));
+            }
+            rows.push(DateRow {
+                line: i + 1,
+                human: human.to_owned(),
+                iso: iso.to_owned(),
+                format: cols.get(2).map(|f| (*f).to_owned()),
+            });
+        }
+        if rows.is_empty() {
+            return Err(Error::nothing_in(path, "rows"));
+        }
+        Ok(rows)
+    }
+}
+
+/// Whether `text` has the shape `YYYY-MM-DD` (digits and dashes), a real date or not.
+fn shaped(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Whether `answer` is right for `reference`: the same date, or a refusal where the reference is
+/// not a real date.
+pub fn is_right(answer: &Translation, reference: &str) -> bool {
+    match Date::parse_iso(reference) {
+        Some(_) => answer.refused.is_none() && answer.text == reference,
+        None => answer.refused.is_some(),
     }
 }
 
@@ -74,6 +123,10 @@ pub struct Evaluation {
     pub valid_dates: usize,
     /// Rows the translator rejected.
     pub rejected: usize,
+    /// Rows whose best answer is a refusal.
+    pub refused: usize,
+    /// Rows whose reference asks for a refusal.
+    pub to_refuse: usize,
     /// Per format, in name order.
     pub per_format: Vec<FormatScore>,
     /// Wall time of the translation alone, seconds.
@@ -92,28 +145,51 @@ impl Evaluation {
     }
 }
 
-/// Translates every row's input and scores the best translation against its reference.
+/// Translates every row's input (those that start with the day-first tag with it) and scores
+/// the best translation against its reference.
 pub fn evaluate(
     translator: &Translator,
     rows: &[DateRow],
     options: &DecodeOptions,
 ) -> Result<Evaluation> {
-    let inputs: Vec<&str> = rows.iter().map(|r| r.human.as_str()).collect();
     let start = Instant::now();
-    let outputs = translator.translate(&inputs, options)?;
+    let mut outputs: Vec<Option<Result<Vec<Translation>>>> = rows.iter().map(|_| None).collect();
+    for tagged in [false, true] {
+        let mut options = options.clone();
+        let (mut which, mut inputs) = (Vec::new(), Vec::new());
+        for (i, row) in rows.iter().enumerate() {
+            let (tags, text) = split_tags(&row.human);
+            if tags.is_empty() != tagged {
+                which.push(i);
+                inputs.push(text);
+                if tagged {
+                    options.tags = tags;
+                }
+            }
+        }
+        if inputs.is_empty() {
+            continue;
+        }
+        for (i, out) in which
+            .into_iter()
+            .zip(translator.translate(&inputs, &options)?)
+        {
+            outputs[i] = Some(out);
+        }
+    }
+    let outputs: Vec<Result<Vec<Translation>>> = outputs.into_iter().flatten().collect();
     let seconds = start.elapsed().as_secs_f64();
     let mut per_format: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     let (mut right, mut valid_dates, mut rejected) = (0usize, 0usize, 0usize);
+    let (mut refused, mut to_refuse) = (0usize, 0usize);
     for (row, out) in rows.iter().zip(&outputs) {
-        let best = out
-            .as_ref()
-            .ok()
-            .and_then(|h| h.first())
-            .map(|h| h.text.as_str());
-        let ok = best == Some(row.iso.as_str());
+        let best = out.as_ref().ok().and_then(|h| h.first());
+        let ok = best.is_some_and(|h| is_right(h, &row.iso));
         rejected += usize::from(out.is_err());
+        refused += usize::from(best.is_some_and(|h| h.refused.is_some()));
+        to_refuse += usize::from(Date::parse_iso(&row.iso).is_none());
         right += usize::from(ok);
-        valid_dates += usize::from(best.and_then(Date::parse_iso).is_some());
+        valid_dates += usize::from(best.and_then(|h| Date::parse_iso(&h.text)).is_some());
         let entry = per_format
             .entry(row.format.as_deref().unwrap_or("all"))
             .or_default();
@@ -125,6 +201,8 @@ pub fn evaluate(
         right,
         valid_dates,
         rejected,
+        refused,
+        to_refuse,
         per_format: per_format
             .into_iter()
             .map(|(format, (right, total))| FormatScore {
@@ -137,7 +215,7 @@ pub fn evaluate(
     })
 }
 
-/// Share of `sources` whose best translation equals the reference exactly.
+/// Share of `sources` whose best translation is right ([`is_right`]).
 pub fn exact_match(
     translator: &Translator,
     sources: &[&str],
@@ -149,7 +227,7 @@ pub fn exact_match(
         .iter()
         .zip(references)
         .filter(|(out, reference)| {
-            matches!(out, Ok(hyps) if hyps.first().is_some_and(|h| h.text == **reference))
+            matches!(out, Ok(hyps) if hyps.first().is_some_and(|h| is_right(h, reference)))
         })
         .count();
     Ok(right as f64 / sources.len().max(1) as f64)

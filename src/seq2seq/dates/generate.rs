@@ -172,6 +172,9 @@ pub enum FormatSet {
     Course,
     /// The course set plus ordinals, weekdays, ISO, numeric variants and casings.
     Wide,
+    /// Dates as people really write them, any year 1000-2999, typos, times, and inputs to
+    /// refuse (see the module docs).
+    Real,
 }
 
 impl FromStr for FormatSet {
@@ -181,8 +184,9 @@ impl FromStr for FormatSet {
         match s {
             "course" => Ok(FormatSet::Course),
             "wide" => Ok(FormatSet::Wide),
+            "real" => Ok(FormatSet::Real),
             other => Err(format!(
-                "unknown date format set {other:?} (expected \"course\" or \"wide\")"
+                "unknown date format set {other:?} (expected \"course\", \"wide\" or \"real\")"
             )),
         }
     }
@@ -193,6 +197,7 @@ impl fmt::Display for FormatSet {
         f.write_str(match self {
             FormatSet::Course => "course",
             FormatSet::Wide => "wide",
+            FormatSet::Real => "real",
         })
     }
 }
@@ -200,15 +205,18 @@ impl fmt::Display for FormatSet {
 /// A human-written date, its ISO translation and the format that produced it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatePair {
-    /// The human-written date, e.g. "tuesday july 10 2007".
+    /// The human-written date, e.g. "tuesday july 10 2007"; in the `real` set it may start with
+    /// the [`DAY_FIRST`](super::DAY_FIRST) tag.
     pub human: String,
-    /// The same date as `YYYY-MM-DD`.
+    /// The same date as `YYYY-MM-DD`; in the `real` set, empty for an input to refuse, or an
+    /// impossible date's transcription (`2010-02-30`).
     pub iso: String,
     /// [`Format::name`] of the format used.
     pub format: &'static str,
 }
 
-/// Longest human string any format can produce, in characters (all are ASCII).
+/// Longest human string any format of the course and wide sets can produce, in characters
+/// (all are ASCII); the `real` set's is [`MAX_REAL_LEN`](super::MAX_REAL_LEN).
 pub const MAX_HUMAN_LEN: usize = 30;
 
 const FIRST_DAYS: i64 = FIRST.to_days();
@@ -227,11 +235,14 @@ pub fn sample_format<R: Rng + ?Sized>(set: FormatSet, rng: &mut R) -> &'static F
 /// One pair: a random date, a format drawn as the set draws it, and (wide
 /// set only) a random casing, rendered.
 pub fn sample_pair<R: Rng + ?Sized>(set: FormatSet, rng: &mut R) -> DatePair {
+    if set == FormatSet::Real {
+        return super::real::sample_pair(rng);
+    }
     let date = random_date(rng);
     let format = sample_format(set, rng);
     let casing = match set {
         FormatSet::Course => Casing::Lower,
-        FormatSet::Wide => patterns::draw_casing(rng),
+        FormatSet::Wide | FormatSet::Real => patterns::draw_casing(rng),
     };
     DatePair {
         human: format.render_cased(date, casing),

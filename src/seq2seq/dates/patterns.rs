@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::generate::{Date, FormatSet};
 
-const MONTH_NAMES: [&str; 12] = [
+pub(super) const MONTH_NAMES: [&str; 12] = [
     "january",
     "february",
     "march",
@@ -22,11 +22,11 @@ const MONTH_NAMES: [&str; 12] = [
 
 /// CLDR en_US abbreviated (format-context) month names: "May" stays whole and
 /// September is "Sep", which is why the wide set adds a separate "Sept" piece.
-const MONTH_ABBRS: [&str; 12] = [
+pub(super) const MONTH_ABBRS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 
-const WEEKDAY_NAMES: [&str; 7] = [
+pub(super) const WEEKDAY_NAMES: [&str; 7] = [
     "monday",
     "tuesday",
     "wednesday",
@@ -36,7 +36,7 @@ const WEEKDAY_NAMES: [&str; 7] = [
     "sunday",
 ];
 
-const WEEKDAY_ABBRS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub(super) const WEEKDAY_ABBRS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// One field or literal of a pattern. Names are stored lower-case because the
 /// course lower-cases everything; other casings are applied afterwards.
@@ -171,6 +171,11 @@ impl Format {
         apply_casing(&self.render(date), casing)
     }
 
+    /// Whether the pattern writes the year with two digits (`yy`).
+    pub fn has_short_year(&self) -> bool {
+        self.pieces.contains(&Year2)
+    }
+
     /// True when the rendering has no letters at all (e.g. "09.05.98"), so
     /// reading it relies purely on the separator conventions.
     pub fn is_numeric(&self) -> bool {
@@ -214,7 +219,7 @@ fn is_calendar_name(word: &str) -> bool {
 
 /// Applies `casing` word by word, where a word is a run of ASCII letters and
 /// digits; "10th" therefore starts with a digit and is never capitalised.
-fn apply_casing(text: &str, casing: Casing) -> String {
+pub(super) fn apply_casing(text: &str, casing: Casing) -> String {
     match casing {
         Casing::Lower => return text.to_ascii_lowercase(),
         Casing::Upper => return text.to_ascii_uppercase(),
@@ -337,11 +342,12 @@ static WIDE: [Format; COURSE_FORMATS + EXTRAS] = [
 ];
 
 /// The formats of `set` in a fixed order. The wide set starts with the course
-/// set's formats, in the same order, followed by its extras.
+/// set's formats, in the same order, followed by its extras; the `real` set draws from the wide
+/// set's patterns and its own templates, so it lists the wide set's.
 pub fn formats(set: FormatSet) -> &'static [Format] {
     match set {
         FormatSet::Course => course_formats(),
-        FormatSet::Wide => &WIDE,
+        FormatSet::Wide | FormatSet::Real => &WIDE,
     }
 }
 
@@ -353,8 +359,10 @@ pub(super) fn draw_format<R: Rng + ?Sized>(set: FormatSet, rng: &mut R) -> &'sta
         FormatSet::Course => {
             &course_formats()[COURSE_DRAWS[rng.random_range(0..COURSE_DRAWS.len())]]
         }
-        FormatSet::Wide if rng.random_range(0..3) == 0 => draw_format(FormatSet::Course, rng),
-        FormatSet::Wide => &WIDE[COURSE_FORMATS + rng.random_range(0..EXTRAS)],
+        FormatSet::Wide | FormatSet::Real if rng.random_range(0..3) == 0 => {
+            draw_format(FormatSet::Course, rng)
+        }
+        FormatSet::Wide | FormatSet::Real => &WIDE[COURSE_FORMATS + rng.random_range(0..EXTRAS)],
     }
 }
 

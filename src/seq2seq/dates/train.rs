@@ -9,7 +9,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Reduction, Tensor};
 
+use super::codec::{DAY_FIRST, REFUSAL};
 use super::eval::exact_match;
+use super::generate::Date;
 use crate::device::seed_everything;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -18,6 +20,7 @@ use crate::train::{
     self, Budget, Clip, Epoch, EpochRecord, HeldOut, LrSchedule, Optimizer, OptimizerKind, Plan,
     Score, Settings, Stop, Trained, Trainee,
 };
+use crate::vocab::{Vocab, BOS, PAD, UNK};
 
 /// How to train a date translator; saved in its `meta.json` so that a resumed run trains the
 /// same way.
@@ -105,15 +108,7 @@ pub fn train(
     let settings = &train.train;
     seed_everything(settings.seed);
     let (train_idx, valid_idx) = split(pairs, settings)?;
-    let vocabs = Vocabs::of_chars(
-        train_idx
-            .iter()
-            .map(|&i| prepare(&config, &pairs[i].0))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str),
-        train_idx.iter().map(|&i| pairs[i].1.as_str()),
-    );
+    let vocabs = vocabs_of(&config, pairs, &train_idx);
     let codec = Box::new(super::CharCodec::new(vocabs, config.lowercase));
     let translator = Translator::new(config, codec, device, settings.seed)?;
     let optim = Optimizer::new(translator.var_store(), settings.optimizer)
@@ -197,6 +192,50 @@ pub fn resume(
     )
 }
 
+/// The vocabularies of the training pairs: the characters of the sources (lower-cased if the
+/// model lower-cases), with the [`DAY_FIRST`] tag when a source starts with it, and the
+/// characters of the targets, with the [`REFUSAL`] token when some target asks for a refusal
+/// (empty, or an impossible date). A model trained without refusals keeps the vocabulary, and
+/// the decoding, of the models before them: the calendar constraint then corrects an impossible
+/// date to the nearest one the model likes.
+fn vocabs_of(config: &TranslatorConfig, pairs: &[(String, String)], train_idx: &[usize]) -> Vocabs {
+    let mut tagged = false;
+    let sources: Vec<String> = train_idx
+        .iter()
+        .map(|&i| {
+            let (tags, text) = split_tags(&pairs[i].0);
+            tagged |= !tags.is_empty();
+            prepare(config, text)
+        })
+        .collect();
+    let src_specials: &[&str] = if tagged {
+        &[PAD, UNK, DAY_FIRST]
+    } else {
+        &[PAD, UNK]
+    };
+    let refuses = train_idx
+        .iter()
+        .any(|&i| Date::parse_iso(&pairs[i].1).is_none());
+    let tgt_specials: &[&str] = if refuses {
+        &[PAD, BOS, REFUSAL]
+    } else {
+        &[PAD, BOS]
+    };
+    Vocabs {
+        src: Vocab::of_chars(sources.iter().map(String::as_str), src_specials),
+        tgt: Vocab::of_chars(train_idx.iter().map(|&i| pairs[i].1.as_str()), tgt_specials),
+    }
+}
+
+/// The source tags a training source starts with (the [`DAY_FIRST`] tag and a space), and the
+/// text after them.
+pub(super) fn split_tags(source: &str) -> (Vec<String>, &str) {
+    match source.strip_prefix(DAY_FIRST) {
+        Some(rest) if rest.starts_with(' ') => (vec![DAY_FIRST.to_owned()], rest.trim_start()),
+        _ => (Vec::new(), source),
+    }
+}
+
 /// The seeded split of `pairs`, refused when the training part lacks a digit.
 fn split(pairs: &[(String, String)], settings: &Settings) -> Result<(Vec<usize>, Vec<usize>)> {
     let n_valid = settings.held_out.size(pairs.len());
@@ -231,8 +270,9 @@ fn go(
     let train_set = train_idx
         .iter()
         .map(|&i| {
+            let (tags, text) = split_tags(&pairs[i].0);
             Ok((
-                translator.encode_source(&pairs[i].0)?,
+                translator.encode_tagged(&tags, text)?,
                 translator.encode_target(&pairs[i].1)?,
             ))
         })
@@ -326,7 +366,11 @@ impl Trainee for Run {
                 0.0,
             );
             self.optim.backward_step(&loss, settings.clip, epoch.lr())?;
-            let n = (rows * steps) as f64;
+            // The mean is over the tokens the loss reads: padding after a refusal is left out.
+            let n = batch
+                .iter()
+                .map(|(_, t)| t.iter().filter(|&&x| x != 0).count())
+                .sum::<usize>() as f64;
             loss_sum += loss.double_value(&[]) * n;
             tokens += n;
             if epoch.batch_done(b, || format!("loss {:.4}", loss_sum / tokens)) {
@@ -347,14 +391,25 @@ impl Trainee for Run {
         if self.valid.is_empty() {
             return Ok(None);
         }
-        let sources: Vec<&str> = self.valid.iter().map(|p| p.0.as_str()).collect();
-        let references: Vec<&str> = self.valid.iter().map(|p| p.1.as_str()).collect();
-        let accuracy = exact_match(
-            &self.translator,
-            &sources,
-            &references,
-            &DecodeOptions::default(),
-        )?;
+        // Tagged pairs are decoded with their tags, the others without.
+        let mut right = 0.0;
+        for tagged in [false, true] {
+            let mut options = DecodeOptions::default();
+            let (mut sources, mut references) = (Vec::new(), Vec::new());
+            for (source, reference) in &self.valid {
+                let (tags, text) = split_tags(source);
+                if tags.is_empty() != tagged {
+                    sources.push(text);
+                    references.push(reference.as_str());
+                    options.tags = tags;
+                }
+            }
+            if !sources.is_empty() {
+                let share = exact_match(&self.translator, &sources, &references, &options)?;
+                right += share * sources.len() as f64;
+            }
+        }
+        let accuracy = right / self.valid.len() as f64;
         Ok(Some(Score::higher(accuracy).then_lower(self.last_loss)))
     }
 
@@ -407,5 +462,51 @@ fn prepare(config: &TranslatorConfig, text: &str) -> String {
         t.to_lowercase()
     } else {
         t.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_and_day_first_tokens_only_when_the_pairs_use_them() {
+        let config = TranslatorConfig {
+            task: Task::Dates,
+            lowercase: true,
+            model: crate::seq2seq::dates_preset(),
+        };
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        let plain = [
+            pair("3 May 1979", "1979-05-03"),
+            pair("1/2/03", "2003-01-02"),
+        ];
+        let v = vocabs_of(&config, &plain, &[0, 1]);
+        assert_eq!(v.tgt.id(REFUSAL), None);
+        assert_eq!(v.src.id(DAY_FIRST), None);
+        let more = [
+            pair("<day-first> 1/2/03", "2003-02-01"),
+            pair("good morning", ""),
+            pair("30 feb 2010", "2010-02-30"),
+        ];
+        for (rows, refuse, tag) in [
+            (&[0][..], false, true),
+            (&[1], true, false),
+            (&[2], true, false),
+        ] {
+            let v = vocabs_of(&config, &more, rows);
+            assert_eq!(v.tgt.id(REFUSAL).is_some(), refuse, "{rows:?}");
+            assert_eq!(v.src.id(DAY_FIRST).is_some(), tag, "{rows:?}");
+            // The tag is one token, not characters of the source.
+            assert_eq!(v.src.id("<"), None);
+        }
+        assert_eq!(
+            split_tags("<day-first> 1/2/03"),
+            (vec![DAY_FIRST.to_owned()], "1/2/03")
+        );
+        assert_eq!(
+            split_tags("<day-first>1/2/03"),
+            (Vec::new(), "<day-first>1/2/03")
+        );
     }
 }
