@@ -1,11 +1,19 @@
 //! Reading text files line by line, with errors that name the file and line; and writing a
 //! file so that a crash at any instant leaves the old file or the complete new one.
 //!
+//! Every reader of user text holds at most [`max_line_bytes`] of a line (`--max-line-bytes`,
+//! 1 MiB by default), whatever the input: [`lines`] refuses a longer line by number and length,
+//! [`cut_lines`] cuts it with a [`Cut`] that says so (see `lines.rs`); CSV and TSV records are
+//! read field by field under the same bound (`delimited.rs`).
+//!
 //! [`replace_atomically`] writes a temporary file beside the target (`.tmp-PID-N-NAME`), syncs
 //! it, renames it over the target and syncs the folder, so the rename itself survives a power
 //! cut. Temporary files of runs that died (their PID is no longer alive) are removed the next
 //! time the same file is written. The steps are shared with the model directories of
 //! [`crate::checkpoint`]: `sync_dir`, `pid_alive` and the test hook `failpoint`.
+
+mod delimited;
+mod lines;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -13,6 +21,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
+pub(crate) use delimited::{records, Keep, Record};
+pub use lines::{
+    byte_size, cut_lines, lines, max_line_bytes, set_max_line_bytes, Cut, CutLines, Line, Lines,
+    DEFAULT_MAX_LINE_BYTES,
+};
+pub(crate) use lines::{read_line_into, too_long};
 
 /// `reader` as a buffered reader, decompressed when it starts with the gzip magic bytes
 /// `1f 8b` (whatever the file is called). Multi-member gzip is read whole, because
@@ -37,51 +51,8 @@ pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead>> {
     maybe_gunzip(file, path)
 }
 
-/// The lines of a reader, one at a time and without terminators (`\n` or `\r\n`), each with
-/// its 1-based number. A line that is not UTF-8 is an [`Error::BadLine`] naming its number, and
-/// reading can go on after it; a read failure is an [`Error::Io`].
-pub struct Lines<R> {
-    reader: R,
-    path: PathBuf,
-    number: usize,
-    buf: Vec<u8>,
-}
-
-/// The lines of `reader`, named `path` in errors; see [`Lines`].
-pub fn lines<R: BufRead>(reader: R, path: &Path) -> Lines<R> {
-    Lines {
-        reader,
-        path: path.to_path_buf(),
-        number: 0,
-        buf: Vec::new(),
-    }
-}
-
-impl<R: BufRead> Iterator for Lines<R> {
-    type Item = Result<(usize, String)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.buf.clear();
-        match self.reader.read_until(b'\n', &mut self.buf) {
-            Ok(0) => return None,
-            Ok(_) => {}
-            Err(e) => return Some(Err(Error::io("reading", &self.path, e))),
-        }
-        self.number += 1;
-        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-            self.buf.pop();
-        }
-        let line = String::from_utf8(std::mem::take(&mut self.buf)).map_err(|e| Error::BadLine {
-            path: self.path.clone(),
-            line: self.number,
-            reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-        });
-        Some(line.map(|l| (self.number, l)))
-    }
-}
-
 /// Reads every line of `reader` (named `path` in errors), without line terminators. A line that
-/// is not UTF-8 is an error naming its number.
+/// is not UTF-8, or longer than [`max_line_bytes`], is an error naming its number.
 pub fn read_lines_from<R: Read>(reader: R, path: &Path) -> Result<Vec<String>> {
     lines(BufReader::new(reader), path)
         .map(|line| line.map(|(_, l)| l))

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Hostile probes of seqmodels' model directories (issue #23): kills between the steps of a save,
-# leftovers of crashed runs, corrupt and special files as parts, another kind of model in
-# --out, two runs on one --out, Ctrl-C, a full disk. One line per probe: PASS or FAIL, its name,
-# the exit status and peak RSS of the command it probes, and what it saw.
+# Hostile probes of seqmodels (issue #23): kills between the steps of a save, leftovers of
+# crashed runs, corrupt and special files as parts, another kind of model in --out, two runs on
+# one --out, Ctrl-C, a full disk; one huge input (a 200 MB line on stdin, a 10 MB CSV field, a
+# 100 MB token and a lying header in a vector file), which must cost memory bounded by
+# --max-line-bytes and the models, not by the input; and the fuzz tests (tests/fuzz.rs) with
+# many more cases than the default suite runs. One line per probe: PASS or FAIL, its name, the
+# exit status and peak RSS of the command it probes, and what it saw.
 #
 #   scripts/bench/hostile.sh [SEQMODELS_BINARY]
+#   FUZZ_CASES=5000 scripts/bench/hostile.sh     # cases per fuzzed reader (default 1000; 0 skips)
 #
 # Needs only bash and coreutils; uses /usr/bin/time for peak RSS (else /proc), strace for syscall
 # fault injection and unshare + a tmpfs for the full disk where present (those probes say
-# "skip" otherwise). Tiny generated data; well under three minutes on two cores. Exits 1 if a
-# probe fails. The binary defaults to target/release/seqmodels (built if missing).
+# "skip" otherwise), and cargo for the fuzz tests. Generated data (at most 200 MB of temporary
+# files at a time, for the huge inputs); about a minute and a half on two cores once the fuzz
+# tests are built (1,000 cases per reader take under a minute). Exits 1 if a probe fails. The
+# binary defaults to target/release/seqmodels (built if missing).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bin="${1:-$root/target/release/seqmodels}"
@@ -23,14 +29,15 @@ trap '[ -n "$bg" ] && kill -9 "$bg" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work" || exit 1
 failed=0
 
-# measure CMD...: runs CMD (its output in out/err), setting $code and $peak (MB).
+# measure CMD...: runs CMD (its output in out/err, its input the file $input, else nothing),
+# setting $code and $peak (MB).
 measure() {
     if [ -x /usr/bin/time ]; then
-        /usr/bin/time -f '%M' -o rss "$@" >out 2>err
+        /usr/bin/time -f '%M' -o rss "$@" <"${input:-/dev/null}" >out 2>err
         code=$?
         peak=$(($(tail -n 1 rss) / 1024))
     else
-        "$@" >out 2>err &
+        "$@" <"${input:-/dev/null}" >out 2>err &
         local pid=$! hwm=0 v
         while kill -0 "$pid" 2>/dev/null; do
             v=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)
@@ -270,6 +277,86 @@ if [ -n "$ns" ]; then
     verdict enospc-keeps-the-old-model $ok "full 128 KiB tmpfs: $(grep -o 'No space left on device' err); old model kept, loads"
 else
     skip enospc-keeps-the-old-model "mounting a tmpfs is not allowed here (unshare -m)"
+fi
+
+# 19-24: one huge input. The limits of #23: under 400 MB for a 200 MB line, under 1 GB for
+# training with a 10 MB field; a long token or a lying header costs the line limit (1 MiB).
+"$bin" -q --threads 1 classify train --train "$emoji" --model average --epochs 1 \
+    --out classifier >/dev/null 2>&1
+yes love | head -c 200000000 | tr '\n' ' ' >line200.txt
+echo >>line200.txt
+input=line200.txt measure "$bin" --threads 1 classify predict --model classifier
+ok=1
+[ "$code" = 0 ] && [ "$(wc -l <out)" = 1 ] && [ -s out ] && [ "$peak" -lt 400 ] \
+    && has "<stdin>:1: the line is 200,000,000 bytes; cut to its first 1 MiB" && ok=0
+verdict predict-200MB-line $ok "cut with a warning, labelled; under 400 MB"
+input=line200.txt measure "$bin" --threads 1 translate
+ok=1
+[ "$code" = 1 ] && [ "$(wc -l <out)" = 1 ] && [ "$peak" -lt 400 ] \
+    && [ "$(wc -c <err)" -lt 1000 ] && ok=0
+verdict translate-200MB-line $ok "$(head -n 1 err | cut -c1-90)"
+rm -f line200.txt
+{
+    cat "$emoji"
+    printf '"'
+    yes love | head -c 10000000 | tr '\n' ' '
+    printf '",0\n'
+} >field10.csv
+measure "$bin" -q --threads 1 classify train --train field10.csv --epochs 1 --out big-field
+ok=1
+[ "$code" = 0 ] && [ "$peak" -lt 1000 ] \
+    && has "column 0 is 10,000,000 bytes; cut to its first 1 MiB (--max-line-bytes)" && ok=0
+verdict train-10MB-field $ok "finished, the field cut with a warning; under 1 GB"
+rm -f field10.csv
+# What a query on a two-word vector file costs (libtorch loaded): the next three may add 32 MB.
+printf 'love 1 2\nhate 3 4\n' >small.txt
+measure "$bin" embed similar -v small.txt love
+rest=$peak
+{
+    head -c 100000000 /dev/zero | tr '\0' 'x'
+    printf ' 1 2\nlove 3 4\n'
+} >token100.txt
+measure "$bin" embed similar -v token100.txt love
+ok=1
+[ "$code" = 1 ] && [ "$peak" -lt $((rest + 32)) ] && [ "$(wc -c <err)" -lt 300 ] \
+    && has "token100.txt:1: the line is 100,000,004 bytes; the limit is 1 MiB" && ok=0
+verdict vector-100MB-token $ok "refused by line, not quoted; $((peak - rest)) MB above a 2-word file"
+rm -f token100.txt
+{
+    echo "999999999 300"
+    printf 'love'
+    for _ in $(seq 300); do printf ' 0.5'; done
+    echo
+} >lying.txt
+measure "$bin" embed similar -v lying.txt love
+ok=1
+[ "$code" = 1 ] && [ "$peak" -lt $((rest + 32)) ] \
+    && has "header says 999999999 words, file ends after 1" && ok=0
+verdict vector-lying-header $ok "999999999 x 300 declared, one word there; $((peak - rest)) MB above"
+{
+    echo "2 999999999"
+    printf 'love '
+    for _ in $(seq 1024); do printf '\200\200\200?'; done
+} >lying.bin
+measure "$bin" embed similar -v lying.bin love
+ok=1
+[ "$code" = 1 ] && [ "$peak" -lt $((rest + 32)) ] \
+    && has "lying.bin:2: header says 2 words, file ends in the vector of" && ok=0
+verdict vector-lying-dimension $ok "$(tail -n 1 err | cut -c1-90)"
+
+# 25: the fuzz tests with FUZZ_CASES cases per reader (the default suite runs 64).
+cases="${FUZZ_CASES:-1000}"
+if [ "$cases" = 0 ]; then
+    skip fuzzed-readers "FUZZ_CASES=0"
+elif command -v cargo >/dev/null; then
+    start=$SECONDS
+    (cd "$root" && cargo test --quiet --test fuzz --no-run >/dev/null 2>&1)
+    measure sh -c "cd '$root' && PROPTEST_CASES=$cases exec cargo test --quiet --test fuzz"
+    ok=1
+    [ "$code" = 0 ] && ok=0
+    verdict fuzzed-readers $ok "$cases cases per reader, $((SECONDS - start)) s: $(grep -o 'test result: .*passed; [0-9]* failed' out)"
+else
+    skip fuzzed-readers "no cargo"
 fi
 
 exit $failed

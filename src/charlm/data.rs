@@ -34,7 +34,10 @@ pub struct Dataset {
 
 impl Dataset {
     /// Reads `path` (UTF-8; `.gz` accepted). Blank lines are not sequences in line mode (they
-    /// are kept as newlines in text mode). An empty file, or one of blank lines only, is an error.
+    /// are kept as newlines in text mode). An empty file, or one of blank lines only, is an error;
+    /// so is a line longer than [`max_line_bytes`](crate::text::max_line_bytes), named by its
+    /// number and length without being held (in text mode too: a text without line breaks
+    /// needs a limit above its size).
     pub fn load(path: &Path, unit: Unit) -> Result<Dataset> {
         let reader = crate::text::open_maybe_gz(path)?;
         let mut items = Vec::new();

@@ -293,7 +293,10 @@ impl CharLm {
         {
             return Err(Error::checkpoint(
                 dir,
-                format!("vocab.json holds {token:?}, not one character"),
+                format!(
+                    "vocab.json holds {}, not one character",
+                    crate::limits::quote(token)
+                ),
             ));
         }
         let mut model = CharLm::build(loaded.config, loaded.vocab, device, false)

@@ -340,7 +340,10 @@ pub(crate) fn check_meta(dir: &Path, meta: &Meta, kind: &str, format_version: u3
     if meta.kind != kind {
         return Err(Error::checkpoint(
             dir,
-            format!("holds a `{}` model, expected a `{kind}` model", meta.kind),
+            format!(
+                "holds a `{}` model, expected a `{kind}` model",
+                short(&meta.kind)
+            ),
         ));
     }
     if meta.format_version != format_version {
@@ -348,11 +351,21 @@ pub(crate) fn check_meta(dir: &Path, meta: &Meta, kind: &str, format_version: u3
             dir,
             format!(
                 "`{kind}` format version {} (written by seqmodels {}), this seqmodels reads version {format_version}",
-                meta.format_version, meta.crate_version
+                meta.format_version,
+                short(&meta.crate_version)
             ),
         ));
     }
     Ok(())
+}
+
+/// A name read from `meta.json` as messages show it: whole when short, else quoted to
+/// [`MAX_QUOTE_CHARS`](crate::limits::MAX_QUOTE_CHARS) characters with its length.
+pub(crate) fn short(name: &str) -> String {
+    match name.chars().count() <= crate::limits::MAX_QUOTE_CHARS {
+        true => name.to_owned(),
+        false => crate::limits::quote(name),
+    }
 }
 
 /// `Ok` when a training run leaves a model in `out`: it saved an epoch, or it was resumed into

@@ -42,7 +42,7 @@ pub fn check_out(dir: &Path, kind: &str, force: bool) -> Result<()> {
             Ok(meta) => format!(
                 "holds a `{}` model; refusing to replace it with a `{kind}` model (--force \
                  replaces it)",
-                meta.kind
+                super::short(&meta.kind)
             ),
             Err(e) => format!(
                 "has a meta.json that cannot be read ({e}); refusing to replace it (--force \

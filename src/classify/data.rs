@@ -1,11 +1,18 @@
 //! Labelled sentences from the files people have: CSV or TSV with a text and a label column,
 //! a pair of one-sentence-per-line files (MR's `rt-polarity.pos` / `.neg`), or `label sentence`
 //! lines (the SST files of Kim 2014). Every problem names the file and the line.
+//!
+//! Memory is bounded whatever a file holds: a text longer than
+//! [`max_line_bytes`](crate::text::max_line_bytes) (`--max-line-bytes`, 1 MiB by default) is
+//! cut there rather than refused, since a classifier reads only its first 1,000 words
+//! ([`MAX_WORDS`](super::tokenize::MAX_WORDS)); [`Dataset::read`] returns each [`Cut`], for a
+//! warning naming the line. Of a CSV or TSV row only the text and label columns are kept.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::text::{Cut, Keep, Record};
 
 /// One labelled sentence and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +75,17 @@ impl Default for TableOptions {
 }
 
 /// Reads a CSV or TSV file (RFC 4180 quoting: commas, tabs and newlines inside quoted fields;
-/// rows may have extra, unused columns, as Emojify's do).
+/// rows may have extra, unused columns, as Emojify's do). A text or label longer than
+/// [`max_line_bytes`](crate::text::max_line_bytes) is cut there; [`Dataset::read`] says where.
 pub fn read_table(path: &Path, options: &TableOptions) -> Result<Vec<Example>> {
+    read_table_cutting(path, options, &mut Vec::new())
+}
+
+fn read_table_cutting(
+    path: &Path,
+    options: &TableOptions,
+    cuts: &mut Vec<Cut>,
+) -> Result<Vec<Example>> {
     let delimiter = options.delimiter.unwrap_or_else(|| {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if ext.eq_ignore_ascii_case("tsv") || ext.eq_ignore_ascii_case("tab") {
@@ -78,42 +94,25 @@ pub fn read_table(path: &Path, options: &TableOptions) -> Result<Vec<Example>> {
             b','
         }
     });
-    let reader = crate::text::open_maybe_gz(path)?;
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(options.header)
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(reader);
-    let bad = |line: usize, reason: String| Error::BadLine {
-        path: path.to_path_buf(),
-        line,
-        reason,
+    let mut records = crate::text::records(crate::text::open_maybe_gz(path)?, path, delimiter);
+    let headers = match options.header {
+        true => records.next_record(Keep::All)?,
+        false => None,
     };
-    let resolve = |column: &Column, role: &str, csv: &mut csv::Reader<_>| -> Result<usize> {
-        match column {
-            Column::Index(i) => Ok(*i),
-            Column::Name(name) if !options.header => Err(Error::Config(format!(
-                "{}: the {role} column is given by name ({name:?}) but the file is read without a header",
-                path.display()
-            ))),
-            Column::Name(name) => {
-                let headers = csv.headers().map_err(|e| bad(1, e.to_string()))?;
-                headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-                    Error::Config(format!(
-                        "{}: no {role} column named {name:?}; the columns are {}",
-                        path.display(),
-                        headers
-                            .iter()
-                            .map(|h| format!("{h:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })
-            }
-        }
-    };
-    let text_at = resolve(&options.text, "text", &mut csv)?;
-    let label_at = resolve(&options.label, "label", &mut csv)?;
+    let text_at = resolve(
+        &options.text,
+        "text",
+        headers.as_ref(),
+        options.header,
+        path,
+    )?;
+    let label_at = resolve(
+        &options.label,
+        "label",
+        headers.as_ref(),
+        options.header,
+        path,
+    )?;
     if text_at == label_at {
         return Err(Error::Config(format!(
             "{}: the text and the label are both read from column {text_at} (from 0); give \
@@ -122,65 +121,96 @@ pub fn read_table(path: &Path, options: &TableOptions) -> Result<Vec<Example>> {
         )));
     }
     let mut out = Vec::new();
-    for record in csv.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            let reason = match e.kind() {
-                csv::ErrorKind::Utf8 { err, .. } => {
-                    format!("not valid UTF-8 (column {})", err.field() + 1)
-                }
-                _ => format!("cannot be read: {e}"),
-            };
-            bad(line, reason)
-        })?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        if record.iter().all(|f| f.trim().is_empty()) {
+    let columns = [text_at, label_at];
+    while let Some(record) = records.next_record(Keep::Columns(&columns))? {
+        if record.blank {
             continue;
         }
+        let line = record.line;
+        let bad = |reason: String| Error::BadLine {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        };
         let field = |at: usize, role: &str| {
             record.get(at).map(str::trim).ok_or_else(|| {
-                bad(
-                    line,
-                    format!(
-                        "has {} column(s); the {role} column ({}) is missing",
-                        record.len(),
-                        at
-                    ),
-                )
+                bad(format!(
+                    "has {} column(s); the {role} column ({at}) is missing",
+                    record.columns
+                ))
             })
         };
         let text = field(text_at, "text")?;
         let label = field(label_at, "label")?;
         if text.is_empty() {
-            return Err(bad(line, "the text is empty".into()));
+            return Err(bad("the text is empty".into()));
         }
         if label.is_empty() {
-            return Err(bad(line, "the label is empty".into()));
+            return Err(bad("the label is empty".into()));
         }
         out.push(Example {
             text: text.to_owned(),
             label: label.to_owned(),
             line,
         });
+        cuts.extend(record.cuts);
     }
     non_empty(out, path)
 }
 
+/// The 0-based position of `column`, the `role` column ("text", "label"), in a table whose
+/// first row is `headers` (read when `header`).
+fn resolve(
+    column: &Column,
+    role: &str,
+    headers: Option<&Record>,
+    header: bool,
+    path: &Path,
+) -> Result<usize> {
+    let name = match column {
+        Column::Index(i) => return Ok(*i),
+        Column::Name(name) => name,
+    };
+    if !header {
+        return Err(Error::Config(format!(
+            "{}: the {role} column is given by name ({name:?}) but the file is read without a header",
+            path.display()
+        )));
+    }
+    let names: Vec<&str> = headers
+        .map(|h| h.fields.iter().map(|(_, f)| f.as_str()).collect())
+        .unwrap_or_default();
+    names.iter().position(|h| h.trim() == name).ok_or_else(|| {
+        let quoted: Vec<String> = names.iter().map(|h| crate::limits::quote(h)).collect();
+        Error::Config(format!(
+            "{}: no {role} column named {name:?}; the columns are {}",
+            path.display(),
+            shown(&quoted, 20)
+        ))
+    })
+}
+
 /// Reads MR's layout: one sentence per line in a positive and a negative file; the labels are
-/// `pos` and `neg`.
+/// `pos` and `neg`. A line longer than [`max_line_bytes`](crate::text::max_line_bytes) is cut
+/// there; [`Dataset::read`] says where.
 pub fn read_pos_neg(pos: &Path, neg: &Path) -> Result<Vec<Example>> {
+    read_pos_neg_cutting(pos, neg, &mut Vec::new())
+}
+
+fn read_pos_neg_cutting(pos: &Path, neg: &Path, cuts: &mut Vec<Cut>) -> Result<Vec<Example>> {
     let mut out = Vec::new();
     for (path, label) in [(pos, "pos"), (neg, "neg")] {
-        let lines = crate::text::read_lines(path)?;
         let before = out.len();
-        for (i, text) in lines.into_iter().enumerate() {
-            let text = text.trim();
+        for line in crate::text::cut_lines(crate::text::open_maybe_gz(path)?, path) {
+            let line = line?;
+            let text = line.text.trim();
             if !text.is_empty() {
                 out.push(Example {
                     text: text.to_owned(),
                     label: label.to_owned(),
-                    line: i + 1,
+                    line: line.number,
                 });
+                cuts.extend(line.cut);
             }
         }
         if out.len() == before {
@@ -190,29 +220,37 @@ pub fn read_pos_neg(pos: &Path, neg: &Path) -> Result<Vec<Example>> {
     Ok(out)
 }
 
-/// Reads `label sentence` lines (SST as Kim 2014 distributes it: `1 a gorgeous film .`).
+/// Reads `label sentence` lines (SST as Kim 2014 distributes it: `1 a gorgeous film .`). A
+/// line longer than [`max_line_bytes`](crate::text::max_line_bytes) is cut there;
+/// [`Dataset::read`] says where.
 pub fn read_labelled_lines(path: &Path) -> Result<Vec<Example>> {
+    read_labelled_lines_cutting(path, &mut Vec::new())
+}
+
+fn read_labelled_lines_cutting(path: &Path, cuts: &mut Vec<Cut>) -> Result<Vec<Example>> {
     let mut out = Vec::new();
-    for (i, line) in crate::text::read_lines(path)?.into_iter().enumerate() {
-        let line_no = i + 1;
-        if line.trim().is_empty() {
+    for line in crate::text::cut_lines(crate::text::open_maybe_gz(path)?, path) {
+        let line = line?;
+        if line.text.trim().is_empty() {
             continue;
         }
         let (label, text) = line
+            .text
             .trim()
             .split_once(char::is_whitespace)
             .map(|(l, t)| (l, t.trim()))
             .filter(|(_, t)| !t.is_empty())
             .ok_or_else(|| Error::BadLine {
                 path: path.to_path_buf(),
-                line: line_no,
+                line: line.number,
                 reason: "expected `label sentence`".into(),
             })?;
         out.push(Example {
             text: text.to_owned(),
             label: label.to_owned(),
-            line: line_no,
+            line: line.number,
         });
+        cuts.extend(line.cut);
     }
     non_empty(out, path)
 }
@@ -303,6 +341,18 @@ fn shown(names: &[String], most: usize) -> String {
     text
 }
 
+/// Where labelled sentences are read from: the layouts of [`read_table`],
+/// [`read_labelled_lines`] and [`read_pos_neg`].
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A CSV or TSV file.
+    Table(&'a Path, &'a TableOptions),
+    /// `label sentence` lines.
+    LabelledLines(&'a Path),
+    /// A file of positive and a file of negative sentences.
+    PosNeg(&'a Path, &'a Path),
+}
+
 /// Labelled sentences and the file they came from (named in errors).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dataset {
@@ -319,28 +369,35 @@ impl Dataset {
         labels.ids(&self.examples, &self.path)
     }
 
+    /// Reads the labelled sentences of `source`, and where a text was cut at
+    /// [`max_line_bytes`](crate::text::max_line_bytes) (for a warning naming the line).
+    pub fn read(source: &Source<'_>) -> Result<(Dataset, Vec<Cut>)> {
+        let mut cuts = Vec::new();
+        let (path, examples) = match *source {
+            Source::Table(path, options) => (path, read_table_cutting(path, options, &mut cuts)?),
+            Source::LabelledLines(path) => (path, read_labelled_lines_cutting(path, &mut cuts)?),
+            Source::PosNeg(pos, neg) => (pos, read_pos_neg_cutting(pos, neg, &mut cuts)?),
+        };
+        let dataset = Dataset {
+            path: path.to_path_buf(),
+            examples,
+        };
+        Ok((dataset, cuts))
+    }
+
     /// A CSV or TSV file (see [`read_table`]).
     pub fn table(path: &Path, options: &TableOptions) -> Result<Dataset> {
-        Ok(Dataset {
-            path: path.to_path_buf(),
-            examples: read_table(path, options)?,
-        })
+        Ok(Dataset::read(&Source::Table(path, options))?.0)
     }
 
     /// `label sentence` lines (see [`read_labelled_lines`]).
     pub fn labelled_lines(path: &Path) -> Result<Dataset> {
-        Ok(Dataset {
-            path: path.to_path_buf(),
-            examples: read_labelled_lines(path)?,
-        })
+        Ok(Dataset::read(&Source::LabelledLines(path))?.0)
     }
 
     /// A positive and a negative file (see [`read_pos_neg`]); named after the positive one.
     pub fn pos_neg(pos: &Path, neg: &Path) -> Result<Dataset> {
-        Ok(Dataset {
-            path: pos.to_path_buf(),
-            examples: read_pos_neg(pos, neg)?,
-        })
+        Ok(Dataset::read(&Source::PosNeg(pos, neg))?.0)
     }
 
     pub(crate) fn subset(&self, rows: &[usize]) -> Dataset {

@@ -34,7 +34,8 @@ mod tokenize;
 mod train;
 
 pub use data::{
-    read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, TableOptions,
+    read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, Source,
+    TableOptions,
 };
 pub use eval::{cross_validate, evaluate, predict, CrossValidation};
 pub use inputs::{vocabulary, TrainedWords};

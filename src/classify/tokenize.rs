@@ -40,7 +40,7 @@ impl Tokenizer {
         Tokenizer { lowercase }
     }
 
-    /// The words of `text`, in order: at most [`MAX_WORDS`].
+    /// The words of `text`, in order: at most `MAX_WORDS` (1,000).
     pub fn words(&self, text: &str) -> Result<Vec<String>> {
         Ok(self.words_cut(text)?.0)
     }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use seqmodels::classify::{
-    self, Architecture, Classifier, ClassifierConfig, Column, Dataset, Pooling, TableOptions,
-    TrainData, TrainOptions, TrainReport,
+    self, Architecture, Classifier, ClassifierConfig, Column, Dataset, Pooling, Source,
+    TableOptions, TrainData, TrainOptions, TrainReport,
 };
 use seqmodels::embeddings::formats;
 use seqmodels::train::HeldOut;
@@ -75,19 +75,28 @@ impl ReadArgs {
             },
             f => f,
         };
-        Ok(match format {
-            FileFormat::Lines => Dataset::labelled_lines(path)?,
-            f => Dataset::table(
-                path,
-                &TableOptions {
-                    text: self.text_column.parse::<Column>()?,
-                    label: self.label_column.parse::<Column>()?,
-                    header: self.header,
-                    delimiter: Some(if f == FileFormat::Tsv { b'\t' } else { b',' }),
-                },
-            )?,
+        let table = TableOptions {
+            text: self.text_column.parse::<Column>()?,
+            label: self.label_column.parse::<Column>()?,
+            header: self.header,
+            delimiter: Some(if format == FileFormat::Tsv {
+                b'\t'
+            } else {
+                b','
+            }),
+        };
+        read_warning(match format {
+            FileFormat::Lines => Source::LabelledLines(path),
+            _ => Source::Table(path, &table),
         })
     }
+}
+
+/// The sentences of `source`, with a warning for each text cut at `--max-line-bytes`.
+fn read_warning(source: Source<'_>) -> anyhow::Result<Dataset> {
+    let (data, cuts) = Dataset::read(&source)?;
+    super::common::warn_cuts(&cuts);
+    Ok(data)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -293,7 +302,7 @@ fn train(args: TrainArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     let device = args.device.device.resolve()?;
     let data = match (&args.train, &args.pos, &args.neg) {
         (Some(path), _, _) => args.read.read(path)?,
-        (None, Some(pos), Some(neg)) => Dataset::pos_neg(pos, neg)?,
+        (None, Some(pos), Some(neg)) => read_warning(Source::PosNeg(pos, neg))?,
         _ => anyhow::bail!("give --train FILE or --pos FILE --neg FILE"),
     };
     let valid = args
@@ -466,10 +475,15 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
         let texts: Vec<&str> = args.text.iter().map(String::as_str).collect();
         empty += write_predictions(&model, &texts, &args, &mut out)?;
     } else {
-        let stdin = std::io::stdin();
-        // Typed lines are answered at once; piped lines are labelled in batches.
-        let batch = if stdin.is_terminal() { 1 } else { 256 };
+        // Typed lines are answered at once; piped lines are labelled in batches of 256 lines
+        // or 16 MiB, whichever comes first (a line is at most --max-line-bytes).
+        let batch = if std::io::stdin().is_terminal() {
+            1
+        } else {
+            256
+        };
         let mut lines: Vec<String> = Vec::new();
+        let mut bytes = 0usize;
         let flush = |lines: &mut Vec<String>, out: &mut std::io::BufWriter<_>| {
             let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
             let empty = write_predictions(&model, &texts, &args, out)?;
@@ -477,12 +491,16 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
             lines.clear();
             anyhow::Ok(empty)
         };
-        for line in seqmodels::text::lines(stdin.lock(), Path::new("<stdin>")) {
+        for line in super::common::stdin_lines() {
             match line {
-                Ok((_, text)) => lines.push(text),
+                Ok((_, text)) => {
+                    bytes += text.len();
+                    lines.push(text);
+                }
                 Err(err @ seqmodels::Error::BadLine { .. }) => {
                     // Keep one output line per input: label what came before, then this one.
                     empty += flush(&mut lines, &mut out)?;
+                    bytes = 0;
                     writeln!(out)?;
                     out.flush()?;
                     eprintln!("error: {err}");
@@ -490,8 +508,9 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
                 }
                 Err(err) => return Err(err.into()),
             }
-            if lines.len() >= batch {
+            if lines.len() >= batch || bytes >= 16 << 20 {
                 empty += flush(&mut lines, &mut out)?;
+                bytes = 0;
             }
         }
         empty += flush(&mut lines, &mut out)?;

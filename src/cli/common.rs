@@ -1,6 +1,6 @@
 //! What several command groups share: where to run, the value parsers that refuse a bad
 //! number at once, the options every `train` command takes (budget, patience, schedule, seed),
-//! the date format sets and opening a translator.
+//! the date format sets, opening a translator and reading stdin line by line.
 
 use std::path::Path;
 use std::time::Duration;
@@ -47,6 +47,62 @@ pub fn between_one_and<const MAX: usize>(s: &str) -> Result<usize, String> {
     match at_most::<MAX>(s)? {
         0 => Err("must be at least 1".into()),
         n => Ok(n),
+    }
+}
+
+/// A size in bytes, at least 16: `1048576`, `64K`, `1M`, `2G` (powers of 1024; `KiB`, `MiB`,
+/// `GiB` and `B` are read too).
+pub fn byte_count(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => {
+            return Err(format!(
+                "expected a size such as 1048576, 64K, 1M or 2G, got {s:?}"
+            ))
+        }
+    };
+    let bytes = number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("expected a size such as 1048576, 64K, 1M or 2G, got {s:?}"))?;
+    if bytes < 16 {
+        return Err(format!("{bytes} bytes is below the 16 allowed"));
+    }
+    Ok(bytes)
+}
+
+/// The lines of stdin, numbered from 1, for the commands that read one input per line: each
+/// longer than `--max-line-bytes` is cut there, with a warning on stderr naming it, so that
+/// memory stays bounded and output line N still answers input line N. A line that is not
+/// UTF-8 is an `Err(BadLine)` naming it, and reading goes on after it. A drop-in for
+/// `seqmodels::text::lines(stdin.lock(), Path::new("<stdin>"))`.
+pub fn stdin_lines() -> impl Iterator<Item = seqmodels::Result<(usize, String)>> {
+    let stdin = std::io::stdin().lock();
+    seqmodels::text::cut_lines(stdin, Path::new("<stdin>")).map(|line| {
+        line.map(|line| {
+            if let Some(cut) = &line.cut {
+                eprintln!("warning: {cut}");
+            }
+            (line.number, line.text)
+        })
+    })
+}
+
+/// Prints `warning: PATH:LINE: ...` on stderr for the first ten of `cuts` (texts cut at
+/// `--max-line-bytes`), then how many more there are.
+pub fn warn_cuts(cuts: &[seqmodels::text::Cut]) {
+    for cut in cuts.iter().take(10) {
+        eprintln!("warning: {cut}");
+    }
+    if cuts.len() > 10 {
+        eprintln!("warning: {} more text(s) cut like these", cuts.len() - 10);
     }
 }
 
@@ -230,6 +286,18 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(byte_count("1M").unwrap(), 1 << 20);
+        assert_eq!(byte_count("64KiB").unwrap(), 64 << 10);
+        assert_eq!(byte_count("2g").unwrap(), 2 << 30);
+        assert_eq!(byte_count("100").unwrap(), 100);
+        assert!(byte_count("8").unwrap_err().contains("below the 16"));
+        assert!(byte_count("1T").is_err());
+        assert!(byte_count("M").is_err());
+        assert!(byte_count("99999999999999999999G").is_err());
     }
 
     #[test]

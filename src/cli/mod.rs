@@ -13,7 +13,7 @@ mod translate;
 
 use clap::{Parser, Subcommand};
 
-use common::at_most;
+use common::{at_most, byte_count};
 
 /// Sequence models on libtorch: word embeddings, sentence classifiers, character language
 /// models and attention seq2seq translation, in one binary.
@@ -27,6 +27,12 @@ pub struct Cli {
     /// libtorch intra-op threads; 0 keeps libtorch's default (one per core).
     #[arg(long, global = true, default_value_t = 0, value_name = "N", value_parser = at_most::<1024>)]
     pub threads: usize,
+
+    /// The longest line read from any text file or stdin, in bytes (K, M, G: KiB, MiB, GiB):
+    /// a longer one is an error naming its line, or, where a model reads only the start of a
+    /// text (a classifier's sentences), cut with a warning. Memory stays bounded by it.
+    #[arg(long, global = true, default_value = "1M", value_name = "BYTES", value_parser = byte_count)]
+    pub max_line_bytes: usize,
 
     #[command(subcommand)]
     pub command: Command,
@@ -53,6 +59,7 @@ pub enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     seqmodels::device::set_threads(cli.threads);
+    seqmodels::text::set_max_line_bytes(cli.max_line_bytes);
     let progress = progress::Bar::new(cli.quiet);
     match cli.command {
         Command::Doctor(args) => doctor::run(args, &progress),

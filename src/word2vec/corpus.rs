@@ -53,7 +53,8 @@ pub(crate) fn stream(
     sink: &mut dyn SentenceSink,
 ) -> Result<PassStats> {
     let mut reader = open(path)?;
-    feed(&mut reader, path, lowercase, lossy, sink, Ok)
+    let limit = crate::text::max_line_bytes();
+    feed(&mut reader, path, (lowercase, lossy, limit), sink, Ok)
 }
 
 /// How far from a part's nominal start [`split`] looks for a line break before it settles for
@@ -161,7 +162,8 @@ pub(crate) fn stream_part(
     let mut reader = BufReader::with_capacity(1 << 18, file.take(part.end - part.start));
     // The error path alone counts the line breaks before the part.
     let start = part.start;
-    feed(&mut reader, path, lowercase, lossy, sink, |line| {
+    let limit = crate::text::max_line_bytes();
+    feed(&mut reader, path, (lowercase, lossy, limit), sink, |line| {
         Ok(line + lines_before(path, start)?)
     })
 }
@@ -187,31 +189,63 @@ fn lines_before(path: &Path, end: u64) -> Result<u64> {
 /// The loop of [`stream`] and [`stream_part`]: `line_number(k, ..)` turns the `k`-th line of
 /// this reader (1-based) into its number in the file, for the error message; a part that
 /// begins inside a line counts that line as its first.
+///
+/// A line is read in pieces of at most `limit` bytes
+/// ([`max_line_bytes`](crate::text::max_line_bytes)), each ending after a whitespace byte (the
+/// token cut there is carried into the next piece), so that a text8-style corpus of one 100 MB
+/// line is read in bounded memory; a single token longer than the limit is an error naming its
+/// line.
 fn feed(
     reader: &mut dyn BufRead,
     path: &Path,
-    lowercase: bool,
-    lossy: bool,
+    (lowercase, lossy, limit): (bool, bool, usize),
     sink: &mut dyn SentenceSink,
     line_number: impl Fn(u64) -> Result<u64>,
 ) -> Result<PassStats> {
     let mut stats = PassStats::default();
     let mut buf = Vec::with_capacity(1 << 12);
+    // Within a line: the bytes of it before `buf`, and the tokens of the sentence so far.
+    let (mut in_line, mut offset, mut in_sentence) = (false, 0usize, 0usize);
     loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| {
+        let room = limit.saturating_sub(buf.len()).max(1) as u64;
+        let n = Read::take(&mut *reader, room)
+            .read_until(b'\n', &mut buf)
             // A truncated or corrupt gzip stream surfaces here as an I/O error.
-            Error::io("reading", path, e)
-        })?;
-        if n == 0 {
+            .map_err(|e| Error::io("reading", path, e))?;
+        if n == 0 && buf.is_empty() {
+            if in_line && in_sentence > 0 {
+                sink.end_sentence();
+            }
             return Ok(stats);
         }
-        stats.lines += 1;
+        if !in_line {
+            (in_line, offset) = (true, 0);
+            stats.lines += 1;
+        }
+        // A piece ends its line at a line break, or at the end of the input (a read short of
+        // the room asked for).
+        let ended = buf.last() == Some(&b'\n') || (n as u64) < room;
+        let piece = match ended {
+            true => buf.len(),
+            false => match buf.iter().rposition(u8::is_ascii_whitespace) {
+                Some(i) => i + 1,
+                None => {
+                    return Err(Error::BadLine {
+                        path: path.to_path_buf(),
+                        line: line_number(stats.lines)? as usize,
+                        reason: format!(
+                            "a token is longer than the limit of {} (--max-line-bytes)",
+                            crate::text::byte_size(limit as u64)
+                        ),
+                    })
+                }
+            },
+        };
         let repaired;
-        let text = match std::str::from_utf8(&buf) {
+        let text = match std::str::from_utf8(&buf[..piece]) {
             Ok(text) => text,
             Err(_) if lossy => {
-                repaired = String::from_utf8_lossy(&buf).into_owned();
+                repaired = String::from_utf8_lossy(&buf[..piece]).into_owned();
                 repaired.as_str()
             }
             Err(e) => {
@@ -220,7 +254,7 @@ fn feed(
                     line: line_number(stats.lines)? as usize,
                     reason: format!(
                         "not valid UTF-8 (byte {}); --lossy reads it anyway",
-                        e.valid_up_to()
+                        offset + e.valid_up_to()
                     ),
                 })
             }
@@ -232,7 +266,6 @@ fn feed(
         } else {
             text
         };
-        let mut in_sentence = 0usize;
         for token in text.split_whitespace() {
             sink.token(token);
             stats.tokens += 1;
@@ -244,8 +277,15 @@ fn feed(
                 }
             }
         }
-        if in_sentence > 0 && !sink.end_sentence() {
-            return Ok(stats);
+        if ended {
+            in_line = false;
+            buf.clear();
+            if std::mem::take(&mut in_sentence) > 0 && !sink.end_sentence() {
+                return Ok(stats);
+            }
+        } else {
+            offset += piece;
+            buf.drain(..piece);
         }
     }
 }
@@ -303,6 +343,47 @@ mod tests {
         stream(&path, true, false, &mut sink).unwrap();
         assert_eq!(sink.sentences[1], vec!["on", "ünder", "mat"]);
         assert_eq!(sink.sentences[0], vec!["the", "cat", "sat"]);
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_read_in_pieces_between_tokens() {
+        let text = "alpha beta\tgamma  delta\u{a0}epsilon ζήτα\nshort line\nlast";
+        let read = |limit: usize| {
+            let mut sink = Collect::default();
+            let mut reader = text.as_bytes();
+            let got = feed(
+                &mut reader,
+                "c".as_ref(),
+                (false, false, limit),
+                &mut sink,
+                Ok,
+            );
+            got.map(|stats| (stats, sink.sentences))
+        };
+        let whole = read(1 << 20).unwrap();
+        assert_eq!(whole.1.len(), 3);
+        assert_eq!((whole.0.lines, whole.0.tokens), (3, 9));
+        // Pieces end at ASCII whitespace: "delta\u{a0}epsilon" (14 bytes) must fit.
+        for limit in 15..40 {
+            assert_eq!(read(limit).unwrap(), whole, "limit {limit}");
+        }
+        let err = read(6).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "c:1: a token is longer than the limit of 6 bytes (--max-line-bytes)"
+        );
+        let mut reader = &b"ok fine\nab \xff cd\n"[..];
+        let err = feed(
+            &mut reader,
+            "c".as_ref(),
+            (false, false, 6),
+            &mut Collect::default(),
+            Ok,
+        );
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "c:2: not valid UTF-8 (byte 3); --lossy reads it anyway"
+        );
     }
 
     #[test]

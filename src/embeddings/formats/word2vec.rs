@@ -8,6 +8,7 @@ use std::path::Path;
 use super::Format;
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
+use crate::limits::quote;
 
 /// A binary record whose word has no space within this many bytes is not a word2vec record; the
 /// bound keeps a corrupt file from being read into memory whole.
@@ -79,6 +80,7 @@ pub(super) fn parse<B: BufRead>(
             };
             // The first line is a record: hand it back to the record reader.
             r.line -= 1;
+            first.push(b'\n');
             read_text(Cursor::new(first).chain(reader), r, None, max, hint)
         }
         (Some(_), None) => {
@@ -200,14 +202,15 @@ struct Records<'a> {
 }
 
 impl Records<'_> {
-    /// Reserves room for `words`, but not for more than a few million values, whatever a
-    /// corrupt header claims.
+    /// Reserves room for `words`, but not for more than 65,536 words and a million values
+    /// (4 MiB), whatever a corrupt header claims: past that, room grows with what the file
+    /// holds.
     fn reserve(&mut self, words: usize) {
-        let words = words.min(1 << 18);
+        let words = words.min(1 << 16);
         self.words.reserve(words);
         self.lines.reserve(words);
         self.vectors
-            .reserve(words.saturating_mul(self.dim).min(1 << 24));
+            .reserve(words.saturating_mul(self.dim).min(1 << 20));
     }
 
     fn io(&self, e: std::io::Error) -> Error {
@@ -216,10 +219,10 @@ impl Records<'_> {
 
     fn value(&mut self, value: f32, index: usize, word: &str) -> Result<()> {
         if !value.is_finite() {
-            let index = index + 1;
+            let (index, word) = (index + 1, quote(word));
             bail!(
                 self,
-                "value {index} of {word:?} is {value}: only finite numbers are allowed"
+                "value {index} of {word} is {value}: only finite numbers are allowed"
             );
         }
         self.vectors.push(value);
@@ -230,7 +233,10 @@ impl Records<'_> {
         // The store would refuse it too, without the line. (Other spaces, such as U+00A0, are
         // part of words in fastText's vocabularies, and in gensim's reading of them.)
         if word.bytes().any(|b| b.is_ascii_whitespace()) {
-            bail!(self, "the word {word:?} contains whitespace");
+            bail!(self, "the word {} contains whitespace", quote(word));
+        }
+        if word.bytes().any(|b| b == 0) {
+            bail!(self, "the word {} contains a NUL byte", quote(word));
         }
         self.words.push(word.to_owned());
         self.lines.push(self.line);
@@ -244,12 +250,17 @@ impl Records<'_> {
                 self.line = line;
                 bail!(
                     self,
-                    "the word {word:?} appears twice (first on line {first})"
+                    "the word {} appears twice (first on line {first})",
+                    quote(word)
                 );
             }
         }
         drop(seen);
-        Embeddings::new(self.words, self.dim, self.vectors)
+        let path = self.path;
+        Embeddings::new(self.words, self.dim, self.vectors).map_err(|e| Error::BadFile {
+            path: path.into(),
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -275,7 +286,13 @@ fn read_text<B: BufRead>(
         for (j, token) in tokens.enumerate() {
             match token.parse::<f32>() {
                 Ok(value) => r.value(value, j, word)?,
-                Err(_) => bail!(r, "value {} of {word:?} is {token:?}, not a number", j + 1),
+                Err(_) => bail!(
+                    r,
+                    "value {} of {} is {}, not a number",
+                    j + 1,
+                    quote(word),
+                    quote(token)
+                ),
             }
         }
         let found = r.vectors.len() - start;
@@ -283,11 +300,8 @@ fn read_text<B: BufRead>(
             r.dim = found;
         }
         if found == 0 || found != r.dim {
-            let dim = r.dim.max(1);
-            bail!(
-                r,
-                "expected {dim} values after {word:?}, found {found}{hint}"
-            );
+            let (dim, word) = (r.dim.max(1), quote(word));
+            bail!(r, "expected {dim} values after {word}, found {found}{hint}");
         }
         r.word(word)?;
     }
@@ -347,8 +361,8 @@ fn read_binary<B: BufRead>(
         let Ok(word) = std::str::from_utf8(&buf) else {
             bail!(
                 r,
-                "word {k} is not valid UTF-8: {:?}",
-                String::from_utf8_lossy(&buf)
+                "word {k} is not valid UTF-8: {}",
+                quote(&String::from_utf8_lossy(&buf))
             )
         };
         let mut j = 0;
@@ -356,7 +370,7 @@ fn read_binary<B: BufRead>(
             let take = (r.dim - j).min(chunk.len() / 4) * 4;
             match reader.read_exact(&mut chunk[..take]) {
                 Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
-                    let at = format!("in the vector of {word:?} (word {k})");
+                    let at = format!("in the vector of {} (word {k})", quote(word));
                     bail!(r, "header says {count} words, file ends {at}")
                 }
                 Err(e) => return Err(r.io(e)),
@@ -415,13 +429,20 @@ pub(super) fn write_records<W: Write>(
     out.flush().map_err(io)
 }
 
-/// Reads the next line into `buf` and counts it; `false` at the end of the file (whose line
-/// number is then one past the last).
+/// Reads the next line into `buf`, without its terminator, and counts it; `false` at the end
+/// of the file (whose line number is then one past the last). A line longer than
+/// [`max_line_bytes`](crate::text::max_line_bytes) is an error naming it and its length, and is
+/// never held: a 100 MB token costs the limit, not 100 MB.
 fn next_line<B: BufRead>(reader: &mut B, buf: &mut Vec<u8>, r: &mut Records) -> Result<bool> {
-    buf.clear();
-    let n = reader.read_until(b'\n', buf).map_err(|e| r.io(e))?;
+    let limit = crate::text::max_line_bytes();
+    let bytes = crate::text::read_line_into(reader, buf, limit).map_err(|e| r.io(e))?;
     r.line += 1;
-    Ok(n > 0)
+    match bytes {
+        Some(bytes) if bytes > buf.len() as u64 => {
+            Err(crate::text::too_long(r.path, r.line, bytes, limit))
+        }
+        found => Ok(found.is_some()),
+    }
 }
 
 fn rest_is_blank<B: BufRead>(reader: &mut B) -> std::io::Result<bool> {

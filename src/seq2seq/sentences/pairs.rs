@@ -1,6 +1,8 @@
 //! Parallel corpora: a TSV of pairs (`source<TAB>target`, extra columns ignored, as in the
 //! Tatoeba/manythings files) or two aligned files, line `i` of one translating line `i` of the
-//! other. Plain or gzip. Every error names the file and line.
+//! other. Plain or gzip. Every error names the file and line. A line longer than
+//! [`max_line_bytes`](crate::text::max_line_bytes) is refused by its number and length, never
+//! held: cutting one side of a pair would pair a sentence with part of its translation.
 
 use std::path::Path;
 

@@ -320,8 +320,9 @@ impl Dictionary {
         }
         let nwords = nwords as usize;
         let (mut words, mut counts) = (Vec::new(), Vec::new());
-        words.reserve(nwords.min(1 << 20));
-        counts.reserve(nwords.min(1 << 20));
+        // Room grows with what the file holds, past what a lying size could reserve.
+        words.reserve(nwords.min(1 << 16));
+        counts.reserve(nwords.min(1 << 16));
         for k in 1..=nwords {
             let what = format!("word {k} of {nwords} of the dictionary");
             let bytes = bin.word(&what)?;
@@ -329,13 +330,15 @@ impl Dictionary {
             let kind = bin.u8(&what)?;
             let word = String::from_utf8(bytes).map_err(|e| {
                 let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                bin.bad(&format!("has a word that is not UTF-8: {what}, {lossy:?}"))
+                let lossy = crate::limits::quote(&lossy);
+                bin.bad(&format!("has a word that is not UTF-8: {what}, {lossy}"))
             })?;
             if kind == 1 {
                 return Err(bin.supervised());
             }
             if kind != 0 || count < 0 {
-                return Err(bin.bad(&format!("has a corrupt entry: {what}, {word:?}")));
+                let word = crate::limits::quote(&word);
+                return Err(bin.bad(&format!("has a corrupt entry: {what}, {word}")));
             }
             words.push(word);
             counts.push(count as u64);
@@ -447,7 +450,7 @@ impl<R: Read> Bin<'_, R> {
     /// finite is an error naming its row.
     fn rows(&mut self, what: &str, rows: usize, keep: usize, dim: usize) -> Result<Vec<f32>> {
         let total = rows * dim;
-        let mut values = Vec::with_capacity((keep * dim).min(1 << 24));
+        let mut values = Vec::with_capacity((keep * dim).min(1 << 20));
         let mut chunk = vec![0u8; 1 << 16];
         let mut done = 0;
         while done < total {

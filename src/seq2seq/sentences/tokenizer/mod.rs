@@ -237,6 +237,12 @@ impl SentenceTokenizer {
 
     /// Reads a `tokenizer.json`; `path` names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        // The JSON is parsed first: tokenizers panics on a syntax error inside its decoder
+        // section (`expect("Helper")` in 0.22) instead of returning it.
+        serde_json::from_slice::<serde_json::Value>(bytes).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let inner = tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| {
             Error::checkpoint(path, format!("is not a tokenizers tokenizer.json: {e}"))
         })?;
