@@ -191,6 +191,23 @@ fn bad_input_is_a_clear_error() {
             bad.to_str().unwrap(),
         ])
     };
+    // A sentence longer than a classifier reads is used in part, with a warning naming it.
+    let long = format!("i love you,0\n{},0\n", "love ".repeat(1500));
+    std::fs::write(&bad, &long).unwrap();
+    let run = seqmodels(&[
+        "classify",
+        "eval",
+        "--model",
+        m,
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.csv:2: more than 1000 words"),
+        "{}",
+        run.stderr
+    );
     let run = eval_bad("i love you,0\nthis label is new,7\n");
     assert!(!run.ok);
     assert!(

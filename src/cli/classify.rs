@@ -96,7 +96,37 @@ impl ReadArgs {
 fn read_warning(source: Source<'_>) -> anyhow::Result<Dataset> {
     let (data, cuts) = Dataset::read(&source)?;
     super::common::warn_cuts(&cuts);
+    warn_long_sentences(&data)?;
     Ok(data)
+}
+
+/// A warning naming each sentence (the first ten) longer than a classifier reads: only its
+/// first `MAX_WORDS` words are used. A text of at most `MAX_WORDS` characters cannot be.
+fn warn_long_sentences(data: &Dataset) -> anyhow::Result<()> {
+    let tokenizer = classify::Tokenizer::new(false);
+    let mut long = 0usize;
+    for example in data
+        .examples
+        .iter()
+        .filter(|e| e.text.len() > classify::MAX_WORDS)
+    {
+        if tokenizer.words_cut(&example.text)?.1 {
+            long += 1;
+            if long <= 10 {
+                eprintln!(
+                    "warning: {}:{}: more than {} words; the classifier reads the first {}",
+                    data.path.display(),
+                    example.line,
+                    classify::MAX_WORDS,
+                    classify::MAX_WORDS
+                );
+            }
+        }
+    }
+    if long > 10 {
+        eprintln!("warning: {} more sentence(s) cut like these", long - 10);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
