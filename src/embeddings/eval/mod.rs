@@ -276,14 +276,12 @@ fn bad_line(path: &Path, line: usize, reason: impl Into<String>) -> Error {
     Error::BadLine { path, line, reason }
 }
 
-/// Reads a UTF-8 file, naming the first line that is not valid UTF-8.
+/// Reads a UTF-8 file line by line (each line bounded by [`crate::text::max_line_bytes`]),
+/// naming the first line that is not valid UTF-8 or too long.
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        bad_line(path, line, "not valid UTF-8")
-    })
+    let mut text = crate::text::read_lines(path)?.join("\n");
+    text.push('\n');
+    Ok(text)
 }
 
 fn section(name: &str) -> SectionScore {
