@@ -193,15 +193,7 @@ fn bad_input_is_a_clear_error() {
     };
     // A sentence longer than a classifier reads is used in part, with a warning naming it.
     let long = format!("i love you,0\n{},0\n", "love ".repeat(1500));
-    std::fs::write(&bad, &long).unwrap();
-    let run = seqmodels(&[
-        "classify",
-        "eval",
-        "--model",
-        m,
-        "--data",
-        bad.to_str().unwrap(),
-    ]);
+    let run = eval_bad(&long);
     assert!(run.ok, "{}", run.stderr);
     assert!(
         run.stderr.contains("bad.csv:2: more than 1000 words"),
