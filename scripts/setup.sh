@@ -23,7 +23,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 if [ -n "${LIBTORCH:-}" ]; then
-    libtorch="$LIBTORCH"
+    # A LIBTORCH that is this clone's own link (or a path through it) names the libtorch the
+    # link already points at: use its target, so that the link is never made to point at itself.
+    libtorch="$(readlink -f "$LIBTORCH" 2>/dev/null || echo "$LIBTORCH")"
     say "using LIBTORCH from the environment: $libtorch"
     if [ ! -d "$libtorch/lib" ] || [ ! -d "$libtorch/include" ]; then
         say "LIBTORCH=$libtorch has no lib/ and include/ folders; unset it to let setup install torch==$TORCH_VERSION"
