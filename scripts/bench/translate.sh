@@ -31,7 +31,8 @@
 #                    decode(encode(s)) == NFKC(s); prints the share that does, and the first
 #                    failures. The tatoeba-* and small-defaults cases check their models' too
 #                    (there 5% of train.tsv is the trainer's dev split, unseen by the tokenizers).
-# Every figure printed is measured; nothing is asserted.
+# Every figure printed is measured; nothing is asserted. With KEEP=DIR in the environment, the
+# *-defaults and small-defaults cases copy each trained model directory into DIR (DIR/NAME).
 #
 # usage: scripts/bench/translate.sh [CASE=all] [SECONDS] [THREADS=2]
 #   CASE: tatoeba (600 s) | multi30k (900 s) | all (both) | tatoeba-defaults (600 s) |
@@ -69,6 +70,10 @@ train() {
     echo "-- $name: seqmodels seq2seq train --task pairs $* --time-budget ${seconds}s --seed 1"
     /usr/bin/time -f "%e s wall" "$bin" --threads "$threads" seq2seq train --task pairs "$@" \
         --out "$work/$name" --time-budget "${seconds}s" --seed 1 2>&1 | sed 's/^/   /'
+    if [[ -n "${KEEP:-}" ]]; then
+        mkdir -p "$KEEP" && rm -rf "${KEEP:?}/$name" && cp -r "$work/$name" "$KEEP/$name"
+        echo "   kept the model in $KEEP/$name"
+    fi
 }
 
 # score NAME SRC REF REF_PLAIN: `seq2seq eval` of model NAME with beam 1 and 5 (REF may be .gz),

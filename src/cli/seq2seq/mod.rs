@@ -247,14 +247,18 @@ pub fn run(args: Seq2seqArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     match args.command {
         Seq2seqCommand::Train(a) if a.task == TaskArg::Pairs => sentences::train(*a, progress),
         Seq2seqCommand::Train(a) => {
-            if let Some(path) = a.pairs.as_deref().filter(|p| looks_like_sentences(p)) {
-                anyhow::bail!(
-                    "{}: these look like sentence pairs, not dates (the default task): add \
-                     --task pairs",
-                    path.display()
-                );
-            }
-            dates::train(*a, progress)
+            // Only a failed date run looks at the file again, for the hint.
+            let pairs = a.pairs.clone();
+            dates::train(*a, progress).map_err(|err| {
+                match pairs.as_deref().filter(|p| looks_like_sentences(p)) {
+                    Some(path) => anyhow::anyhow!(
+                        "{}: these look like sentence pairs, not dates (the default task): add \
+                         --task pairs",
+                        path.display()
+                    ),
+                    None => err,
+                }
+            })
         }
         Seq2seqCommand::Eval(a) => eval(a),
         Seq2seqCommand::Bleu(a) => bleu(a),
