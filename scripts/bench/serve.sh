@@ -6,10 +6,10 @@
 #    `seqmodels translate` in one process, against the same dates sent to the server one per
 #    request by 64 concurrent clients (dynamic batching), and by one client at a time; inputs
 #    per second, and p50/p99 latency of the requests.
-# 2. Soak: a steady rate of requests for SOAK seconds, one in ten malformed (bad JSON, wrong
+# 2. Soak: a steady RATE of requests for SOAK seconds, one in ten malformed (bad JSON, wrong
 #    type, unknown field, unknown model, a beam over the limit, wrong method, unknown path):
 #    the count of 5xx or failed valid requests (must be 0), of malformed ones not answered 4xx
-#    (must be 0), and the server's RSS at the start and the end.
+#    (must be 0), and the server's RSS after loading, after 5 s of warm-up and at the end.
 #
 # Figures are printed, never asserted; on a shared machine they move from run to run.
 #
@@ -50,20 +50,24 @@ stop() {
 }
 rss() { awk '/^VmRSS/ {print $2 / 1024 " MiB"}' "/proc/$pid/status"; }
 figures() {
-    python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print(f"{r[\"per_second\"]:.0f} inputs/s, p50 {r[\"p50_ms\"]:.1f} ms, p99 {r[\"p99_ms\"]:.1f} ms ({r[\"answered_200\"]} answered 200 in {r[\"seconds\"]:.1f} s; statuses {r[\"status\"]})")'
+    python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+print("%.0f inputs/s, p50 %.1f ms, p99 %.1f ms (%d answered 200 in %.1f s; statuses %s)" % (
+    r["per_second"], r["p50_ms"], r["p99_ms"], r["answered_200"], r["seconds"], r["status"]))'
 }
+per_second() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])["per_second"])' "$1"; }
 
 serve
 echo "server: $(sed -n 1p "$work/serve.err")"
 "$load" "$addr" "$work/dates.txt" 64 200 30 > /dev/null   # warm-up
 concurrent=$("$load" "$addr" "$work/dates.txt" 64 "$n" 300)
 echo "server, 64 concurrent clients: $(figures <<< "$concurrent")"
-awk -v c="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["per_second"])' "$concurrent")" -v p="$piped" \
+awk -v c="$(per_second "$concurrent")" -v p="$piped" \
     'BEGIN {printf "server with 64 clients / piped: %.2fx\n", c / p}'
 single=$("$load" "$addr" "$work/dates.txt" 1 2000 60)
 echo "server, one request at a time: $(figures <<< "$single")"
-awk -v c="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["per_second"])' "$concurrent")" \
-    -v s="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["per_second"])' "$single")" \
+awk -v c="$(per_second "$concurrent")" -v s="$(per_second "$single")" \
     'BEGIN {printf "dynamic batching speed-up (64 clients / one at a time): %.1fx\n", c / s}'
 grep -E '^seqmodels_batch_size_(sum|count)' <(curl -s "http://$addr/metrics") || true
 stop
@@ -71,7 +75,9 @@ stop
 echo
 echo "== soak: $soak s at $rate requests/s, one in ten malformed"
 serve
-echo "RSS at start: $(rss)"
+echo "RSS after loading: $(rss)"
+"$load" "$addr" "$work/dates.txt" 64 "$((rate * 5))" 5 "$rate" 0.1 > /dev/null   # 5 s of warm-up
+echo "RSS at start (after 5 s of the same load): $(rss)"
 "$load" "$addr" "$work/dates.txt" 64 1000000000 "$soak" "$rate" 0.1 > "$work/soak.json"
 echo "RSS at end: $(rss)"
 cat "$work/soak.json"

@@ -64,14 +64,7 @@ pub(crate) struct CharlmEngine {
 
 impl Load for CharlmEngine {
     fn load(source: &ModelSource, device: tch::Device) -> crate::Result<(Self, serde_json::Value)> {
-        let model = match source {
-            ModelSource::Path(dir) => CharLm::load(dir, device)?,
-            ModelSource::BuiltinDates => {
-                return Err(crate::Error::Config(
-                    "the built-in dates model is a translator, not a character model".into(),
-                ))
-            }
-        };
+        let model = CharLm::load(source.path_of("a character model")?, device)?;
         let config = serde_json::to_value(model.config()).unwrap_or_default();
         Ok((CharlmEngine { model }, config))
     }

@@ -71,14 +71,7 @@ pub(crate) struct ClassifyEngine {
 
 impl Load for ClassifyEngine {
     fn load(source: &ModelSource, device: tch::Device) -> crate::Result<(Self, serde_json::Value)> {
-        let model = match source {
-            ModelSource::Path(dir) => Classifier::load(dir, device)?,
-            ModelSource::BuiltinDates => {
-                return Err(crate::Error::Config(
-                    "the built-in dates model is a translator, not a classifier".into(),
-                ))
-            }
-        };
+        let model = Classifier::load(source.path_of("a classifier")?, device)?;
         let config = serde_json::to_value(model.config()).unwrap_or_default();
         Ok((ClassifyEngine { model }, config))
     }

@@ -98,14 +98,7 @@ pub(crate) struct VectorsEngine {
 
 impl Load for VectorsEngine {
     fn load(source: &ModelSource, _: tch::Device) -> crate::Result<(Self, Value)> {
-        let emb = match source {
-            ModelSource::Path(path) => formats::read(path, None, None)?,
-            ModelSource::BuiltinDates => {
-                return Err(Error::Config(
-                    "the built-in dates model is a translator, not word vectors".into(),
-                ))
-            }
-        };
+        let emb = formats::read(source.path_of("word vectors")?, None, None)?;
         let config = json!({
             "words": emb.len(),
             "dim": emb.dim(),
@@ -172,18 +165,11 @@ impl VectorsEngine {
             }
             Query::Vector(words) => {
                 let w = strs(words);
-                let missing: Vec<String> = w
+                let vectors: Vec<Value> = w
                     .iter()
-                    .filter(|x| !emb.has_vector(x))
-                    .map(|x| (*x).to_owned())
+                    .zip(emb.get_vectors(&w)?)
+                    .map(|(x, v)| json!({"word": x, "vector": v}))
                     .collect();
-                if !missing.is_empty() {
-                    return Err(Error::UnknownWords { words: missing });
-                }
-                let vectors = w
-                    .iter()
-                    .map(|x| Ok(json!({"word": x, "vector": emb.get_vector(x)?})))
-                    .collect::<crate::Result<Vec<_>>>()?;
                 (json!({ "vectors": vectors }), w)
             }
         };

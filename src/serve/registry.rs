@@ -53,6 +53,19 @@ pub enum ModelSource {
     Path(PathBuf),
 }
 
+impl ModelSource {
+    /// The directory or file of a model that is not the built-in translator; `what` names the
+    /// kind wanted ("a classifier") in the error.
+    pub(crate) fn path_of(&self, what: &str) -> Result<&Path> {
+        match self {
+            ModelSource::Path(path) => Ok(path),
+            ModelSource::BuiltinDates => Err(Error::Config(format!(
+                "the built-in dates model is a translator, not {what}"
+            ))),
+        }
+    }
+}
+
 /// One model to serve: its kind, the name requests give, and where it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSpec {
