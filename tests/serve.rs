@@ -19,13 +19,14 @@ struct Server {
 }
 
 impl Server {
-    /// Starts `seqmodels serve --addr 127.0.0.1:0 ARGS` and waits for its address line.
-    fn start(args: &[&str]) -> Server {
+    /// Starts `seqmodels serve --addr 127.0.0.1:0 ARGS` (split at spaces) and waits for its
+    /// address line.
+    fn start(args: &str) -> Server {
         let bin = std::env::var("SEQMODELS_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_seqmodels").to_owned());
         let mut child = Command::new(bin)
             .args(["--threads", "1", "serve", "--addr", "127.0.0.1:0"])
-            .args(args)
+            .args(args.split_whitespace())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -125,6 +126,13 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Runs `seqmodels LINE TAIL...`: LINE split at spaces, then each of TAIL whole (paths, texts).
+fn run_cli(line: &str, tail: &[&str]) -> common::Run {
+    let mut args: Vec<&str> = line.split_whitespace().collect();
+    args.extend(tail);
+    common::seqmodels(&args)
+}
+
 /// Dates, each a different day.
 fn dates(n: usize) -> Vec<String> {
     let months = ["Jan", "March", "jul", "Sept.", "december", "Feb"];
@@ -142,22 +150,13 @@ fn dates(n: usize) -> Vec<String> {
 
 #[test]
 fn translate_answers_as_the_command_line_does() {
-    let server = Server::start(&[]);
+    let server = Server::start("");
     let inputs = ["Tue 10 Jul 2007", "3/4/2001", "good morning", ""];
     let (status, answer) = server.post("/v1/translate", &json!({"inputs": inputs}));
     assert_eq!(status, 200, "{answer}");
     let outputs = answer["outputs"].as_array().unwrap();
     assert_eq!(outputs.len(), 4);
-    let cli = common::seqmodels(&[
-        "--threads",
-        "1",
-        "translate",
-        "--format",
-        "json",
-        inputs[0],
-        inputs[1],
-        inputs[2],
-    ]);
+    let cli = run_cli("--threads 1 translate --format json", &inputs[..3]);
     for (output, line) in outputs.iter().zip(cli.stdout.lines()) {
         let expected: Value = serde_json::from_str(line).unwrap();
         let best = &expected["outputs"][0];
@@ -209,7 +208,7 @@ fn translate_answers_as_the_command_line_does() {
 #[test]
 fn concurrent_requests_are_batched_and_answered_as_alone() {
     // A long wait gathers the concurrent requests into batches.
-    let server = Server::start(&["--max-wait-ms", "100", "--max-batch", "16"]);
+    let server = Server::start("--max-wait-ms 100 --max-batch 16");
     let inputs = dates(48);
     let alone: Vec<Value> = inputs
         .iter()
@@ -260,16 +259,8 @@ fn concurrent_requests_are_batched_and_answered_as_alone() {
 
 #[test]
 fn bad_requests_get_4xx_that_name_the_fault_and_the_server_goes_on() {
-    let server = Server::start(&[
-        "--max-body-bytes",
-        "2K",
-        "--max-inputs",
-        "3",
-        "--max-input-bytes",
-        "40",
-        "--max-beam-width",
-        "8",
-    ]);
+    let server =
+        Server::start("--max-body-bytes 2K --max-inputs 3 --max-input-bytes 40 --max-beam-width 8");
     let long = format!("{{\"inputs\": [\"{}\"]}}", "9".repeat(41));
     // (method, path, body, status, what the error says)
     #[rustfmt::skip]
@@ -327,7 +318,7 @@ fn bad_requests_get_4xx_that_name_the_fault_and_the_server_goes_on() {
 
 #[test]
 fn a_request_that_waits_past_the_timeout_gets_503() {
-    let server = Server::start(&["--max-wait-ms", "3000", "--timeout", "0.2s"]);
+    let server = Server::start("--max-wait-ms 3000 --timeout 0.2s");
     let start = Instant::now();
     let (status, answer) = server.post("/v1/translate", &json!({"inputs": ["1 May 2001"]}));
     assert_eq!(status, 503, "{answer}");
@@ -345,7 +336,7 @@ fn a_request_that_waits_past_the_timeout_gets_503() {
 
 #[test]
 fn sigterm_answers_the_requests_in_flight_then_exits_0() {
-    let server = Server::start(&["--max-wait-ms", "1500"]);
+    let server = Server::start("--max-wait-ms 1500");
     let addr = server.addr.clone();
     let in_flight = std::thread::spawn(move || {
         http(
@@ -374,7 +365,7 @@ fn sigterm_answers_the_requests_in_flight_then_exits_0() {
 
 #[test]
 fn models_health_and_metrics() {
-    let server = Server::start(&["--translator", "dates"]);
+    let server = Server::start("--translator dates");
     let (status, health) = server.get("/healthz");
     assert_eq!(status, 200);
     assert_eq!(
@@ -433,58 +424,14 @@ fn tiny_models() -> &'static (tempfile::TempDir, [String; 3]) {
         let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
         let (emo, names, vectors) = (path("emo"), path("names"), path("vectors.txt"));
         let train = concat!(env!("CARGO_MANIFEST_DIR"), "/corpora/emoji/train.csv");
-        let run = common::seqmodels(&[
-            "-q",
-            "--threads",
-            "1",
-            "classify",
-            "train",
-            "--train",
-            train,
-            "--out",
-            &emo,
-            "--label-names",
-            "emojify",
-            "--epochs",
-            "2",
-            "--hidden",
-            "8",
-            "--embed-dim",
-            "16",
-            "--seed",
-            "3",
-            "--device",
-            "cpu",
-        ]);
+        let run = run_cli("-q --threads 1 classify train --label-names emojify --epochs 2 --hidden 8 --embed-dim 16 --seed 3 --device cpu", &["--train", train, "--out", &emo]);
         assert!(run.ok, "{}", run.stderr);
         let words: Vec<String> = ["mar", "lin", "tor"]
             .iter()
             .flat_map(|s| ["a", "o", "ina"].iter().map(move |e| format!("{s}{e}")))
             .collect();
         std::fs::write(path("names.txt"), words.join("\n") + "\n").unwrap();
-        let run = common::seqmodels(&[
-            "-q",
-            "--threads",
-            "1",
-            "charlm",
-            "train",
-            "--data",
-            &path("names.txt"),
-            "--out",
-            &names,
-            "--hidden",
-            "8",
-            "--embed",
-            "4",
-            "--epochs",
-            "2",
-            "--valid-count",
-            "2",
-            "--seed",
-            "3",
-            "--device",
-            "cpu",
-        ]);
+        let run = run_cli("-q --threads 1 charlm train --hidden 8 --embed 4 --epochs 2 --valid-count 2 --seed 3 --device cpu", &["--data", &path("names.txt"), "--out", &names]);
         assert!(run.ok, "{}", run.stderr);
         std::fs::write(
             &vectors,
@@ -498,14 +445,9 @@ fn tiny_models() -> &'static (tempfile::TempDir, [String; 3]) {
 #[test]
 fn classify_embeddings_and_charlm_answer_as_their_commands() {
     let (_, [emo, names, vectors]) = tiny_models();
-    let server = Server::start(&[
-        "--classifier",
-        &format!("emo={emo}"),
-        "--charlm",
-        &format!("names={names}"),
-        "--vectors",
-        &format!("w={vectors}"),
-    ]);
+    let server = Server::start(&format!(
+        "--classifier emo={emo} --charlm names={names} --vectors w={vectors}"
+    ));
     let (_, models) = server.get("/v1/models");
     let kinds: Vec<String> = serde_json::from_str::<Value>(&models).unwrap()["models"]
         .as_array()
@@ -523,21 +465,10 @@ fn classify_embeddings_and_charlm_answer_as_their_commands() {
     let texts = ["I love you", "lets play ball", "   "];
     let (status, answer) = server.post("/v1/classify", &json!({"inputs": texts, "top_k": 2}));
     assert_eq!(status, 200, "{answer}");
-    let cli = common::seqmodels(&[
-        "--threads",
-        "1",
-        "classify",
-        "predict",
-        "--model",
-        emo,
-        "--format",
-        "json",
-        "-k",
-        "2",
-        texts[0],
-        texts[1],
-        texts[2],
-    ]);
+    let cli = run_cli(
+        "--threads 1 classify predict --format json -k 2 --model",
+        &[&emo[..], texts[0], texts[1], texts[2]],
+    );
     for (out, line) in answer["outputs"]
         .as_array()
         .unwrap()
@@ -578,22 +509,10 @@ fn classify_embeddings_and_charlm_answer_as_their_commands() {
         &json!({"count": 4, "seed": 5, "temperature": 0.9}),
     );
     assert_eq!(status, 200, "{answer}");
-    let cli = common::seqmodels(&[
-        "--threads",
-        "1",
-        "charlm",
-        "sample",
-        "-m",
-        names,
-        "-n",
-        "4",
-        "--seed",
-        "5",
-        "--temperature",
-        "0.9",
-        "--format",
-        "json",
-    ]);
+    let cli = run_cli(
+        "--threads 1 charlm sample -n 4 --seed 5 --temperature 0.9 --format json -m",
+        &[names],
+    );
     let expected: Vec<Value> = cli
         .stdout
         .lines()
@@ -608,9 +527,7 @@ fn classify_embeddings_and_charlm_answer_as_their_commands() {
         &json!({"positive": ["king"], "k": 2}),
     );
     assert_eq!(status, 200, "{answer}");
-    let cli = common::seqmodels(&[
-        "embed", "similar", "-v", vectors, "-k", "2", "--format", "json", "king",
-    ]);
+    let cli = run_cli("embed similar -k 2 --format json king -v", &[vectors]);
     assert_eq!(
         answer,
         serde_json::from_str::<Value>(cli.stdout.trim()).unwrap()
@@ -619,16 +536,7 @@ fn classify_embeddings_and_charlm_answer_as_their_commands() {
         "/v1/embeddings/similarity",
         &json!({"words": ["king", "queen"]}),
     );
-    let cli = common::seqmodels(&[
-        "embed",
-        "similarity",
-        "-v",
-        vectors,
-        "--format",
-        "json",
-        "king",
-        "queen",
-    ]);
+    let cli = run_cli("embed similarity --format json king queen -v", &[vectors]);
     assert_eq!(
         answer,
         serde_json::from_str::<Value>(cli.stdout.trim()).unwrap()
