@@ -8,7 +8,8 @@
 //! calendar-valid decoding), with a trained dates model built in; [`word2vec`] and
 //! [`embeddings`] (skip-gram training, word2vec/GloVe files, queries, evaluation, debiasing);
 //! [`classify`] (averaging and LSTM sentence classifiers); [`charlm`] (character-level language
-//! models).
+//! models). With the `serve` feature (on by default), `serve` puts them behind an HTTP API
+//! with dynamic batching.
 //!
 //! ```
 //! use seqmodels::seq2seq::{DecodeOptions, Translator};
@@ -55,6 +56,8 @@ pub mod metrics;
 pub mod plot;
 pub mod progress;
 pub mod seq2seq;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod text;
 pub mod train;
 pub mod vocab;

@@ -21,6 +21,15 @@ pub fn predict(model: &Classifier, texts: &[&str], batch_size: usize) -> Result<
         .collect())
 }
 
+/// The `k` most likely classes of one row of probabilities and their probabilities, most
+/// likely first (on ties, the lower class id first).
+pub fn top_k(probabilities: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut ranked: Vec<(usize, f32)> = probabilities.iter().copied().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(k);
+    ranked
+}
+
 /// Index of the largest value (the first, on ties).
 pub(crate) fn argmax(p: &[f32]) -> usize {
     p.iter()
@@ -119,4 +128,14 @@ pub fn cross_validate(
         sd,
         best_epochs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn top_k_ranks_by_probability_then_class() {
+        let p = [0.2, 0.5, 0.2, 0.1];
+        assert_eq!(super::top_k(&p, 3), vec![(1, 0.5), (0, 0.2), (2, 0.2)]);
+        assert_eq!(super::top_k(&p, 9).len(), 4);
+    }
 }

@@ -37,7 +37,7 @@ pub use data::{
     read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, Source,
     TableOptions,
 };
-pub use eval::{cross_validate, evaluate, predict, CrossValidation};
+pub use eval::{cross_validate, evaluate, predict, top_k, CrossValidation};
 pub use inputs::{vocabulary, TrainedWords};
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
 #[cfg(feature = "plot")]

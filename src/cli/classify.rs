@@ -590,9 +590,7 @@ fn write_predictions(
         let p = probs
             .next()
             .expect("one row of probabilities per non-empty text");
-        let mut ranked: Vec<(usize, f32)> = p.into_iter().enumerate().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.truncate(args.top_k);
+        let ranked = classify::top_k(&p, args.top_k);
         match args.format {
             OutputFormat::Text => {
                 let cells: Vec<String> = ranked

@@ -9,6 +9,8 @@ mod doctor;
 mod embed;
 mod progress;
 mod seq2seq;
+#[cfg(feature = "serve")]
+mod serve;
 mod translate;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +56,9 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Generate human-written dates paired with ISO dates.
     Dates(dates::DatesArgs),
+    /// Serve the models over HTTP (JSON), with dynamic batching, limits and metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line.
@@ -69,5 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seq2seq(args) => seq2seq::run(args, &progress),
         Command::Translate(args) => translate::run(args),
         Command::Dates(args) => dates::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args, cli.threads),
     }
 }

@@ -201,6 +201,20 @@ impl Embeddings {
         }
     }
 
+    /// The vectors of `words` as [`Embeddings::get_vector`] gives them, or an error naming
+    /// every word that has none.
+    pub fn get_vectors(&self, words: &[&str]) -> Result<Vec<Cow<'_, [f32]>>> {
+        let missing: Vec<String> = words
+            .iter()
+            .filter(|w| !self.has_vector(w))
+            .map(|w| (*w).to_owned())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::UnknownWords { words: missing });
+        }
+        words.iter().map(|w| self.get_vector(w)).collect()
+    }
+
     /// The mean of `word`'s character n-gram rows, whether or not the word has a row of its
     /// own (fastText's vector for a word it has never seen); `None` without subwords or
     /// n-grams.

@@ -50,6 +50,21 @@ impl Embeddings {
         }
         best.map(|(_, w)| w)
     }
+
+    /// What to say of `words` that the vocabulary lacks: each with its
+    /// [`suggestion`](Embeddings::suggest) when it has one, as in
+    /// `unknown word: King (did you mean king?)`.
+    pub fn unknown_words_message(&self, words: &[String]) -> String {
+        let named: Vec<String> = words
+            .iter()
+            .map(|w| match self.suggest(w) {
+                Some(s) => format!("{w} (did you mean {s}?)"),
+                None => w.clone(),
+            })
+            .collect();
+        let s = if words.len() == 1 { "" } else { "s" };
+        format!("unknown word{s}: {}", named.join(", "))
+    }
 }
 
 /// The optimal string alignment distance between `a` and `b` if it is at most `bound`.
@@ -145,5 +160,9 @@ mod tests {
             "two edits are too many for a short word"
         );
         assert_eq!(emb.suggest("king"), None, "known words need no suggestion");
+        assert_eq!(
+            emb.unknown_words_message(&["Quene".into(), "xyzzy".into()]),
+            "unknown words: Quene (did you mean queen?), xyzzy"
+        );
     }
 }

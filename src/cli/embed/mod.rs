@@ -97,18 +97,12 @@ pub fn out_format(format: Option<FormatArg>, out: &Path, subwords: bool) -> anyh
 /// `err` with a "did you mean" for each unknown word it names that has a near spelling in
 /// `emb`: `unknown word: King (did you mean king?)`.
 pub fn with_hints(emb: &Embeddings, err: anyhow::Error) -> anyhow::Error {
-    let Some(seqmodels::Error::UnknownWords { words }) = err.downcast_ref() else {
-        return err;
-    };
-    let named: Vec<String> = words
-        .iter()
-        .map(|w| match emb.suggest(w) {
-            Some(s) => format!("{w} (did you mean {s}?)"),
-            None => w.clone(),
-        })
-        .collect();
-    let s = if words.len() == 1 { "" } else { "s" };
-    anyhow::anyhow!("unknown word{s}: {}", named.join(", "))
+    match err.downcast_ref() {
+        Some(seqmodels::Error::UnknownWords { words }) => {
+            anyhow::anyhow!(emb.unknown_words_message(words))
+        }
+        _ => err,
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -117,18 +117,7 @@ struct Reply {
 
 pub(super) fn vector(a: VectorArgs) -> anyhow::Result<()> {
     answer(&a.query, a.words, (0, Answer::Line), |emb, words| {
-        let missing: Vec<String> = words
-            .iter()
-            .filter(|w| !emb.has_vector(w))
-            .map(|w| (*w).to_owned())
-            .collect();
-        if !missing.is_empty() {
-            return Err(seqmodels::Error::UnknownWords { words: missing }.into());
-        }
-        let vectors = words
-            .iter()
-            .map(|w| Ok((*w, emb.get_vector(w)?)))
-            .collect::<seqmodels::Result<Vec<_>>>()?;
+        let vectors: Vec<_> = words.iter().copied().zip(emb.get_vectors(words)?).collect();
         let text = vectors
             .iter()
             .map(|(w, v)| {

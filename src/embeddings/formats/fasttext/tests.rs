@@ -142,6 +142,10 @@ fn oov_vectors_are_the_mean_of_the_hashed_ngram_rows() {
     assert!(emb.has_vector("naive") && emb.id("naive").is_none());
     // No n-gram of three characters in "<>": no vector.
     assert!(!emb.has_vector(""));
+    let both = emb.get_vectors(&["the", "naive"]).unwrap();
+    assert_eq!((&both[0][..], &both[1][..]), (emb.vector(1), &naive[..]));
+    let err = emb.get_vectors(&["", "the", ""]).unwrap_err();
+    assert!(matches!(err, crate::Error::UnknownWords { words } if words == ["", ""]));
     let near = emb.most_similar(&["naive"], &[], 2, None).unwrap();
     assert_eq!(near.len(), 2);
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Measures `seqmodels serve` on loopback with the built-in dates model (beam 5, the default of
+# both `translate` and the server), bounded in time and count:
+#
+# 1. Throughput: N dates (`dates generate --seed 777 --formats wide`) piped through
+#    `seqmodels translate` in one process, against the same dates sent to the server one per
+#    request by 64 concurrent clients (dynamic batching), and by one client at a time; inputs
+#    per second, and p50/p99 latency of the requests.
+# 2. Soak: a steady RATE of requests for SOAK seconds, one in ten malformed (bad JSON, wrong
+#    type, unknown field, unknown model, a beam over the limit, wrong method, unknown path):
+#    the count of 5xx or failed valid requests (must be 0), of malformed ones not answered 4xx
+#    (must be 0), and the server's RSS after loading, after 5 s of warm-up and at the end.
+#
+# Figures are printed, never asserted; on a shared machine they move from run to run.
+#
+# usage: scripts/bench/serve.sh [SOAK_SECONDS=300] [N=20000] [THREADS=2] [RATE=200]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+soak="${1:-300}"
+n="${2:-20000}"
+threads="${3:-2}"
+rate="${4:-200}"
+source scripts/bench/common.sh
+cargo build --release --quiet --example serve_load
+load="$PWD/target/release/examples/serve_load"
+
+"$bin" dates generate -n "$n" --seed 777 --formats wide | cut -f 1 > "$work/dates.txt"
+echo "== $n dates (dates generate --seed 777 --formats wide), built-in model, beam 5, --threads $threads"
+
+start=$(date +%s.%N)
+timeout 600 "$bin" --threads "$threads" translate < "$work/dates.txt" > "$work/piped.out" 2>/dev/null || true
+end=$(date +%s.%N)
+piped=$(awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN {printf "%.0f", n / (e - s)}')
+echo "piped through seqmodels translate: $piped inputs/s ($n inputs, start-up included)"
+
+# Starts the server with extra flags; sets $pid and $addr.
+serve() {
+    "$bin" --threads "$threads" serve --addr 127.0.0.1:0 "$@" > "$work/serve.out" 2> "$work/serve.err" &
+    pid=$!
+    for _ in $(seq 600); do
+        addr=$(sed -n 's|^listening on http://||p' "$work/serve.out")
+        [ -n "$addr" ] && return 0
+        sleep 0.1
+    done
+    echo "the server did not start:"; cat "$work/serve.err"; exit 1
+}
+stop() {
+    kill -TERM "$pid"
+    wait "$pid" && echo "server stopped with status 0 after SIGTERM" || echo "server exit status $?"
+}
+rss() { awk '/^VmRSS/ {print $2 / 1024 " MiB"}' "/proc/$pid/status"; }
+figures() {
+    python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+print("%.0f inputs/s, p50 %.1f ms, p99 %.1f ms (%d answered 200 in %.1f s; statuses %s)" % (
+    r["per_second"], r["p50_ms"], r["p99_ms"], r["answered_200"], r["seconds"], r["status"]))'
+}
+per_second() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])["per_second"])' "$1"; }
+
+serve
+echo "server: $(sed -n 1p "$work/serve.err")"
+"$load" "$addr" "$work/dates.txt" 64 200 30 > /dev/null   # warm-up
+concurrent=$("$load" "$addr" "$work/dates.txt" 64 "$n" 300)
+echo "server, 64 concurrent clients: $(figures <<< "$concurrent")"
+awk -v c="$(per_second "$concurrent")" -v p="$piped" \
+    'BEGIN {printf "server with 64 clients / piped: %.2fx\n", c / p}'
+single=$("$load" "$addr" "$work/dates.txt" 1 2000 60)
+echo "server, one request at a time: $(figures <<< "$single")"
+awk -v c="$(per_second "$concurrent")" -v s="$(per_second "$single")" \
+    'BEGIN {printf "dynamic batching speed-up (64 clients / one at a time): %.1fx\n", c / s}'
+grep -E '^seqmodels_batch_size_(sum|count)' <(curl -s "http://$addr/metrics") || true
+stop
+
+echo
+echo "== soak: $soak s at $rate requests/s, one in ten malformed"
+serve
+echo "RSS after loading: $(rss)"
+"$load" "$addr" "$work/dates.txt" 64 "$((rate * 5))" 5 "$rate" 0.1 > /dev/null   # 5 s of warm-up
+echo "RSS at start (after 5 s of the same load): $(rss)"
+"$load" "$addr" "$work/dates.txt" 64 1000000000 "$soak" "$rate" 0.1 > "$work/soak.json"
+echo "RSS at end: $(rss)"
+cat "$work/soak.json"
+echo "soak: $(figures < "$work/soak.json")"
+stop

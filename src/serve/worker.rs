@@ -1,0 +1,366 @@
+//! One thread per model, fed by a bounded channel: dynamic batching off the async threads.
+//!
+//! The HTTP handlers never touch a model. Each sends its request to the model's worker with a
+//! reply channel and waits, at most `--timeout`, for the answer. The worker takes the first
+//! waiting request, then keeps taking requests until they hold `--max-batch` inputs or
+//! `--max-wait-ms` has passed since the first, whichever comes first (the dynamic batching of
+//! TorchServe and Triton). Among those it runs the compatible ones (a translator: the same
+//! decoding options) in one call of the model, and answers each request with its own share.
+//! The model's answer for an input does not depend on the inputs beside it (the beam search
+//! is batch-invariant), so batching changes throughput, never answers.
+//!
+//! The model is loaded on its worker thread and never leaves it, so it needs no lock and no
+//! `Send`; the library's calls borrow it immutably, so a call that panics (a libtorch failure)
+//! leaves it intact: the panic is caught, its requests get a 500, and the worker goes on. A
+//! request whose client has gone (it timed out, or hung up) is dropped unrun.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use super::limits::ApiError;
+use super::metrics::ModelStats;
+use crate::error::{Error, Result};
+
+/// How requests for one model are gathered into a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    /// The most inputs decoded together (`--max-batch`); a request with more is decoded in
+    /// chunks of this size.
+    pub max_batch: usize,
+    /// How long the first request of a batch waits for others (`--max-wait-ms`).
+    pub max_wait: Duration,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Batching {
+            max_batch: 64,
+            max_wait: Duration::from_millis(5),
+        }
+    }
+}
+
+/// A loaded model that answers requests on its worker thread.
+pub(crate) trait Engine: 'static {
+    /// One HTTP request's work.
+    type Request: Send + 'static;
+    /// Its answer.
+    type Answer: Send + 'static;
+    /// Whether requests are gathered into batches (false: each is run as it comes).
+    const BATCHES: bool;
+
+    /// The inputs `request` holds, counted against `--max-batch`.
+    fn size(request: &Self::Request) -> usize;
+
+    /// Whether `a` and `b` can be run in one call.
+    fn compatible(a: &Self::Request, b: &Self::Request) -> bool;
+
+    /// Runs compatible `requests` together (at most `max_batch` inputs per model call): one
+    /// answer per request, in order.
+    fn run(
+        &self,
+        requests: &[Self::Request],
+        max_batch: usize,
+    ) -> Vec<Result<Self::Answer, ApiError>>;
+}
+
+struct Job<E: Engine> {
+    request: E::Request,
+    reply: oneshot::Sender<Result<E::Answer, ApiError>>,
+}
+
+/// The sending end of a model's worker.
+pub(crate) struct Handle<E: Engine> {
+    /// `kind/name`, for messages.
+    label: String,
+    queue: SyncSender<Job<E>>,
+    stats: Arc<ModelStats>,
+    max_queue: usize,
+}
+
+/// A worker whose model is loading.
+pub(crate) struct Pending<E: Engine> {
+    handle: Handle<E>,
+    ready: Receiver<Result<serde_json::Value>>,
+    thread: JoinHandle<()>,
+}
+
+/// Starts the worker of model `label`: `load` runs on the new thread (with `threads` libtorch
+/// threads) and returns the engine and a description of it for `GET /v1/models`. Returns at
+/// once; [`Pending::wait`] waits for the model.
+pub(crate) fn spawn<E, L>(
+    label: String,
+    load: L,
+    batching: Batching,
+    max_queue: usize,
+    threads: usize,
+    stats: Arc<ModelStats>,
+) -> Result<Pending<E>>
+where
+    E: Engine,
+    L: FnOnce() -> Result<(E, serde_json::Value)> + Send + 'static,
+{
+    let (queue, jobs) = std::sync::mpsc::sync_channel::<Job<E>>(max_queue);
+    let (ready_tx, ready) = std::sync::mpsc::channel::<Result<serde_json::Value>>();
+    let worker_stats = stats.clone();
+    let thread = std::thread::Builder::new()
+        .name(format!("model {label}"))
+        .spawn(move || {
+            // libtorch keeps its thread count per OS thread under OpenMP: set it here too.
+            crate::device::set_threads(threads);
+            let engine = match load() {
+                Ok((engine, description)) => {
+                    let _ = ready_tx.send(Ok(description));
+                    engine
+                }
+                Err(err) => {
+                    let _ = ready_tx.send(Err(err));
+                    return;
+                }
+            };
+            serve_jobs(&engine, &jobs, batching, &worker_stats);
+        })
+        .map_err(|e| Error::Config(format!("cannot start a thread for model {label}: {e}")))?;
+    Ok(Pending {
+        handle: Handle {
+            label,
+            queue,
+            stats,
+            max_queue,
+        },
+        ready,
+        thread,
+    })
+}
+
+impl<E: Engine> Pending<E> {
+    /// Waits for the model: its handle, the loader's description and the worker's thread, or
+    /// the loader's error.
+    pub fn wait(self) -> Result<(Handle<E>, serde_json::Value, JoinHandle<()>)> {
+        match self.ready.recv() {
+            Ok(Ok(description)) => Ok((self.handle, description, self.thread)),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(Error::Config(format!(
+                "model {}: its loader stopped without an answer",
+                self.handle.label
+            ))),
+        }
+    }
+}
+
+impl<E: Engine> Handle<E> {
+    /// Sends `request` to the worker and waits at most `timeout` for its answer: a full queue
+    /// or the wait running out is a 503.
+    pub async fn submit(
+        &self,
+        request: E::Request,
+        timeout: Duration,
+    ) -> Result<E::Answer, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.stats.enqueued();
+        if let Err(err) = self.queue.try_send(Job { request, reply }) {
+            self.stats.dequeued();
+            return Err(match err {
+                TrySendError::Full(_) => ApiError::unavailable(format!(
+                    "model {} has {} requests waiting (--max-queue); try again later",
+                    self.label, self.max_queue
+                )),
+                TrySendError::Disconnected(_) => {
+                    ApiError::internal(format!("model {}: its worker has stopped", self.label))
+                }
+            });
+        }
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(ApiError::internal(format!(
+                "model {}: its worker dropped the request",
+                self.label
+            ))),
+            Err(_) => Err(ApiError::unavailable(format!(
+                "model {} did not answer within {} ms (--timeout); try again later",
+                self.label,
+                timeout.as_millis()
+            ))),
+        }
+    }
+}
+
+/// The worker's loop: until every handle is dropped, gather a batch and run it.
+fn serve_jobs<E: Engine>(
+    engine: &E,
+    jobs: &Receiver<Job<E>>,
+    batching: Batching,
+    stats: &ModelStats,
+) {
+    while let Ok(first) = jobs.recv() {
+        stats.dequeued();
+        let mut size = E::size(&first.request);
+        let mut batch = vec![first];
+        let until = Instant::now() + batching.max_wait;
+        while E::BATCHES && size < batching.max_batch {
+            let next = match until.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => jobs.recv_timeout(left),
+                _ => jobs.try_recv().map_err(|_| RecvTimeoutError::Timeout),
+            };
+            match next {
+                Ok(job) => {
+                    stats.dequeued();
+                    size += E::size(&job.request);
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        run_batch(engine, batch, batching.max_batch, stats);
+    }
+}
+
+/// Runs each group of compatible jobs of `batch` in one call, in the order the groups came.
+fn run_batch<E: Engine>(engine: &E, batch: Vec<Job<E>>, max_batch: usize, stats: &ModelStats) {
+    let mut groups: Vec<Vec<Job<E>>> = Vec::new();
+    for job in batch.into_iter().filter(|j| !j.reply.is_closed()) {
+        match groups
+            .iter_mut()
+            .find(|g| E::compatible(&g[0].request, &job.request))
+        {
+            Some(group) => group.push(job),
+            None => groups.push(vec![job]),
+        }
+    }
+    for group in groups {
+        let (requests, replies): (Vec<_>, Vec<_>) =
+            group.into_iter().map(|j| (j.request, j.reply)).unzip();
+        let inputs: usize = requests.iter().map(E::size).sum();
+        let answers = catch_unwind(AssertUnwindSafe(|| engine.run(&requests, max_batch)));
+        let answers = match answers {
+            Ok(answers) if answers.len() == replies.len() => answers,
+            _ => {
+                let failed = ApiError::internal(
+                    "the model failed on this request's batch; the server goes on",
+                );
+                replies.iter().map(|_| Err(failed.clone())).collect()
+            }
+        };
+        if E::BATCHES {
+            for chunk in 0..inputs.div_ceil(max_batch.max(1)) {
+                stats.batch((inputs - chunk * max_batch).min(max_batch));
+            }
+        } else {
+            requests.iter().for_each(|r| stats.batch(E::size(r)));
+        }
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            // The client may have gone meanwhile; nothing to do then.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::metrics::Metrics;
+
+    /// Doubles numbers; panics on 13; records each call's sizes.
+    struct Doubler(std::sync::Mutex<Vec<usize>>);
+
+    impl Engine for Doubler {
+        type Request = Vec<i32>;
+        type Answer = Vec<i32>;
+        const BATCHES: bool = true;
+
+        fn size(request: &Vec<i32>) -> usize {
+            request.len()
+        }
+
+        fn compatible(a: &Vec<i32>, b: &Vec<i32>) -> bool {
+            a.first().map(|x| x % 2) == b.first().map(|x| x % 2)
+        }
+
+        fn run(&self, requests: &[Vec<i32>], _: usize) -> Vec<Result<Vec<i32>, ApiError>> {
+            self.0.lock().unwrap().push(requests.len());
+            assert!(!requests.iter().flatten().any(|&x| x == 13), "unlucky");
+            requests
+                .iter()
+                .map(|r| Ok(r.iter().map(|x| x * 2).collect()))
+                .collect()
+        }
+    }
+
+    fn doubler(max_wait_ms: u64) -> (Handle<Doubler>, Arc<Metrics>) {
+        let metrics = Arc::new(Metrics::default());
+        let pending = spawn(
+            "test/doubler".into(),
+            || Ok((Doubler(Default::default()), serde_json::json!({}))),
+            Batching {
+                max_batch: 8,
+                max_wait: Duration::from_millis(max_wait_ms),
+            },
+            4,
+            1,
+            metrics.model("test/doubler"),
+        )
+        .unwrap();
+        (pending.wait().unwrap().0, metrics)
+    }
+
+    #[test]
+    fn concurrent_requests_are_answered_each_with_its_own_share() {
+        let (handle, metrics) = doubler(50);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let answers = rt.block_on(async {
+            let t = Duration::from_secs(5);
+            tokio::join!(
+                handle.submit(vec![1, 3], t),
+                handle.submit(vec![5], t),
+                handle.submit(vec![2], t),
+            )
+        });
+        assert_eq!(answers.0.unwrap(), vec![2, 6]);
+        assert_eq!(answers.1.unwrap(), vec![10]);
+        assert_eq!(answers.2.unwrap(), vec![4]);
+        // The odd requests went together, the even one alone: two calls of 2 and 1 requests.
+        let text = metrics.render();
+        assert!(
+            text.contains("seqmodels_model_inputs_total{model=\"test/doubler\"} 4"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_batch_is_a_500_and_the_worker_goes_on() {
+        let (handle, _) = doubler(0);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let t = Duration::from_secs(5);
+        let failed = rt.block_on(handle.submit(vec![13], t)).unwrap_err();
+        assert_eq!(failed.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(rt.block_on(handle.submit(vec![4], t)).unwrap(), vec![8]);
+    }
+
+    #[test]
+    fn a_loader_error_is_returned() {
+        let err = spawn::<Doubler, _>(
+            "test/broken".into(),
+            || Err(Error::Config("no such model".into())),
+            Batching::default(),
+            4,
+            1,
+            Arc::new(Metrics::default()).model("test/broken"),
+        )
+        .unwrap()
+        .wait()
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("no such model"), "{err}");
+    }
+}
