@@ -326,9 +326,9 @@ impl Weights {
         let mut syn1 = reserve("tree's node vectors", hs_size)?;
         let mut ngrams = reserve("n-gram rows", ngram_size)?;
         let mut rng = Rng::new(config.seed);
-        let scale = 2.0 / dim as f32;
-        syn0.extend((0..size).map(|_| (rng.unit_f32() - 0.5) * scale));
-        ngrams.extend((0..ngram_size).map(|_| (rng.unit_f32() - 0.5) * scale));
+        let mut uniform = || (rng.unit_f32() - 0.5) * 2.0 / dim as f32;
+        syn0.extend((0..size).map(|_| uniform()));
+        ngrams.extend((0..ngram_size).map(|_| uniform()));
         syn1neg.resize(ns_size, 0.0);
         syn1.resize(hs_size, 0.0);
         Ok(Weights {
