@@ -10,8 +10,18 @@
 #   cbow         CBOW, negative sampling (negative 5): gensim sg=0 cbow_mean=1 hs=0
 #   skipgram-hs  skip-gram, hierarchical softmax alone: gensim sg=1 hs=1 negative=0
 #   cbow-hs      CBOW, hierarchical softmax alone: gensim sg=0 cbow_mean=1 hs=1 negative=0
-# Both tools get the same learning rate: seqmodels' default for the architecture (0.025
-# skip-gram, 0.05 CBOW, the C tool's), or $ALPHA when set.
+#   skipgram-subword  fastText's subword skip-gram (n-grams of 3-6 characters, 2,000,000 buckets,
+#                negative 5), three tools: gensim FastText(sg=1, min_n=3, max_n=6,
+#                bucket=2000000), Debian's `fasttext skipgram -minn 3 -maxn 6 -bucket 2000000`
+#                and `seqmodels embed train --subwords`, each writing fastText's .bin, all
+#                evaluated by gensim (load_facebook_vectors) on the same sets plus Stanford Rare
+#                Words with words outside the vocabulary answered from their n-grams; words/s
+#                here is corpus words x epochs / the command's wall time (vocabulary pass and
+#                writing the 800 MB model included), the same for the three. Also checks that
+#                `fasttext print-word-vectors` and gensim read the .bin seqmodels wrote.
+# All tools get the same learning rate: seqmodels' default for the architecture (0.025
+# skip-gram, 0.05 CBOW, the C tool's; fastText's own default for skipgram is 0.05), or $ALPHA
+# when set.
 #
 # usage: scripts/bench/word2vec.sh [CORPUS(.gz)] [RUNS=1] [EPOCHS=5] [THREADS=2] [MODEL=skipgram]
 set -euo pipefail
@@ -27,7 +37,8 @@ case "$model" in
     cbow) flags=(--arch cbow --negative 5); gflags=(--sg 0 --hs 0 --negative 5); alpha=0.05 ;;
     skipgram-hs) flags=(--hs --negative 0); gflags=(--sg 1 --hs 1 --negative 0); alpha=0.025 ;;
     cbow-hs) flags=(--arch cbow --hs --negative 0); gflags=(--sg 0 --hs 1 --negative 0); alpha=0.05 ;;
-    *) echo "unknown MODEL $model: skipgram, cbow, skipgram-hs or cbow-hs" >&2; exit 2 ;;
+    skipgram-subword) flags=(--negative 5 --subwords); gflags=(--sg 1 --hs 0 --negative 5); alpha=0.025 ;;
+    *) echo "unknown MODEL $model: skipgram, cbow, skipgram-hs, cbow-hs or skipgram-subword" >&2; exit 2 ;;
 esac
 alpha="${ALPHA:-$alpha}"
 source scripts/bench/common.sh
@@ -45,6 +56,10 @@ cpu() { awk -F': ' '/User time|System time/ {t += $2} END {printf "%.0f", t}' "$
 pairs=("$data/embedding_eval/gensim/wordsim353.tsv" "$data/embedding_eval/gensim/simlex999.txt"
        "$data/embedding_eval/faruqui_wordsim/EN-MEN-TR-3k.txt")
 analogies="$data/embedding_eval/gensim/questions-words.txt"
+if [ "$model" = skipgram-subword ]; then
+    source scripts/bench/word2vec_subword.sh
+    exit 0
+fi
 # Run N seeds both tools with --seed N; each run's two files are evaluated by gensim's code.
 for run in $(seq "$runs"); do
     # `py` is a shell function, which /usr/bin/time cannot run: the same command spelt out.

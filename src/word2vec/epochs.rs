@@ -13,11 +13,12 @@ use super::kernels::cpu_has_fma;
 use super::objective::{Outputs, SigmoidTable};
 use super::sampling::{keep_thresholds, NegativeSampler, Rng};
 use super::schedule::Schedule;
-use super::state::State;
+use super::state::{State, Weights};
+use super::subword::{compose_all, BucketLists, SubwordInputs};
 use super::train::{train_job, Job, Scratch, Shared, SharedRows, Totals, JOB_WORDS};
 use super::{EpochCallback, EpochStats, Next, TrainReport, Vocabulary, Word2VecConfig};
 use crate::embeddings::Embeddings;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::progress::{Progress, ProgressEvent};
 use crate::train::Stop;
 
@@ -244,6 +245,7 @@ pub(crate) fn run_state(
                 syn0: state.syn0,
                 syn1neg: state.syn1neg,
                 syn1: state.syn1,
+                ngrams: state.ngrams,
             };
             let done = state.epochs_done;
             (state.vocab, Some(weights), words, done, state.jobs_done)
@@ -255,6 +257,10 @@ pub(crate) fn run_state(
         Some(w) => w,
         None => Weights::new(&vocab, config, tree.inner_nodes())?,
     };
+    let lists = match config.ngrams() {
+        Some(ngrams) => Some(BucketLists::new(vocab.words(), ngrams, config.threads)?),
+        None => None,
+    };
     let mut run = Run {
         corpus,
         config,
@@ -264,6 +270,7 @@ pub(crate) fn run_state(
         tree,
         table: SigmoidTable::new(),
         fma: cpu_has_fma(),
+        lists,
         schedule: Schedule::new(config, words),
         words,
         done,
@@ -282,9 +289,13 @@ pub(crate) fn run_state(
         let complete = stats.complete;
         report.epochs.push(stats);
         super::check_finite(&weights.syn0, epoch, config.alpha)?;
+        super::check_finite(&weights.ngrams, epoch, config.alpha)?;
         if let Some(callback) = after_epoch.as_mut() {
-            let vectors =
-                Embeddings::new(vocab.words().to_vec(), config.dim, weights.syn0.clone())?;
+            let values = match &run.lists {
+                Some(lists) => compose_all(&weights.syn0, &weights.ngrams, lists, config.dim),
+                None => weights.syn0.clone(),
+            };
+            let vectors = Embeddings::new(vocab.words().to_vec(), config.dim, values)?;
             if callback(epoch, &vectors)? == Next::Stop {
                 report.stop = Stop::Patience;
                 break;
@@ -300,6 +311,7 @@ pub(crate) fn run_state(
         syn0,
         syn1neg,
         syn1,
+        ngrams,
     } = weights;
     let state = State {
         config: config.clone(),
@@ -307,61 +319,11 @@ pub(crate) fn run_state(
         syn0,
         syn1neg,
         syn1,
+        ngrams,
         epochs_done: done + report.epochs.len(),
         jobs_done,
     };
     Ok((state, report))
-}
-
-/// The weight matrices of a CPU run.
-struct Weights {
-    /// Input vectors, `V × dim`: the word vectors the run returns.
-    syn0: Vec<f32>,
-    /// Negative sampling's output vectors, `V × dim` (empty without negative sampling).
-    syn1neg: Vec<f32>,
-    /// Hierarchical softmax's inner-node vectors, `(V - 1) × dim` (empty without it).
-    syn1: Vec<f32>,
-}
-
-impl Weights {
-    /// The weights before training. gensim 4: syn0 uniform in `[-1 / dim, 1 / dim)`
-    /// (word2vec.c: half that), the output matrices zero. Every matrix is reserved first, so
-    /// that sizes the machine cannot hold are an error rather than an abort. `inner_nodes` is
-    /// the Huffman tree's (0 without hierarchical softmax).
-    fn new(vocab: &Vocabulary, config: &Word2VecConfig, inner_nodes: usize) -> Result<Weights> {
-        let dim = config.dim;
-        let rows = |n: usize| {
-            n.checked_mul(dim)
-                .filter(|&n| n <= isize::MAX as usize / 4)
-                .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))
-        };
-        let reserve = |what: &str, size: usize| -> Result<Vec<f32>> {
-            let mut v = Vec::new();
-            v.try_reserve_exact(size).map_err(|_| {
-                Error::Config(format!(
-                    "{} words x {dim} dimensions: no memory for the {what} ({:.1} GiB)",
-                    vocab.len(),
-                    size as f64 * 4.0 / (1u64 << 30) as f64
-                ))
-            })?;
-            Ok(v)
-        };
-        let size = rows(vocab.len())?;
-        let ns_size = if config.negative > 0 { size } else { 0 };
-        let hs_size = rows(inner_nodes)?;
-        let mut syn0 = reserve("word vectors", size)?;
-        let mut syn1neg = reserve("context vectors", ns_size)?;
-        let mut syn1 = reserve("tree's node vectors", hs_size)?;
-        let mut rng = Rng::new(config.seed);
-        syn0.extend((0..size).map(|_| (rng.unit_f32() - 0.5) * 2.0 / dim as f32));
-        syn1neg.resize(ns_size, 0.0);
-        syn1.resize(hs_size, 0.0);
-        Ok(Weights {
-            syn0,
-            syn1neg,
-            syn1,
-        })
-    }
 }
 
 /// What every epoch of a CPU run shares.
@@ -375,6 +337,8 @@ struct Run<'a> {
     tree: HuffmanTree,
     table: SigmoidTable,
     fma: bool,
+    /// Each word's n-gram buckets, for the subword model.
+    lists: Option<BucketLists>,
     schedule: Schedule,
     /// In-vocabulary words of the corpus: one epoch's work.
     words: u64,
@@ -415,6 +379,10 @@ impl Run<'_> {
                     keep: &self.keep,
                     sampler: &self.sampler,
                     fma: self.fma,
+                    ngrams: self.lists.as_ref().map(|lists| SubwordInputs {
+                        rows: SharedRows::new(&mut weights.ngrams, config.dim),
+                        lists,
+                    }),
                 },
                 schedule: self.schedule.clone(),
                 seed: config.seed,

@@ -118,6 +118,7 @@ impl Model {
             keep: &self.keep,
             sampler: &self.sampler,
             fma: false,
+            ngrams: None,
         }
     }
 

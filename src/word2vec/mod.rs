@@ -1,5 +1,5 @@
-//! word2vec: skip-gram and CBOW, with negative sampling, hierarchical softmax or both, trained
-//! on the CPU.
+//! word2vec: skip-gram and CBOW, with negative sampling, hierarchical softmax or both, on words
+//! or on words and their character n-grams (fastText's subword model), trained on the CPU.
 //!
 //! A faithful re-implementation of the two models of Mikolov, Chen, Corrado & Dean, *Efficient
 //! Estimation of Word Representations in Vector Space* (2013), with the negative sampling and
@@ -13,7 +13,12 @@
 //!    within a randomly shrunk window around it are its context;
 //! 3. the *input* ([`Arch`]) is, for skip-gram, each context word's input vector in turn
 //!    (one example per (context, centre) pair), and for CBOW the mean of the context words'
-//!    input vectors (one example per centre);
+//!    input vectors (one example per centre). With subwords (`maxn` above 0; Bojanowski,
+//!    Grave, Joulin & Mikolov, *Enriching Word Vectors with Subword Information*, TACL 2017, as
+//!    `fasttext` and gensim's `FastText` train it) a word's input vector is the mean of its own
+//!    row and the rows of its hashed character n-grams, and each update goes to all of them
+//!    (module `subword`); skip-gram then predicts each context word from the centre's vector,
+//!    fastText's order;
 //! 4. the *objective* predicts the centre word from the input `h`: negative sampling pushes
 //!    `h` towards the centre's output vector and away from `negative` words drawn from the
 //!    unigram^0.75 distribution, one step of stochastic gradient ascent on
@@ -34,7 +39,7 @@
 //! The file formats, formulas and constants are documented where they are coded, in the private
 //! modules `corpus` (reading), `vocab`, `sampling` (subsampling, window, negatives), `huffman`
 //! (the tree of hierarchical softmax), `objective` (the update of one example), `train` (the
-//! inputs and the job loop), `kernels` (the vector arithmetic), `schedule` (learning rate and
+//! inputs and the job loop), `subword` (the n-gram input), `kernels` (the vector arithmetic), `schedule` (learning rate and
 //! time budget), `epochs` (the CPU run and its threads) and `torch` (the batched run on
 //! libtorch, skip-gram with negative sampling only). [`train_on`] chooses between the two runs
 //! by device. [`train_state`] runs on the CPU and returns the whole training [`State`], which
@@ -86,6 +91,7 @@ mod objective;
 mod sampling;
 mod schedule;
 mod state;
+mod subword;
 mod torch;
 mod train;
 mod vocab;
@@ -94,6 +100,8 @@ pub use torch::{train_torch_with, Batch, BATCH_PAIRS, ROW_CAP};
 #[cfg(test)]
 mod gradient_tests;
 #[cfg(test)]
+mod subword_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;
@@ -101,6 +109,7 @@ use std::time::Duration;
 
 use tch::Device;
 
+use crate::embeddings::subwords::Ngrams;
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::limits::MAX_LEARNING_RATE;
@@ -198,6 +207,15 @@ pub struct Word2VecConfig {
     /// Read lines that are not UTF-8 with U+FFFD for the bad bytes instead of stopping with an
     /// error naming the line (default false).
     pub lossy: bool,
+    /// Shortest character n-gram of the subword model (default 3, fastText's `-minn`); used
+    /// when `maxn` is above 0.
+    pub minn: usize,
+    /// Longest character n-gram; 0 (the default) trains plain word vectors, above 0 the
+    /// subword model of fastText (module `subword`). fastText's default is 6.
+    pub maxn: usize,
+    /// Rows the n-grams are hashed into (default 2,000,000, fastText's `-bucket`); used when
+    /// `maxn` is above 0. The n-gram matrix is `bucket × dim` floats (800 MB at the defaults).
+    pub bucket: usize,
 }
 
 impl Default for Word2VecConfig {
@@ -219,6 +237,9 @@ impl Default for Word2VecConfig {
             max_vocab: None,
             lowercase: false,
             lossy: false,
+            minn: 3,
+            maxn: 0,
+            bucket: 2_000_000,
         }
     }
 }
@@ -227,10 +248,42 @@ impl Default for Word2VecConfig {
 pub type SkipGramConfig = Word2VecConfig;
 
 impl Word2VecConfig {
+    /// The subword model's n-grams (`minn`, `maxn`, `bucket`), or `None` for plain word vectors
+    /// (`maxn` 0).
+    pub fn ngrams(&self) -> Option<Ngrams> {
+        let ngrams = Ngrams {
+            minn: self.minn,
+            maxn: self.maxn,
+            bucket: self.bucket,
+        };
+        ngrams.enabled().then_some(ngrams)
+    }
+
+    /// The settings of fastText's subword model (`--subwords`): n-grams of 3 to 6 characters
+    /// hashed into 2,000,000 rows, the rest of `self` unchanged.
+    pub fn with_subwords(self) -> Self {
+        let n = Ngrams::default();
+        Word2VecConfig {
+            minn: n.minn,
+            maxn: n.maxn,
+            bucket: n.bucket,
+            ..self
+        }
+    }
+
     /// Checks that every value is in range: positive `dim`, `window`, `epochs` and `threads`;
     /// `negative` positive unless `hs` is on; `0 <= min_alpha <= alpha`, finite; `sample >= 0`;
-    /// `max_vocab` not 0; a time budget above 0 and at most a year.
+    /// `max_vocab` not 0; a time budget above 0 and at most a year; with subwords (`maxn` above
+    /// 0), `1 <= minn <= maxn` and a bucket count from 1 to 2^31 - 1 ([`Ngrams::validate`]).
     pub fn validate(&self) -> Result<()> {
+        if self.maxn > 0 {
+            Ngrams {
+                minn: self.minn,
+                maxn: self.maxn,
+                bucket: self.bucket,
+            }
+            .validate()?;
+        }
         if self.negative == 0 && !self.hs {
             return Err(Error::Config(
                 "negative is 0 and hierarchical softmax (hs) is off: nothing to train; turn hs \
@@ -297,7 +350,7 @@ impl Word2VecConfig {
     /// `Ok` when the batched (GPU) trainer runs this model, which is skip-gram with negative
     /// sampling alone; otherwise an error naming the model.
     pub fn check_batched(&self) -> Result<()> {
-        if self.arch == Arch::SkipGram && !self.hs {
+        if self.arch == Arch::SkipGram && !self.hs && self.ngrams().is_none() {
             return Ok(());
         }
         Err(Error::Config(format!(
@@ -308,14 +361,22 @@ impl Word2VecConfig {
     }
 
     /// The model in words: "skip-gram, negative sampling (5)", "CBOW, hierarchical softmax",
-    /// "CBOW, hierarchical softmax + negative sampling (5)".
+    /// "CBOW, hierarchical softmax + negative sampling (5)", "skip-gram with subwords (3-6
+    /// characters, 2000000 buckets), negative sampling (5)".
     pub fn model_name(&self) -> String {
         let objective = match (self.hs, self.negative) {
             (true, 0) => "hierarchical softmax".to_owned(),
             (true, k) => format!("hierarchical softmax + negative sampling ({k})"),
             (false, k) => format!("negative sampling ({k})"),
         };
-        format!("{}, {objective}", self.arch.name())
+        let inputs = match self.ngrams() {
+            Some(n) => format!(
+                " with subwords ({}-{} characters, {} buckets)",
+                n.minn, n.maxn, n.bucket
+            ),
+            None => String::new(),
+        };
+        format!("{}{inputs}, {objective}", self.arch.name())
     }
 }
 
@@ -392,8 +453,10 @@ pub type EpochCallback<'a> = &'a mut dyn FnMut(usize, &Embeddings) -> Result<Nex
 
 /// Trains word vectors on the corpus file (plain or `.gz`), streamed: memory is about the
 /// vocabulary plus a `vocab × dim` matrix of input vectors and one of output vectors per
-/// objective, whatever the corpus size. Returns the input vectors (word2vec.c's `syn0`), most
-/// frequent word first, and per-epoch figures.
+/// objective (and `bucket × dim` n-gram rows with subwords), whatever the corpus size. Returns
+/// the input vectors (word2vec.c's `syn0`), most frequent word first, and per-epoch figures;
+/// with subwords a store that holds the n-gram rows too ([`Embeddings::subwords`]) and answers
+/// words outside the vocabulary from them.
 pub fn train(
     corpus: &Path,
     config: &Word2VecConfig,

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `config.json` | the [`Word2VecConfig`] of the run |
 //! | `vocab.json` | `{"words": [...], "counts": [...]}`, most frequent first |
-//! | `model.safetensors` | `syn0` (`V × dim`), `syn1neg` (`V × dim`, with negative sampling), `syn1` (`(V - 1) × dim`, with hierarchical softmax) |
+//! | `model.safetensors` | `syn0` (`V × dim`), `syn1neg` (`V × dim`, with negative sampling), `syn1` (`(V - 1) × dim`, with hierarchical softmax), `ngrams` (`bucket × dim`, with subwords) |
 //! | `meta.json` | kind `word2vec`, the seed, `epochs` done and `jobs` (each worker's job count, which seeds the next jobs' draws) |
 
 use std::path::Path;
@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use super::corpus::{self, SentenceSink};
-use super::{Vocabulary, Word2VecConfig};
+use super::sampling::Rng;
+use super::{Arch, Vocabulary, Word2VecConfig};
 use crate::checkpoint::{self, Meta, WEIGHTS_FILE};
+use crate::embeddings::subwords::{self, Loss, Subwords, Training};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 
@@ -32,6 +34,8 @@ pub struct State {
     pub(crate) syn1neg: Vec<f32>,
     /// Hierarchical softmax's node vectors (empty without it).
     pub(crate) syn1: Vec<f32>,
+    /// The subword model's n-gram rows, `bucket × dim` (empty without subwords).
+    pub(crate) ngrams: Vec<f32>,
     /// Epochs trained so far, over every run of this state.
     pub(crate) epochs_done: usize,
     /// Jobs each worker has trained so far (the largest count), where the next run's job
@@ -68,18 +72,51 @@ impl State {
         self.epochs_done
     }
 
-    /// The input vectors, the word vectors of the model.
+    /// The input vectors, the word vectors of the model (with subwords, their n-gram rows
+    /// too: see [`State::into_vectors`]).
     pub fn vectors(&self) -> Result<Embeddings> {
-        Embeddings::new(
-            self.vocab.words().to_vec(),
-            self.config.dim,
-            self.syn0.clone(),
-        )
+        self.clone().into_vectors()
     }
 
-    /// The input vectors, without a copy.
+    /// The input vectors, without a copy. For the subword model, a store with subwords
+    /// ([`Embeddings::with_subwords`]): each word's vector is the mean of its own row and its
+    /// n-gram rows, a word outside the vocabulary has the mean of its n-gram rows, and
+    /// fastText's model file (`.bin`) holds it whole, with the training settings and, under
+    /// negative sampling, the output vectors (fastText's output layer).
     pub fn into_vectors(self) -> Result<Embeddings> {
-        Embeddings::new(self.vocab.words().to_vec(), self.config.dim, self.syn0)
+        let words = self.vocab.words().to_vec();
+        let Some(ngrams) = self.config.ngrams() else {
+            return Embeddings::new(words, self.config.dim, self.syn0);
+        };
+        let c = &self.config;
+        let training = Training {
+            arch: match c.arch {
+                Arch::SkipGram => subwords::Arch::SkipGram,
+                Arch::Cbow => subwords::Arch::Cbow,
+            },
+            loss: if c.negative > 0 {
+                Loss::NegativeSampling
+            } else {
+                Loss::HierarchicalSoftmax
+            },
+            window: c.window,
+            epochs: self.epochs_done,
+            min_count: c.min_count,
+            negative: c.negative,
+            sample: c.sample,
+            tokens: self.vocab.corpus_tokens(),
+            // Hierarchical softmax's node vectors follow our tree, not fastText's: not kept.
+            output: self.syn1neg,
+            ..Training::default()
+        };
+        let subwords = Subwords {
+            ngrams,
+            word_rows: self.syn0,
+            bucket_rows: self.ngrams,
+            counts: self.vocab.counts().to_vec(),
+            training,
+        };
+        Embeddings::with_subwords(words, self.config.dim, subwords)
     }
 
     /// Writes the state as a model directory at `dir`, atomically, replacing an earlier one;
@@ -104,11 +141,12 @@ impl State {
     }
 
     /// The weight matrices by name.
-    fn matrices(&self) -> [(&'static str, &Vec<f32>); 3] {
+    fn matrices(&self) -> [(&'static str, &Vec<f32>); 4] {
         [
             ("syn0", &self.syn0),
             ("syn1neg", &self.syn1neg),
             ("syn1", &self.syn1),
+            ("ngrams", &self.ngrams),
         ]
     }
 
@@ -138,6 +176,7 @@ impl State {
             syn0: Vec::new(),
             syn1neg: Vec::new(),
             syn1: Vec::new(),
+            ngrams: Vec::new(),
             config,
             vocab,
             epochs_done,
@@ -154,6 +193,7 @@ impl State {
                     0
                 },
             ),
+            ("ngrams", state.config.ngrams().map_or(0, |n| n.bucket)),
         ];
         let mut tensors = checkpoint::load_tensors(dir, WEIGHTS_FILE)?;
         for (name, rows) in expected {
@@ -186,7 +226,8 @@ impl State {
             match name {
                 "syn0" => state.syn0 = values,
                 "syn1neg" => state.syn1neg = values,
-                _ => state.syn1 = values,
+                "syn1" => state.syn1 = values,
+                _ => state.ngrams = values,
             }
         }
         if let Some((name, _)) = tensors.first() {
@@ -196,6 +237,7 @@ impl State {
             ));
         }
         super::check_finite(&state.syn0, epochs_done, state.config.alpha)?;
+        super::check_finite(&state.ngrams, epochs_done, state.config.alpha)?;
         Ok(state)
     }
 
@@ -215,6 +257,15 @@ impl State {
             ("seed", a.seed == b.seed),
             ("max_vocab", a.max_vocab == b.max_vocab),
             ("lowercase", a.lowercase == b.lowercase),
+            ("subwords (maxn)", a.maxn == b.maxn),
+            (
+                "minn",
+                a.ngrams().map(|n| n.minn) == b.ngrams().map(|n| n.minn),
+            ),
+            (
+                "bucket",
+                a.ngrams().map(|n| n.bucket) == b.ngrams().map(|n| n.bucket),
+            ),
         ];
         match same.iter().find(|(_, same)| !same) {
             Some((name, _)) => Err(Error::Config(format!(
@@ -223,6 +274,69 @@ impl State {
             ))),
             None => Ok(()),
         }
+    }
+}
+
+/// The weight matrices of a CPU run.
+pub(crate) struct Weights {
+    /// Input vectors, `V × dim`: the word vectors the run returns.
+    pub(crate) syn0: Vec<f32>,
+    /// Negative sampling's output vectors, `V × dim` (empty without negative sampling).
+    pub(crate) syn1neg: Vec<f32>,
+    /// Hierarchical softmax's inner-node vectors, `(V - 1) × dim` (empty without it).
+    pub(crate) syn1: Vec<f32>,
+    /// The subword model's n-gram rows, `bucket × dim` (empty without subwords).
+    pub(crate) ngrams: Vec<f32>,
+}
+
+impl Weights {
+    /// The weights before training. gensim 4: syn0 uniform in `[-1 / dim, 1 / dim)`
+    /// (word2vec.c: half that), the output matrices zero; the n-gram rows of the subword model
+    /// uniform like syn0, drawn after it (fastText draws its whole input matrix so). Every matrix is reserved first, so
+    /// that sizes the machine cannot hold are an error rather than an abort. `inner_nodes` is
+    /// the Huffman tree's (0 without hierarchical softmax).
+    pub(crate) fn new(
+        vocab: &Vocabulary,
+        config: &Word2VecConfig,
+        inner_nodes: usize,
+    ) -> Result<Weights> {
+        let dim = config.dim;
+        let rows = |n: usize| {
+            n.checked_mul(dim)
+                .filter(|&n| n <= isize::MAX as usize / 4)
+                .ok_or_else(|| Error::Config(format!("{} words × {dim} dimensions", vocab.len())))
+        };
+        let reserve = |what: &str, size: usize| -> Result<Vec<f32>> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(size).map_err(|_| {
+                Error::Config(format!(
+                    "{} words x {dim} dimensions: no memory for the {what} ({:.1} GiB)",
+                    vocab.len(),
+                    size as f64 * 4.0 / (1u64 << 30) as f64
+                ))
+            })?;
+            Ok(v)
+        };
+        let size = rows(vocab.len())?;
+        let ns_size = if config.negative > 0 { size } else { 0 };
+        let hs_size = rows(inner_nodes)?;
+        let ngram_size = rows(config.ngrams().map_or(0, |n| n.bucket))?;
+        let mut syn0 = reserve("word vectors", size)?;
+        let mut syn1neg = reserve("context vectors", ns_size)?;
+        let mut syn1 = reserve("tree's node vectors", hs_size)?;
+        let mut ngrams = reserve("n-gram rows", ngram_size)?;
+        let mut rng = Rng::new(config.seed);
+        let mut uniform = || (rng.unit_f32() - 0.5) * 2.0 / dim as f32;
+        syn0.extend((0..size).map(|_| uniform()));
+        ngrams.extend((0..ngram_size).map(|_| uniform()));
+        syn1neg.resize(ns_size, 0.0);
+        syn1.resize(hs_size, 0.0);
+        Ok(Weights {
+            syn0,
+            syn1neg,
+            syn1,
+            ngrams,
+        })
     }
 }
 

@@ -2,14 +2,16 @@
 //! centre word the skip-gram pairs or the CBOW mean that feed [`objective::update`], on weight
 //! matrices shared Hogwild-style.
 //!
-//! [`train_job`] picks one compiled loop per model (architecture × objectives × CPU
-//! features), so each model's inner loop carries no test of the settings.
+//! [`train_job`] picks one compiled loop per model (architecture × objectives × input, words
+//! or words with subwords, × CPU features), so each model's inner loop carries no test of the
+//! settings. The subword input's examples are in `subword`.
 
 use std::marker::PhantomData;
 
 use super::kernels::axpy;
 use super::objective::{self, Outputs};
 use super::sampling::{reduced_window, NegativeSampler, Rng, KEEP_ALWAYS};
+use super::subword::{self, SubwordInputs};
 use super::Arch;
 
 /// Words per job handed to a worker: gensim's `job_batch_size` (`MAX_WORDS_IN_BATCH`). Small
@@ -79,16 +81,20 @@ pub(crate) struct Shared<'a> {
     pub(crate) keep: &'a [u64],
     pub(crate) sampler: &'a NegativeSampler,
     pub(crate) fma: bool,
+    /// The n-gram rows and bucket lists of the subword model; `None` for plain word vectors.
+    pub(crate) ngrams: Option<SubwordInputs<'a>>,
 }
 
 /// A worker's reusable buffers: no allocation per sentence or example.
 pub(crate) struct Scratch {
-    sentence: Vec<u32>,
-    negatives: Vec<u32>,
-    /// The CBOW input: the mean of the context's input vectors.
-    neu1: Vec<f32>,
+    pub(crate) sentence: Vec<u32>,
+    pub(crate) negatives: Vec<u32>,
+    /// The CBOW input (the mean of the context's input vectors), or subword skip-gram's `h`.
+    pub(crate) neu1: Vec<f32>,
     /// The gradient with respect to the input.
-    neu1e: Vec<f32>,
+    pub(crate) neu1e: Vec<f32>,
+    /// Subword skip-gram's gradient summed over a centre's window.
+    pub(crate) acc: Vec<f32>,
 }
 
 impl Scratch {
@@ -98,6 +104,7 @@ impl Scratch {
             negatives: Vec::new(),
             neu1: vec![0.0; dim],
             neu1e: vec![0.0; dim],
+            acc: vec![0.0; dim],
         }
     }
 }
@@ -124,7 +131,13 @@ pub(crate) type Totals = (f64, u64);
 /// in word2vec.c's order: keep/drop for each word of the sentence, then per centre the window
 /// and the negatives of its examples.
 #[inline(always)]
-fn train_job_body<const FMA: bool, const CBOW: bool, const HS: bool, const NS: bool>(
+fn train_job_body<
+    const FMA: bool,
+    const CBOW: bool,
+    const SUB: bool,
+    const HS: bool,
+    const NS: bool,
+>(
     sh: &Shared<'_>,
     job: &Job,
     scratch: &mut Scratch,
@@ -132,6 +145,10 @@ fn train_job_body<const FMA: bool, const CBOW: bool, const HS: bool, const NS: b
     rng: &mut Rng,
 ) -> Totals {
     let mut totals = (0.0, 0);
+    let sub = if SUB { sh.ngrams.as_ref() } else { None };
+    if SUB && sub.is_none() {
+        return totals;
+    }
     let mut start = 0;
     for &end in &job.ends {
         let raw = job.ids.get(start..end).unwrap_or(&[]);
@@ -143,10 +160,12 @@ fn train_job_body<const FMA: bool, const CBOW: bool, const HS: bool, const NS: b
                 scratch.sentence.push(w);
             }
         }
-        if CBOW {
-            cbow_sentence::<FMA, HS, NS>(sh, scratch, alpha, rng, &mut totals);
-        } else {
-            skipgram_sentence::<FMA, HS, NS>(sh, scratch, alpha, rng, &mut totals);
+        match (CBOW, sub) {
+            (true, sub) => cbow_sentence::<FMA, HS, NS>(sh, sub, scratch, alpha, rng, &mut totals),
+            (false, Some(sub)) => {
+                subword::skipgram_sentence::<FMA, HS, NS>(sh, sub, scratch, alpha, rng, &mut totals)
+            }
+            (false, None) => skipgram_sentence::<FMA, HS, NS>(sh, scratch, alpha, rng, &mut totals),
         }
     }
     totals
@@ -155,7 +174,7 @@ fn train_job_body<const FMA: bool, const CBOW: bool, const HS: bool, const NS: b
 /// The window `lo..hi` of the word at `pos` in a sentence of `len` words: a reduced window
 /// drawn from `rng` ([`reduced_window`]), cut at the sentence's ends. It holds `pos`.
 #[inline(always)]
-fn window_around(rng: &mut Rng, window: u32, pos: usize, len: usize) -> (usize, usize) {
+pub(crate) fn window_around(rng: &mut Rng, window: u32, pos: usize, len: usize) -> (usize, usize) {
     let reduced = reduced_window(rng, window);
     (pos.saturating_sub(reduced), (pos + reduced + 1).min(len))
 }
@@ -164,10 +183,9 @@ fn window_around(rng: &mut Rng, window: u32, pos: usize, len: usize) -> (usize, 
 /// centre, every context word's input vector `l1` in turn is `h` ([`objective::update`]), and
 /// `l1 += neu1e` after each.
 ///
-/// We draw all the negatives of a centre at once, right after its window, which is the same
-/// sequence of draws as one pair at a time, so that the output rows of the next pair can be
-/// prefetched while the current pair is computed: those rows are random in a matrix much
-/// larger than the L2 cache, and waiting for them is most of the cost of a pair otherwise.
+/// We draw all the negatives of a centre at once, right after its window
+/// ([`draw_negatives`]), so that the output rows of the next pair can be prefetched while the
+/// current pair is computed.
 #[inline(always)]
 fn skipgram_sentence<const FMA: bool, const HS: bool, const NS: bool>(
     sh: &Shared<'_>,
@@ -187,19 +205,8 @@ fn skipgram_sentence<const FMA: bool, const HS: bool, const NS: bool>(
     for (pos, &word) in sentence.iter().enumerate() {
         let (lo, hi) = window_around(rng, sh.window, pos, sentence.len());
         let contexts = hi - lo - 1;
-        if NS {
-            negatives.clear();
-            negatives.extend((0..contexts * k).map(|_| sh.sampler.draw(rng)));
-            prefetch_rows(&sh.out.syn1neg, negatives.get(..k).unwrap_or(&[]));
-        }
-        if let Some(&next) = sentence.get(pos + 1) {
-            if NS {
-                prefetch_rows(&sh.out.syn1neg, &[next]);
-            }
-            if HS {
-                prefetch_rows(&sh.out.syn1, sh.out.tree.path(next).1);
-            }
-        }
+        let next = sentence.get(pos + 1).copied();
+        draw_negatives::<HS, NS>(sh, rng, negatives, contexts, next);
         if let Some(&entering) = sentence.get(hi) {
             prefetch_rows(&sh.syn0, &[entering]);
         }
@@ -243,10 +250,12 @@ pub(crate) fn skipgram_pair<const FMA: bool, const HS: bool, const NS: bool>(
 }
 
 /// The CBOW examples of one subsampled sentence, word2vec.c's `-cbow 1` loop: one
-/// [`cbow_example`] per centre with at least one context word.
+/// [`cbow_example`] per centre with at least one context word, or with subwords (`sub`) one
+/// [`subword::cbow_example`].
 #[inline(always)]
 fn cbow_sentence<const FMA: bool, const HS: bool, const NS: bool>(
     sh: &Shared<'_>,
+    sub: Option<&SubwordInputs<'_>>,
     scratch: &mut Scratch,
     alpha: f32,
     rng: &mut Rng,
@@ -257,6 +266,7 @@ fn cbow_sentence<const FMA: bool, const HS: bool, const NS: bool>(
         negatives,
         neu1,
         neu1e,
+        ..
     } = scratch;
     let sentence = &sentence[..];
     for (pos, &word) in sentence.iter().enumerate() {
@@ -266,20 +276,25 @@ fn cbow_sentence<const FMA: bool, const HS: bool, const NS: bool>(
             // A sentence of one word: nothing to predict it from (word2vec.c's `if (cw)`).
             continue;
         }
-        if NS {
-            negatives.clear();
-            negatives.extend((0..sh.negative).map(|_| sh.sampler.draw(rng)));
-            prefetch_rows(&sh.out.syn1neg, negatives);
-            prefetch_rows(&sh.out.syn1neg, &[word]);
-        }
-        if HS {
-            prefetch_rows(&sh.out.syn1, sh.out.tree.path(word).1);
-        }
-        if let Some(&entering) = sentence.get(hi) {
-            prefetch_rows(&sh.syn0, &[entering]);
-        }
+        draw_negatives::<HS, NS>(sh, rng, negatives, 1, Some(word));
         let window = sentence.get(lo..hi).unwrap_or(&[]);
-        let l = cbow_example::<FMA, HS, NS>(sh, window, pos - lo, negatives, neu1, neu1e, alpha);
+        let l = match (sentence.get(hi), sub) {
+            (entering, Some(sub)) => {
+                if let Some(&entering) = entering {
+                    subword::prefetch_word(sh, sub, entering);
+                }
+                let example = (window, pos - lo);
+                subword::cbow_example::<FMA, HS, NS>(
+                    sh, sub, example, negatives, neu1, neu1e, alpha,
+                )
+            }
+            (entering, None) => {
+                if let Some(&entering) = entering {
+                    prefetch_rows(&sh.syn0, &[entering]);
+                }
+                cbow_example::<FMA, HS, NS>(sh, window, pos - lo, negatives, neu1, neu1e, alpha)
+            }
+        };
         *loss += f64::from(l);
         *examples += 1;
     }
@@ -324,9 +339,38 @@ pub(crate) fn cbow_example<const FMA: bool, const HS: bool, const NS: bool>(
     loss
 }
 
+/// Draws the negatives of a centre's `examples` examples, `negative` each, in one go (with
+/// negative sampling), and asks the CPU to start loading the output rows that come next: the
+/// first example's negatives and, for `target`, its output row or its path's node rows.
+/// Those rows are random in a matrix much larger than the L2 cache, and waiting for them is
+/// most of the cost of an example otherwise. Drawing a centre's negatives at once gives the
+/// same sequence of draws as drawing them example by example.
+#[inline(always)]
+pub(crate) fn draw_negatives<const HS: bool, const NS: bool>(
+    sh: &Shared<'_>,
+    rng: &mut Rng,
+    negatives: &mut Vec<u32>,
+    examples: usize,
+    target: Option<u32>,
+) {
+    if NS {
+        negatives.clear();
+        negatives.extend((0..examples * sh.negative).map(|_| sh.sampler.draw(rng)));
+        prefetch_rows(&sh.out.syn1neg, negatives.get(..sh.negative).unwrap_or(&[]));
+    }
+    if let Some(target) = target {
+        if NS {
+            prefetch_rows(&sh.out.syn1neg, &[target]);
+        }
+        if HS {
+            prefetch_rows(&sh.out.syn1, sh.out.tree.path(target).1);
+        }
+    }
+}
+
 /// Asks the CPU to start loading these rows into the cache; no effect on results.
 #[inline(always)]
-fn prefetch_rows(rows: &SharedRows<'_>, ids: &[u32]) {
+pub(crate) fn prefetch_rows(rows: &SharedRows<'_>, ids: &[u32]) {
     #[cfg(target_arch = "x86_64")]
     for &id in ids {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -355,19 +399,19 @@ fn prefetch_rows(rows: &SharedRows<'_>, ids: &[u32]) {
 /// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn train_job_fma<const CBOW: bool, const HS: bool, const NS: bool>(
+unsafe fn train_job_fma<const CBOW: bool, const SUB: bool, const HS: bool, const NS: bool>(
     sh: &Shared<'_>,
     job: &Job,
     scratch: &mut Scratch,
     alpha: f32,
     rng: &mut Rng,
 ) -> Totals {
-    train_job_body::<true, CBOW, HS, NS>(sh, job, scratch, alpha, rng)
+    train_job_body::<true, CBOW, SUB, HS, NS>(sh, job, scratch, alpha, rng)
 }
 
 /// Trains on one job of one model with the best code this CPU runs.
 #[inline(always)]
-fn train_job_as<const CBOW: bool, const HS: bool, const NS: bool>(
+fn train_job_as<const CBOW: bool, const SUB: bool, const HS: bool, const NS: bool>(
     sh: &Shared<'_>,
     job: &Job,
     scratch: &mut Scratch,
@@ -377,13 +421,30 @@ fn train_job_as<const CBOW: bool, const HS: bool, const NS: bool>(
     #[cfg(target_arch = "x86_64")]
     if sh.fma {
         // SAFETY: `sh.fma` is only set after detecting AVX2 and FMA (see `cpu_has_fma`).
-        return unsafe { train_job_fma::<CBOW, HS, NS>(sh, job, scratch, alpha, rng) };
+        return unsafe { train_job_fma::<CBOW, SUB, HS, NS>(sh, job, scratch, alpha, rng) };
     }
-    train_job_body::<false, CBOW, HS, NS>(sh, job, scratch, alpha, rng)
+    train_job_body::<false, CBOW, SUB, HS, NS>(sh, job, scratch, alpha, rng)
 }
 
-/// Trains on one job with the loop of the model in `sh`: negative sampling alone, hierarchical
-/// softmax alone (`hs` with `negative` 0), or both.
+/// A compiled job loop.
+type JobFn = fn(&Shared<'_>, &Job, &mut Scratch, f32, &mut Rng) -> Totals;
+
+/// The job loops of one input (plain words, or subwords when `SUB`) for each architecture and
+/// objective: negative sampling alone, hierarchical softmax alone (`hs` with `negative` 0), or
+/// both.
+fn job_fn<const SUB: bool>(arch: Arch, hs: bool, ns: bool) -> JobFn {
+    match (arch, hs, ns) {
+        (Arch::SkipGram, false, _) => train_job_as::<false, SUB, false, true>,
+        (Arch::SkipGram, true, false) => train_job_as::<false, SUB, true, false>,
+        (Arch::SkipGram, true, true) => train_job_as::<false, SUB, true, true>,
+        (Arch::Cbow, false, _) => train_job_as::<true, SUB, false, true>,
+        (Arch::Cbow, true, false) => train_job_as::<true, SUB, true, false>,
+        (Arch::Cbow, true, true) => train_job_as::<true, SUB, true, true>,
+    }
+}
+
+/// Trains on one job with the loop of the model in `sh`: its architecture, objectives and
+/// input (words, or words with subwords).
 pub(crate) fn train_job(
     sh: &Shared<'_>,
     job: &Job,
@@ -391,13 +452,9 @@ pub(crate) fn train_job(
     alpha: f32,
     rng: &mut Rng,
 ) -> Totals {
-    let f = match (sh.arch, sh.hs, sh.negative > 0) {
-        (Arch::SkipGram, false, _) => train_job_as::<false, false, true>,
-        (Arch::SkipGram, true, false) => train_job_as::<false, true, false>,
-        (Arch::SkipGram, true, true) => train_job_as::<false, true, true>,
-        (Arch::Cbow, false, _) => train_job_as::<true, false, true>,
-        (Arch::Cbow, true, false) => train_job_as::<true, true, false>,
-        (Arch::Cbow, true, true) => train_job_as::<true, true, true>,
+    let f = match sh.ngrams {
+        Some(_) => job_fn::<true>(sh.arch, sh.hs, sh.negative > 0),
+        None => job_fn::<false>(sh.arch, sh.hs, sh.negative > 0),
     };
     f(sh, job, scratch, alpha, rng)
 }
@@ -458,6 +515,7 @@ mod tests {
                 keep: &keep,
                 sampler: &sampler,
                 fma,
+                ngrams: None,
             };
             let mut scratch = Scratch::new(dim);
             train_job(&sh, &job, &mut scratch, 0.05, &mut Rng::for_job(1, 0, 0))

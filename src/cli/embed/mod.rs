@@ -27,7 +27,8 @@ pub struct EmbedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EmbedCommand {
-    /// Train skip-gram with negative sampling on a corpus file (plain or .gz, streamed).
+    /// Train word vectors on a corpus file (plain or .gz, streamed): skip-gram or CBOW,
+    /// negative sampling or hierarchical softmax, with fastText's subwords or without.
     Train(TrainArgs),
     /// Convert vectors between word2vec binary and text, GloVe and fastText's .bin (the output
     /// format from --format, else from the name of --out).

@@ -1,14 +1,16 @@
-//! `embed train`: word2vec (skip-gram or CBOW; negative sampling, hierarchical softmax or both)
-//! on a corpus file, on the CPU's Hogwild threads or a GPU (the library chooses by device; the
-//! GPU trainer runs skip-gram with negative sampling only), optionally scored on analogies
-//! after every epoch.
+//! `embed train`: word2vec (skip-gram or CBOW; negative sampling, hierarchical softmax or both),
+//! optionally with fastText's subwords (`--subwords`, written as fastText's `.bin`), on a corpus
+//! file, on the CPU's Hogwild threads or a GPU (the library chooses by device; the GPU trainer
+//! runs skip-gram with negative sampling only), optionally scored on analogies after every
+//! epoch.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use seqmodels::embeddings::eval::{self, EvalOptions};
-use seqmodels::embeddings::{formats, Embeddings};
+use seqmodels::embeddings::formats::{self, Format};
+use seqmodels::embeddings::Embeddings;
 use seqmodels::progress::ProgressEvent;
 use seqmodels::train::{Stop, DEFAULT_SEED};
 use seqmodels::word2vec::{self, Arch, Next, State, TrainReport, Word2VecConfig};
@@ -29,7 +31,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Output format [default: from --out's name: .txt/.vec text, .glove/.glove.txt GloVe,
-    /// else word2vec binary].
+    /// else word2vec binary, or fastText's .bin with --subwords].
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// skipgram: each context word predicts the centre (better for rare words and semantic
@@ -41,6 +43,23 @@ pub struct TrainArgs {
     /// beside negative sampling otherwise.
     #[arg(long, group = "model")]
     pub hs: bool,
+    /// fastText's subword model: a word's vector is the mean of its own row and the rows of its
+    /// character n-grams (of `<word>`, hashed into --bucket rows), so words never seen in
+    /// training get a vector from their n-grams. Written as fastText's .bin (--out NAME.bin or
+    /// --format fasttext), which fastText and gensim read. [n-grams of 3-6 characters, 2000000
+    /// buckets: fastText's defaults]
+    #[arg(long, group = "model")]
+    pub subwords: bool,
+    /// Shortest character n-gram, the < and > boundaries counted (needs --subwords) [default: 3].
+    #[arg(long, group = "model", value_name = "N")]
+    pub minn: Option<usize>,
+    /// Longest character n-gram (needs --subwords) [default: 6].
+    #[arg(long, group = "model", value_name = "N")]
+    pub maxn: Option<usize>,
+    /// Rows the n-grams are hashed into (needs --subwords); the n-gram matrix takes bucket x dim
+    /// x 4 bytes of memory (800 MB at the defaults) [default: 2000000].
+    #[arg(long, group = "model", value_name = "N")]
+    pub bucket: Option<usize>,
     #[arg(long, group = "model", default_value_t = 100)]
     pub dim: usize,
     /// Maximum distance between a word and its context (a random smaller window is drawn per word).
@@ -156,7 +175,7 @@ impl TrainArgs {
             };
         }
         let arch = Arch::from(self.arch);
-        Word2VecConfig {
+        let config = Word2VecConfig {
             arch,
             hs: self.hs,
             dim: self.dim,
@@ -173,7 +192,59 @@ impl TrainArgs {
             max_vocab: self.max_vocab,
             lowercase: self.lowercase,
             lossy: self.lossy,
+            ..Word2VecConfig::default()
+        };
+        if !self.subwords {
+            return config;
         }
+        let config = config.with_subwords();
+        Word2VecConfig {
+            minn: self.minn.unwrap_or(config.minn),
+            maxn: self.maxn.unwrap_or(config.maxn),
+            bucket: self.bucket.unwrap_or(config.bucket),
+            ..config
+        }
+    }
+
+    /// Refuses subword settings that cannot be trained or written, before any work: n-gram
+    /// flags without `--subwords`, `--maxn 0` with it, `--patience` with it (keeping the best
+    /// epoch would hold a second copy of the n-gram rows), and an output format other than
+    /// fastText's `.bin`, the one format that holds n-gram rows. `trained` says whether the
+    /// run trains subwords (asked for, or those of the resumed state).
+    fn check_subwords(&self, trained: bool, format: Format) -> anyhow::Result<()> {
+        if !self.subwords {
+            let given = [
+                ("minn", self.minn),
+                ("maxn", self.maxn),
+                ("bucket", self.bucket),
+            ];
+            if let Some((name, _)) = given.iter().find(|(_, v)| v.is_some()) {
+                anyhow::bail!(
+                    "--{name} sets the n-grams of the subword model, which is off: add --subwords"
+                );
+            }
+        }
+        if self.maxn == Some(0) {
+            anyhow::bail!("--maxn 0 leaves words without n-grams: leave out --subwords instead");
+        }
+        if !trained {
+            return Ok(());
+        }
+        if self.patience > 0 {
+            anyhow::bail!(
+                "--patience keeps the best epoch's vectors, which for the subword model means a \
+                 second copy of its n-gram rows: train the subword model without --patience"
+            );
+        }
+        if format != Format::FastText {
+            anyhow::bail!(
+                "--subwords trains n-gram rows, which only fastText's model file holds, and {} \
+                 would be written as {format}: give --out NAME.bin or --format fasttext (embed \
+                 convert writes the word vectors alone in other formats afterwards)",
+                self.out.display()
+            );
+        }
+        Ok(())
     }
 }
 
@@ -193,8 +264,11 @@ pub(super) fn train(
         None => None,
     };
     let config = args.config(threads, resumed.as_ref().map(State::config));
+    config.validate()?;
     // The format, from the name or --format, is settled before any work.
-    let format = super::out_format(args.format, &args.out, false)?;
+    let subwords = config.ngrams().is_some();
+    let format = super::out_format(args.format, &args.out, subwords)?;
+    args.check_subwords(subwords, format)?;
     let state_dir = args.state.as_ref().or(args.resume.as_ref());
     let device = pick_device(&args, &config, state_dir.is_some())?;
     let _claim = common::claim_out(state_dir, State::KIND, false)?;
