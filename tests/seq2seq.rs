@@ -128,21 +128,38 @@ fn seeded_smoke_training_learns_and_round_trips() {
             },
         )
         .unwrap();
+    // Batches of 7 of the 40 inputs: decoded grouped by length, padded to less.
+    let by_length = model
+        .translate(
+            &inputs[..40],
+            &DecodeOptions {
+                batch_size: 7,
+                ..beam.clone()
+            },
+        )
+        .unwrap();
     let mut reversed_inputs = inputs[..40].to_vec();
     reversed_inputs.reverse();
     let mut reversed = model.translate(&reversed_inputs, &beam).unwrap();
     reversed.reverse();
-    for ((x, y), z) in together.iter().zip(&one_by_one).zip(&reversed) {
-        let (x, y, z) = (
+    for (((x, y), z), w) in together
+        .iter()
+        .zip(&one_by_one)
+        .zip(&reversed)
+        .zip(&by_length)
+    {
+        let (x, y, z, w) = (
             x.as_ref().unwrap(),
             y.as_ref().unwrap(),
             z.as_ref().unwrap(),
+            w.as_ref().unwrap(),
         );
         assert_eq!(x.len(), 3);
-        for ((hx, hy), hz) in x.iter().zip(y).zip(z) {
-            assert_eq!(hx.text, hy.text);
-            assert_eq!(hx.text, hz.text);
-            assert!((hx.score - hy.score).abs() < 1e-4 && (hx.score - hz.score).abs() < 1e-4);
+        for (((hx, hy), hz), hw) in x.iter().zip(y).zip(z).zip(w) {
+            for h in [hy, hz, hw] {
+                assert_eq!(hx.text, h.text);
+                assert!((hx.score - h.score).abs() < 1e-4);
+            }
         }
         assert!(x.windows(2).all(|w| w[0].score >= w[1].score));
     }

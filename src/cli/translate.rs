@@ -8,6 +8,11 @@ use seqmodels::seq2seq::{AttentionMap, DecodeOptions, Task, Translation, Transla
 
 use super::common::DeviceArgs;
 
+/// Piped input is read this many batches (`--batch-size`) at a time...
+const READ_BATCHES: usize = 8;
+/// ...or fewer, once the lines read hold this many bytes.
+const READ_BYTES: usize = 16 << 20;
+
 #[derive(Debug, Args)]
 pub struct TranslateArgs {
     /// Texts to translate; without any, reads one per line from stdin.
@@ -33,7 +38,8 @@ pub struct TranslateArgs {
     /// Draw where the model looked for each input: `-` draws it in the terminal (stderr).
     #[arg(long, value_name = "PATH|-")]
     pub attention: Option<String>,
-    /// Inputs decoded together.
+    /// Inputs decoded together. Piped input is read 8 batches at a time and decoded grouped by
+    /// length, so that a batch pads its inputs only to the longest of its own.
     #[arg(long, default_value_t = 256, value_parser = super::common::positive)]
     pub batch_size: usize,
     /// Sentence models: at most this many output tokens per source token (but at least
@@ -124,22 +130,26 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
         failures += translate_chunk(&translator, &inputs, None, &options, &args, &mut out)?;
     } else {
         let stdin = std::io::stdin();
-        // Typed lines are answered at once; piped lines are decoded in batches.
+        // Typed lines are answered at once; piped lines are read several batches at a time, so
+        // that the translator can group them by length (each batch pads less).
         let read_batch = if stdin.is_terminal() {
             1
         } else {
-            args.batch_size.max(1)
+            args.batch_size.max(1).saturating_mul(READ_BATCHES)
         };
+        let mut held = 0usize;
         let mut lines: Vec<(usize, String)> = Vec::new();
         for line in seqmodels::text::lines(stdin.lock(), Path::new("<stdin>")) {
             match line {
                 Ok(numbered) => {
                     empty += usize::from(numbered.1.trim().is_empty());
+                    held += numbered.1.len();
                     lines.push(numbered);
                 }
                 Err(err @ seqmodels::Error::BadLine { .. }) => {
                     // Keep one output line per input: answer what came before, then this one.
                     failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
+                    held = 0;
                     out.flush()?;
                     eprintln!("error: {err}");
                     failures += 1;
@@ -147,8 +157,9 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<()> {
                 }
                 Err(err) => return Err(err.into()),
             }
-            if lines.len() >= read_batch {
+            if lines.len() >= read_batch || held >= READ_BYTES {
                 failures += flush(&translator, &mut lines, &options, &args, &mut out)?;
+                held = 0;
             }
         }
         failures += flush(&translator, &mut lines, &options, &args, &mut out)?;

@@ -9,6 +9,7 @@
 //!   pair readers, sentence training and scoring.
 
 mod attention_map;
+mod batching;
 pub mod beam;
 mod codec;
 pub mod dates;

@@ -132,8 +132,9 @@ pub struct Encoded {
     pub states: Tensor,
     /// `W_a a_j + b`, precomputed: `[batch, src_len, attn_hidden]`.
     pub keys: Tensor,
-    /// `true` at real positions, `false` at padding: `[batch, src_len]`.
-    pub mask: Tensor,
+    /// `true` at padding, `false` at real positions: `[batch, src_len]` (the attention's mask,
+    /// kept in the form it is applied in, so that no step negates it again).
+    pub padding: Tensor,
 }
 
 impl Encoded {
@@ -142,7 +143,7 @@ impl Encoded {
         Encoded {
             states: self.states.index_select(0, rows),
             keys: self.keys.index_select(0, rows),
-            mask: self.mask.index_select(0, rows),
+            padding: self.padding.index_select(0, rows),
         }
     }
 }
@@ -374,7 +375,7 @@ impl Seq2Seq {
         Encoded {
             states: x,
             keys,
-            mask,
+            padding: mask.logical_not(),
         }
     }
 
@@ -415,7 +416,7 @@ impl Seq2Seq {
             .attn_score
             .forward(&(&enc.keys + query).tanh())
             .squeeze_dim(-1)
-            .masked_fill(&enc.mask.logical_not(), f64::NEG_INFINITY);
+            .masked_fill(&enc.padding, f64::NEG_INFINITY);
         let attention = scores.softmax(-1, Kind::Float);
         let context = attention.unsqueeze(1).bmm(&enc.states).squeeze_dim(1);
         let input = match &self.tgt_embed {

@@ -448,7 +448,8 @@ impl Translator {
         let per_chunk = options
             .batch_size
             .clamp(1, (16_384 / options.beam_width.max(1)).max(1));
-        for chunk in valid.chunks(per_chunk) {
+        let length = |i: usize| encoded[i].as_ref().map_or(0, |s| s.ids.len());
+        for chunk in super::batching::batches(&valid, length, per_chunk) {
             let sources: Vec<&Source> = chunk
                 .iter()
                 .filter_map(|&i| encoded[i].as_ref().ok())
@@ -557,10 +558,7 @@ impl Translator {
     ) -> Result<Vec<Vec<Hypothesis>>> {
         let (src, lengths) = self.batch_sources(sources);
         let enc = self.model.encode(&src, &lengths, false);
-        let mut stepper = TorchStepper {
-            model: &self.model,
-            enc,
-        };
+        let mut stepper = TorchStepper::new(&self.model, enc, sources.len());
         let init = self.model.initial_state(sources.len() as i64);
         beam::beam_search(&mut stepper, init, sources.len(), config, constraint)
     }

@@ -89,19 +89,29 @@ impl DateConstraint {
     /// The allowed next characters after `prefix` (a string of what was produced so far), in the
     /// order `'0'..='9'`, `'-'`; empty once the date is complete or if `prefix` cannot start one.
     pub fn allowed_chars(&self, prefix: &str) -> Vec<char> {
-        // Trying each of the eleven characters keeps this trivially right: a character is
-        // allowed exactly when the extended prefix can still become a valid date.
-        let mut candidate = String::with_capacity(prefix.len() + 1);
-        ALPHABET
-            .iter()
-            .copied()
-            .filter(|&c| {
-                candidate.clear();
-                candidate.push_str(prefix);
-                candidate.push(c);
-                self.completable(candidate.as_bytes())
-            })
-            .collect()
+        let mut chars = Vec::new();
+        self.each_allowed(prefix.as_bytes(), |i| chars.push(ALPHABET[i]));
+        chars
+    }
+
+    /// Calls `allow(i)` for each index `i` into [`ALPHABET`] whose character may follow `prefix`
+    /// (bytes of what was produced so far). Trying each of the eleven characters keeps this
+    /// trivially right: a character is allowed exactly when the extended prefix can still become
+    /// a valid date. No allocation: it runs for every hypothesis at every decoding step.
+    fn each_allowed(&self, prefix: &[u8], mut allow: impl FnMut(usize)) {
+        let n = prefix.len();
+        if n >= DATE_LEN {
+            return;
+        }
+        let mut candidate = [0u8; DATE_LEN];
+        candidate[..n].copy_from_slice(prefix);
+        for (i, &c) in ALPHABET.iter().enumerate() {
+            // ALPHABET is ASCII, so each character is one byte.
+            candidate[n] = c as u8;
+            if self.completable(&candidate[..=n]) {
+                allow(i);
+            }
+        }
     }
 
     /// Whether some date in range, written `YYYY-MM-DD`, starts with `p`. Decided field by field:
@@ -161,21 +171,23 @@ impl Constraint for DateConstraint {
                 return;
             }
         }
-        let mut text = String::with_capacity(prefix.len());
-        for &t in prefix {
+        if prefix.len() >= DATE_LEN {
+            return;
+        }
+        let mut text = [0u8; DATE_LEN];
+        for (byte, &t) in text.iter_mut().zip(prefix) {
             match self.chars.get(t) {
-                Some(&c) => text.push(c),
-                // A token outside the vocabulary cannot be part of a date: nothing may follow.
-                None => return,
+                Some(&c) if c.is_ascii() => *byte = c as u8,
+                // A token outside the vocabulary, or a character no date holds, cannot be part
+                // of a date: nothing may follow.
+                _ => return,
             }
         }
-        for c in self.allowed_chars(&text) {
-            if let Some(i) = ALPHABET.iter().position(|&a| a == c) {
-                if let Some(slot) = allowed.get_mut(self.tokens[i]) {
-                    *slot = true;
-                }
+        self.each_allowed(&text[..prefix.len()], |i| {
+            if let Some(slot) = allowed.get_mut(self.tokens[i]) {
+                *slot = true;
             }
-        }
+        });
     }
 
     fn fallback(&self) -> Option<usize> {
