@@ -34,6 +34,8 @@ fn trained() -> &'static str {
             "25",
             "--hidden",
             "32",
+            "--valid-fraction",
+            "0.1",
             "--seed",
             "3",
             "--device",
@@ -200,6 +202,25 @@ fn bad_input_is_a_clear_error() {
         "{}",
         run.stderr
     );
+    // Training names it too, once.
+    std::fs::write(&bad, format!("i love you,0\n{},1\n", "love ".repeat(1500))).unwrap();
+    let long = dir.path().join("long");
+    let run = seqmodels(&[
+        "-q",
+        "classify",
+        "train",
+        "--train",
+        bad.to_str().unwrap(),
+        "--out",
+        long.to_str().unwrap(),
+        "--model",
+        "average",
+        "--epochs",
+        "1",
+    ]);
+    assert!(run.ok, "{}", run.stderr);
+    let warning = "bad.csv:2: more than 1000 words; the classifier reads the first 1000";
+    assert_eq!(run.stderr.matches(warning).count(), 1, "{}", run.stderr);
     let run = eval_bad("i love you,0\nthis label is new,7\n");
     assert!(!run.ok);
     assert!(
@@ -390,6 +411,7 @@ fn small_training(args: &[&str]) -> common::Run {
     ];
     if !args.contains(&"--resume") {
         all.extend(["--embed-dim", "16", "--hidden", "16", "--layers", "1"]);
+        all.extend(["--valid-fraction", "0.1"]);
     }
     all.extend_from_slice(args);
     seqmodels(&all)

@@ -21,7 +21,9 @@ pub(super) struct Run {
     pub(super) out: Option<PathBuf>,
     pub(super) train_set: Encoded,
     pub(super) valid_set: Option<Encoded>,
-    pub(super) coverage: f64,
+    /// The shares of the training words with pretrained vectors of their own, and from
+    /// subwords.
+    pub(super) coverage: (f64, f64),
     pub(super) train_file: PathBuf,
     pub(super) valid_file: Option<PathBuf>,
     pub(super) figures: Vec<EpochFigures>,
@@ -134,9 +136,12 @@ impl Trainee for Run {
                 self.valid_set.as_ref().map_or(0, Encoded::len),
             )
             .with_figure("train_file", self.train_file.display().to_string())
-            .with_figure("pretrained_coverage", self.coverage)
+            .with_figure("pretrained_coverage", self.coverage.0)
             .with_figure("optimizer_steps", self.optim.steps())
             .with_figure("train_options", options);
+        if self.coverage.1 > 0.0 {
+            meta = meta.with_figure("subword_coverage", self.coverage.1);
+        }
         if let Some(file) = &self.valid_file {
             meta = meta.with_figure("valid_file", file.display().to_string());
         }

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::data::{Dataset, Labels};
+use super::inputs::encode;
 use super::metrics::{k_folds, mean_sd, Evaluation};
 use super::model::{Classifier, ClassifierConfig};
+use super::tokenize::LongSentence;
 use super::train::{train, TrainData, TrainOptions};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
@@ -44,14 +46,22 @@ pub(crate) fn argmax(p: &[f32]) -> usize {
         .0
 }
 
-/// Accuracy, per-class precision/recall/F1 and the confusion matrix of `model` on `data`; a
-/// label the model does not know is an error naming its file and line.
+/// Accuracy, per-class precision/recall/F1 and the confusion matrix of `model` on `data`, and
+/// the sentences longer than the model reads ([`Evaluation::long_sentences`]); a label the
+/// model does not know is an error naming its file and line.
 pub fn evaluate(model: &Classifier, data: &Dataset) -> Result<Evaluation> {
     let labels = Labels::from_names(model.config().labels.clone());
     let gold = data.classes(&labels)?;
-    let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
-    let predicted = predict(model, &texts, 256)?;
-    Evaluation::new(model.config().labels.clone(), &gold, &predicted)
+    let (ids, long) = encode(model, data)?;
+    let refs: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
+    let predicted: Vec<usize> = model
+        .probabilities_of_ids(&refs, 256)?
+        .iter()
+        .map(|p| argmax(p))
+        .collect();
+    let mut evaluation = Evaluation::new(model.config().labels.clone(), &gold, &predicted)?;
+    evaluation.long_sentences = long;
+    Ok(evaluation)
 }
 
 /// What k-fold cross-validation measured.
@@ -65,6 +75,9 @@ pub struct CrossValidation {
     pub sd: f64,
     /// The epoch chosen in each fold.
     pub best_epochs: Vec<usize>,
+    /// The sentences longer than a classifier reads, by line (each once: from the fold that
+    /// scored it).
+    pub long_sentences: Vec<LongSentence>,
 }
 
 /// k-fold cross-validation (for data without a test split, like MR): the sentences are shuffled
@@ -82,6 +95,7 @@ pub fn cross_validate(
     let folds = k_folds(data.examples.len(), k, options.train.seed)?;
     let mut accuracies = Vec::with_capacity(k);
     let mut best_epochs = Vec::with_capacity(k);
+    let mut long_sentences = Vec::new();
     for (f, test_rows) in folds.iter().enumerate() {
         let mut train_rows: Vec<usize> = folds
             .iter()
@@ -119,14 +133,17 @@ pub fn cross_validate(
         );
         progress.event(&ProgressEvent::End { summary: &summary });
         accuracies.push(eval.accuracy);
+        long_sentences.extend(eval.long_sentences);
         best_epochs.push(report.best_epoch);
     }
     let (mean, sd) = mean_sd(&accuracies);
+    long_sentences.sort_by_key(|l| l.line);
     Ok(CrossValidation {
         accuracies,
         mean,
         sd,
         best_epochs,
+        long_sentences,
     })
 }
 

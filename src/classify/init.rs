@@ -1,12 +1,13 @@
 //! A new classifier's initial weights: the embedding table (pretrained vectors where known,
-//! random rows at their scale where trained, zeros for `<pad>` and `<unk>`) and the LSTM's
-//! weights, named and drawn as PyTorch does.
+//! composed from subwords where the vectors have them, random rows at their scale where
+//! trained, zeros for `<pad>` and `<unk>`) and the LSTM's weights, named and drawn as PyTorch
+//! does.
 
 use tch::nn::Init;
 use tch::{Device, Kind, Tensor};
 
 use super::model::{ClassifierConfig, EmbeddingInit};
-use super::tokenize::{PAD_ID, UNK_ID};
+use super::tokenize::{PAD_ID, SPECIALS, UNK_ID};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::vocab::Vocab;
@@ -53,10 +54,11 @@ pub(super) fn fill_embeddings(
         if let EmbeddingInit::Pretrained(e) = init {
             let mut rows = Vec::new();
             let mut ids = Vec::new();
-            for (i, word) in vocab.tokens().iter().enumerate() {
-                if let Some(j) = e.id(word) {
+            // A word's own vector, or with subwords the mean of its n-gram rows.
+            for (i, word) in vocab.tokens().iter().enumerate().skip(SPECIALS.len()) {
+                if let Ok(vector) = e.get_vector(word) {
                     ids.push(i as i64);
-                    rows.extend_from_slice(e.vector(j));
+                    rows.extend_from_slice(&vector);
                 }
             }
             if !ids.is_empty() {

@@ -48,6 +48,10 @@ pub struct Evaluation {
     pub per_class: Vec<ClassMetrics>,
     /// Unweighted mean of the F1 of all classes.
     pub macro_f1: f64,
+    /// The sentences scored that were longer than the classifier reads (filled by
+    /// [`evaluate`](super::evaluate); not part of the JSON figures).
+    #[serde(skip)]
+    pub long_sentences: Vec<super::LongSentence>,
 }
 
 /// `num / den`, or 0 when `den` is 0.
@@ -110,6 +114,7 @@ impl Evaluation {
             accuracy,
             per_class,
             macro_f1,
+            long_sentences: Vec::new(),
         })
     }
 

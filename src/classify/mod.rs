@@ -20,6 +20,7 @@
 //! ```
 
 mod data;
+mod defaults;
 mod epochs;
 mod eval;
 mod init;
@@ -37,10 +38,11 @@ pub use data::{
     read_labelled_lines, read_pos_neg, read_table, Column, Dataset, Example, Labels, Source,
     TableOptions,
 };
+pub use defaults::{Defaults, SMALL_DATA};
 pub use eval::{cross_validate, evaluate, predict, top_k, CrossValidation};
 pub use inputs::{vocabulary, TrainedWords};
 pub use model::{Architecture, Batch, Classifier, ClassifierConfig, EmbeddingInit, Pooling, KIND};
 #[cfg(feature = "plot")]
 pub use plot::{confusion_png, MAX_DRAWN_CLASSES};
-pub use tokenize::{Tokenizer, MAX_WORDS, PAD_ID, UNK_ID};
+pub use tokenize::{LongSentence, Tokenizer, MAX_WORDS, PAD_ID, UNK_ID};
 pub use train::{resume, split, train, EpochFigures, TrainData, TrainOptions, TrainReport};

@@ -4,8 +4,14 @@
 //! writes `century's` as `century s`, so splitting at the apostrophe finds its words.
 //!
 //! Words map to ids through a [`Vocab`] whose first two entries are `<pad>` (0) and `<unk>` (1);
-//! a word the vocabulary lacks becomes `<unk>`, never an error.
+//! a word the vocabulary lacks becomes `<unk>`, never an error. A sentence longer than
+//! [`MAX_WORDS`] words is cut there, and training and evaluation name it ([`LongSentence`]):
+//! each sentence is tokenised once, and the cut is found on the way.
 
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 use tokenizers::normalizers::{Lowercase, Sequence, NFKC};
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::{
@@ -78,7 +84,35 @@ impl Tokenizer {
     /// The ids of `text`'s words in `vocab` (`<unk>` for missing words); at least one id, so an
     /// all-whitespace text is one `<unk>`.
     pub fn ids(&self, text: &str, vocab: &Vocab) -> Result<Vec<i64>> {
-        Ok(word_ids(&self.words(text)?, vocab))
+        Ok(self.ids_cut(text, vocab)?.0)
+    }
+
+    /// [`Tokenizer::ids`], and whether `text` was longer than a classifier reads.
+    pub fn ids_cut(&self, text: &str, vocab: &Vocab) -> Result<(Vec<i64>, bool)> {
+        let (words, cut) = self.words_cut(text)?;
+        Ok((word_ids(&words, vocab), cut))
+    }
+}
+
+/// A sentence longer than a classifier reads: only its first [`MAX_WORDS`] words were used.
+/// Its `Display` is the warning `classify` prints: `data.csv:2: more than 1000 words; the
+/// classifier reads the first 1000`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LongSentence {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its 1-based line (a table's record: the line it starts on).
+    pub line: usize,
+}
+
+impl fmt::Display for LongSentence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: more than {MAX_WORDS} words; the classifier reads the first {MAX_WORDS}",
+            self.path.display(),
+            self.line
+        )
     }
 }
 
@@ -127,5 +161,27 @@ mod tests {
         let t = Tokenizer::new(true);
         assert_eq!(t.ids("I love YOU", &vocab).unwrap(), [UNK_ID, 2, 3]);
         assert_eq!(t.ids("   ", &vocab).unwrap(), [UNK_ID]);
+    }
+
+    #[test]
+    fn a_long_text_is_cut_at_max_words_and_says_so() {
+        let vocab = Vocab::try_from(["<pad>", "<unk>", "love"].map(String::from).to_vec()).unwrap();
+        let t = Tokenizer::new(true);
+        let (ids, cut) = t.ids_cut(&"love ".repeat(MAX_WORDS), &vocab).unwrap();
+        assert_eq!((ids.len(), cut), (MAX_WORDS, false));
+        let (ids, cut) = t.ids_cut(&"love ".repeat(MAX_WORDS + 1), &vocab).unwrap();
+        assert_eq!((ids.len(), cut), (MAX_WORDS, true));
+        assert!(ids.iter().all(|&i| i == 2));
+        // Past MAX_CHARS characters the text is cut before splitting, even into few words.
+        let (words, cut) = t.words_cut(&"x".repeat(MAX_CHARS + 1)).unwrap();
+        assert_eq!((words.len(), cut), (1, true));
+        let long = LongSentence {
+            path: PathBuf::from("data.csv"),
+            line: 2,
+        };
+        assert_eq!(
+            long.to_string(),
+            "data.csv:2: more than 1000 words; the classifier reads the first 1000"
+        );
     }
 }

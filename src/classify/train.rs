@@ -12,9 +12,9 @@ use tch::Device;
 
 use super::data::{Dataset, Labels};
 use super::epochs::Run;
-use super::inputs::{vocabulary, Encoded, TrainedWords};
+use super::inputs::{coverage, vocabulary, Encoded, TrainedWords};
 use super::model::{Classifier, ClassifierConfig, EmbeddingInit, FORMAT_VERSION, KIND};
-use super::tokenize::{word_ids, Tokenizer};
+use super::tokenize::{word_ids, LongSentence, Tokenizer};
 use crate::checkpoint::Meta;
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
@@ -121,6 +121,14 @@ pub struct TrainReport {
     pub valid_size: usize,
     /// Share of the training words found in the pretrained vectors (1 without them).
     pub pretrained_coverage: f64,
+    /// Share of the training words that the pretrained vectors lack but compose from their
+    /// character n-grams (vectors with subwords only; 0 otherwise).
+    #[serde(default)]
+    pub subword_coverage: f64,
+    /// The training and dev sentences longer than a classifier reads (only their first
+    /// [`MAX_WORDS`](super::MAX_WORDS) words were used), training file first, by line.
+    #[serde(default)]
+    pub long_sentences: Vec<LongSentence>,
     /// Trained values.
     pub trainable_parameters: i64,
     /// Training wall time, seconds.
@@ -206,12 +214,23 @@ pub fn train(
         config.train_embeddings = true;
     }
     config.validate()?;
-    // The training sentences are split once, for the vocabulary, the coverage and the ids.
+    // The training sentences are split once, for the vocabulary, the coverage, the ids and
+    // the sentences cut at MAX_WORDS.
     let tokenizer = Tokenizer::new(config.lowercase);
+    let mut long = Vec::new();
     let sentences = train
         .examples
         .iter()
-        .map(|e| tokenizer.words(&e.text))
+        .map(|e| {
+            let (words, cut) = tokenizer.words_cut(&e.text)?;
+            if cut {
+                long.push(LongSentence {
+                    path: train.path.clone(),
+                    line: e.line,
+                });
+            }
+            Ok(words)
+        })
         .collect::<Result<Vec<_>>>()?;
     let trained = if config.train_embeddings {
         TrainedWords::All
@@ -234,20 +253,14 @@ pub fn train(
         .map(|w| word_ids(w, model.vocab()))
         .collect();
     let train_set = Encoded::of_ids(ids, &train, &labels)?;
-    let coverage = match pretrained {
-        Some(e) => {
-            let words = sentences.iter().flatten();
-            let known = words.clone().filter(|w| e.id(w).is_some()).count();
-            known as f64 / words.count().max(1) as f64
-        }
-        None => 1.0,
-    };
+    let coverage = pretrained.map_or((1.0, 0.0), |e| coverage(&sentences, e));
     let optim = Optimizer::new(model.var_store(), options.train.optimizer)
         .with_weight_decay(options.train.weight_decay);
     let setup = Setup {
         options: options.clone(),
         plan: Plan::fresh(&options.train, out),
         coverage,
+        long,
         train_file: whole.path.clone(),
         valid_file: data.valid.map(|v| v.path.clone()),
     };
@@ -296,7 +309,7 @@ pub fn resume(
     let meta = crate::checkpoint::read_meta(dir)?;
     crate::checkpoint::check_meta(dir, &meta, KIND, FORMAT_VERSION)?;
     let saved = TrainOptions::saved(dir)?;
-    check_dev_source(dir, &meta, data)?;
+    check_dev_source(dir, &meta, saved.train.held_out, data)?;
     let figure = |name: &str| meta.training.get(name).and_then(serde_json::Value::as_f64);
     let done = meta
         .training
@@ -314,7 +327,7 @@ pub fn resume(
     options.validate()?;
     let (train, valid) = parts(data, &options)?;
     let labels = Labels::from_names(model.config().labels.clone());
-    let train_set = Encoded::new(&model, &train, &labels)?;
+    let (train_set, long) = Encoded::new(&model, &train, &labels)?;
     let mut optim = Optimizer::new(model.var_store(), options.train.optimizer)
         .with_weight_decay(options.train.weight_decay);
     optim.restore_from(dir)?;
@@ -325,7 +338,11 @@ pub fn resume(
     let setup = Setup {
         plan: Plan::fresh(&options.train, Some(out)).resuming(dir, done as usize, best),
         options,
-        coverage: figure("pretrained_coverage").unwrap_or(1.0),
+        coverage: (
+            figure("pretrained_coverage").unwrap_or(1.0),
+            figure("subword_coverage").unwrap_or(0.0),
+        ),
+        long,
         train_file: data.train.path.clone(),
         valid_file: data.valid.map(|v| v.path.clone()),
     };
@@ -341,8 +358,13 @@ pub fn resume(
 }
 
 /// A resumed run scores the same dev set as the saved one: the file it was given (`valid_file`
-/// in `meta.json`), or the same seeded share of the training data.
-fn check_dev_source(dir: &Path, meta: &Meta, data: &TrainData<'_>) -> Result<()> {
+/// in `meta.json`), the same seeded share of the training data (`held_out`), or none.
+fn check_dev_source(
+    dir: &Path,
+    meta: &Meta,
+    held_out: HeldOut,
+    data: &TrainData<'_>,
+) -> Result<()> {
     let saved = meta
         .training
         .get("valid_file")
@@ -352,6 +374,13 @@ fn check_dev_source(dir: &Path, meta: &Meta, data: &TrainData<'_>) -> Result<()>
             "{} chose its epochs on the dev file {file}: give it again (--valid)",
             dir.display()
         ))),
+        (None, Some(v)) if held_out.size(data.train.examples.len()) == 0 => {
+            Err(Error::Config(format!(
+                "{} was trained without a dev set (--valid-fraction 0): leave out --valid {}",
+                dir.display(),
+                v.path.display()
+            )))
+        }
         (None, Some(v)) => Err(Error::Config(format!(
             "{} chose its epochs on a held-out share of its training data, not on a dev file: \
              leave out --valid {}",
@@ -366,7 +395,11 @@ fn check_dev_source(dir: &Path, meta: &Meta, data: &TrainData<'_>) -> Result<()>
 struct Setup {
     options: TrainOptions,
     plan: Plan,
-    coverage: f64,
+    /// The shares of the training words with pretrained vectors of their own, and from
+    /// subwords.
+    coverage: (f64, f64),
+    /// The training sentences cut at `MAX_WORDS`.
+    long: Vec<LongSentence>,
     train_file: PathBuf,
     /// The dev file, when the epochs are chosen on one.
     valid_file: Option<PathBuf>,
@@ -381,7 +414,17 @@ fn go(
     labels: &Labels,
     progress: &dyn Progress,
 ) -> Result<(Classifier, TrainReport)> {
-    let valid_set = valid.map(|v| Encoded::new(&model, v, labels)).transpose()?;
+    let mut long = setup.long;
+    let valid_set = match valid {
+        Some(v) => {
+            let (set, cut) = Encoded::new(&model, v, labels)?;
+            long.extend(cut);
+            Some(set)
+        }
+        None => None,
+    };
+    // A held-out share comes from the training file: its lines go among the others.
+    long.sort_by_key(|l| (l.path != setup.train_file, l.line));
     let start = Instant::now();
     let mut run = Run {
         model,
@@ -418,7 +461,9 @@ fn go(
         best_epoch,
         train_size: run.train_set.len(),
         valid_size: run.valid_set.as_ref().map_or(0, Encoded::len),
-        pretrained_coverage: run.coverage,
+        pretrained_coverage: run.coverage.0,
+        subword_coverage: run.coverage.1,
+        long_sentences: long,
         trainable_parameters: run.model.trainable_parameters(),
         seconds: start.elapsed().as_secs_f64(),
     };

@@ -551,3 +551,44 @@ fn the_shipped_emoji_corpus_reads() {
     assert_eq!(labels.names(), ["0", "1", "2", "3", "4"]);
     assert_eq!(train.len(), 200);
 }
+
+#[test]
+fn training_evaluation_and_cross_validation_name_the_sentences_cut() {
+    let mut data = separable();
+    let long = format!("sunny {}", "today ".repeat(MAX_WORDS));
+    data.examples.push(example(&long, "0", 33));
+    data.examples
+        .push(example(&"rainy ".repeat(MAX_WORDS), "1", 34));
+    let cut = |lines: &[usize]| -> Vec<LongSentence> {
+        let path = PathBuf::from("separable.csv");
+        lines
+            .iter()
+            .map(|&line| LongSentence {
+                path: path.clone(),
+                line,
+            })
+            .collect()
+    };
+    // Line 34 is exactly MAX_WORDS words: read whole. Line 33 is one word longer.
+    let (model, report) = fit(config(Architecture::Average), &data, None, &options(2)).unwrap();
+    assert_eq!(report.long_sentences, cut(&[33]));
+    assert_eq!(evaluate(&model, &data).unwrap().long_sentences, cut(&[33]));
+    // A dev share of the same file: its lines come in order with the training ones.
+    data.examples.push(example(&long, "2", 35));
+    let split = options_with(2, |s| s.held_out = crate::train::HeldOut::Fraction(0.5));
+    let (_, report) = fit(config(Architecture::Average), &data, None, &split).unwrap();
+    assert_eq!(report.long_sentences, cut(&[33, 35]));
+    let _lock = crate::device::torch_rng_lock();
+    crate::device::set_threads(1);
+    let cv = cross_validate(
+        &config(Architecture::Average),
+        &data,
+        3,
+        None,
+        &options(2),
+        Device::Cpu,
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(cv.long_sentences, cut(&[33, 35]));
+}

@@ -131,3 +131,94 @@ fn fine_tuning_trains_the_training_words_and_keeps_the_others() {
         model.probabilities(&texts, 2).unwrap()
     );
 }
+
+/// Subword vectors over the words of [`vectors`] less "today" and "windy": each word's own
+/// row and the n-gram rows (3-grams in 11 buckets) are drawn from a fixed pattern.
+fn subword_vectors(dim: usize) -> Embeddings {
+    use crate::embeddings::subwords::{Ngrams, Subwords, Training};
+    let words: Vec<String> = ["sunny", "rainy", "snowy", "cloudy"]
+        .map(String::from)
+        .to_vec();
+    let pattern = |n: usize, salt: usize| -> Vec<f32> {
+        (0..n * dim)
+            .map(|i| (((i + salt) * 7919) % 17) as f32 / 17.0 - 0.5)
+            .collect()
+    };
+    let subwords = Subwords {
+        ngrams: Ngrams::new(3, 3, 11).unwrap(),
+        word_rows: pattern(words.len(), 0),
+        bucket_rows: pattern(11, 5),
+        counts: vec![4, 3, 2, 1],
+        training: Training::default(),
+    };
+    Embeddings::with_subwords(words, dim, subwords).unwrap()
+}
+
+#[test]
+fn subword_vectors_give_the_missing_training_words_frozen_rows() {
+    let data = separable();
+    let e = subword_vectors(8);
+    let mut cfg = config(Architecture::Average);
+    cfg.train_embeddings = false;
+    let opts = TrainOptions {
+        learn_new_words: false,
+        ..options(60)
+    };
+    let (model, report) = fit(cfg.clone(), &data, Some(&e), &opts).unwrap();
+    let vocab = model.vocab();
+    let table = &model.var_store().variables()["embed.weight"];
+    // "today" and "windy" have no row of their own: their rows are their n-gram vectors,
+    // frozen like the others ("!" is `<!>`, one 3-gram, so it has one too).
+    for word in ["today", "windy", "tomorrow", "!"] {
+        let id = vocab.id(word).unwrap_or_else(|| panic!("{word}")) as i64;
+        let composed = Tensor::from_slice(&e.ngram_vector(word).unwrap());
+        assert!(max_abs_diff(&table.get(id), &composed) < 1e-7, "{word}");
+    }
+    let sunny = vocab.id("sunny").unwrap();
+    assert!(distance_from_pretrained(table, sunny, &e, "sunny") < 1e-7);
+    assert_eq!(model.trainable_parameters(), 4 * 8 + 4);
+    // Every training word has a vector now; few have their own.
+    let (own, composed) = (report.pretrained_coverage, report.subword_coverage);
+    assert!(own > 0.1 && own < 0.5, "{own}");
+    assert!((own + composed - 1.0).abs() < 1e-12, "{own} + {composed}");
+    // The fillers' made-up n-gram vectors blur the mean, but the cues still show (chance 0.25).
+    let accuracy = evaluate(&model, &data).unwrap().accuracy;
+    assert!(accuracy > 0.5, "{accuracy}");
+
+    // The same vectors without their subword rows: those words read as <unk>.
+    let plain = e.clone().without_subwords();
+    let (model, report) = fit(cfg.clone(), &data, Some(&plain), &opts).unwrap();
+    assert!(model.vocab().id("windy").is_none());
+    assert_eq!(report.subword_coverage, 0.0);
+    assert_eq!(report.pretrained_coverage, own);
+
+    // With --learn-new-words, a word with a subword vector is not a new word: none is trained.
+    let learn = TrainOptions {
+        learn_new_words: true,
+        ..options(2)
+    };
+    let (model, _) = fit(cfg, &data, Some(&e), &learn).unwrap();
+    assert_eq!(model.config().trained_rows, Some(2));
+    // Fine-tuned, the training words start from their vectors, composed or their own.
+    let tokenizer = Tokenizer::new(true);
+    let sentences: Vec<Vec<String>> = data
+        .examples
+        .iter()
+        .map(|x| tokenizer.words(&x.text).unwrap())
+        .collect();
+    let (vocab, rows) = vocabulary(&sentences, Some(&e), TrainedWords::All).unwrap();
+    let mut cfg = config(Architecture::Average);
+    cfg.labels = vec!["a".into(), "b".into()];
+    cfg.trained_rows = Some(rows);
+    let model = {
+        let _lock = crate::device::torch_rng_lock();
+        Classifier::new(cfg, vocab, EmbeddingInit::Pretrained(&e), Device::Cpu).unwrap()
+    };
+    let table = &model.var_store().variables()["embed.weight"];
+    for word in ["windy", "sunny"] {
+        let id = model.vocab().id(word).unwrap();
+        assert!(id < rows, "{word} is trained");
+        let start = Tensor::from_slice(&e.get_vector(word).unwrap());
+        assert!(max_abs_diff(&table.get(id as i64), &start) < 1e-7, "{word}");
+    }
+}
