@@ -183,7 +183,6 @@ fn skipgram_first_step_by_hand<const FMA: bool>() {
         [&mut hb[..], &mut e[..], &mut acc[..]],
         0.5,
     );
-    drop(sh);
     assert!((f64::from(loss) - std::f64::consts::LN_2).abs() < 1e-6);
     m.assert_rows(1, &before, "skip-gram step 1: the input does not move");
     for (k, &x) in h.iter().enumerate() {
@@ -243,7 +242,6 @@ fn skipgram_window_against_fasttext<const FMA: bool, const HS: bool>() {
         [&mut h[..], &mut e[..], &mut acc[..]],
         alpha as f32,
     );
-    drop(sh);
     m.assert_rows(3, &rows, &format!("skip-gram window, HS {HS}"));
     for (k, (g, w)) in m.syn1neg.iter().zip(&syn1neg).enumerate() {
         assert!(
@@ -294,7 +292,6 @@ fn cbow_against_the_formula<const FMA: bool>() {
         &mut neu1e,
         alpha as f32,
     );
-    drop(sh);
     m.assert_rows(0, &expect0, "CBOW, word 0");
     m.assert_rows(1, &expect1, "CBOW, word 1");
 }
