@@ -2,7 +2,7 @@
 # Measures `seqmodels serve` on loopback with the built-in dates model (beam 5, the default of
 # both `translate` and the server), bounded in time and count:
 #
-# 1. Throughput: N dates (`dates generate --seed 777 --formats wide`) piped through
+# 1. Throughput (ROUNDS times, alternated): N dates (`dates generate --seed 777 --formats wide`) piped through
 #    `seqmodels translate` in one process, against the same dates sent to the server one per
 #    request by 64 concurrent clients (dynamic batching), and by one client at a time; inputs
 #    per second, and p50/p99 latency of the requests.
@@ -13,13 +13,14 @@
 #
 # Figures are printed, never asserted; on a shared machine they move from run to run.
 #
-# usage: scripts/bench/serve.sh [SOAK_SECONDS=300] [N=20000] [THREADS=2] [RATE=200]
+# usage: scripts/bench/serve.sh [SOAK_SECONDS=300] [N=20000] [THREADS=2] [RATE=200] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 soak="${1:-300}"
 n="${2:-20000}"
 threads="${3:-2}"
 rate="${4:-200}"
+rounds="${5:-3}"
 source scripts/bench/common.sh
 cargo build --release --quiet --example serve_load
 load="$PWD/target/release/examples/serve_load"
@@ -27,11 +28,14 @@ load="$PWD/target/release/examples/serve_load"
 "$bin" dates generate -n "$n" --seed 777 --formats wide | cut -f 1 > "$work/dates.txt"
 echo "== $n dates (dates generate --seed 777 --formats wide), built-in model, beam 5, --threads $threads"
 
-start=$(date +%s.%N)
-timeout 600 "$bin" --threads "$threads" translate < "$work/dates.txt" > "$work/piped.out" 2>/dev/null || true
-end=$(date +%s.%N)
-piped=$(awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN {printf "%.0f", n / (e - s)}')
-echo "piped through seqmodels translate: $piped inputs/s ($n inputs, start-up included)"
+# piped: one run of the N dates through `seqmodels translate`; prints inputs/s.
+piped() {
+    local start end
+    start=$(date +%s.%N)
+    timeout 600 "$bin" --threads "$threads" translate < "$work/dates.txt" > "$work/piped.out" 2>/dev/null || true
+    end=$(date +%s.%N)
+    awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN {printf "%.0f", n / (e - s)}'
+}
 
 # Starts the server with extra flags; sets $pid and $addr.
 serve() {
@@ -61,14 +65,20 @@ per_second() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])["per_
 serve
 echo "server: $(sed -n 1p "$work/serve.err")"
 "$load" "$addr" "$work/dates.txt" 64 200 30 > /dev/null   # warm-up
-concurrent=$("$load" "$addr" "$work/dates.txt" 64 "$n" 300)
-echo "server, 64 concurrent clients: $(figures <<< "$concurrent")"
-awk -v c="$(per_second "$concurrent")" -v p="$piped" \
-    'BEGIN {printf "server with 64 clients / piped: %.2fx\n", c / p}'
+# The piped run and the server's 64 clients alternate ROUNDS times (the machine's load moves
+# between runs; each ratio compares neighbours).
+for round in $(seq "$rounds"); do
+    p=$(piped)
+    echo "round $round: piped through seqmodels translate: $p inputs/s ($n inputs, start-up included)"
+    concurrent=$("$load" "$addr" "$work/dates.txt" 64 "$n" 300)
+    echo "round $round: server, 64 concurrent clients: $(figures <<< "$concurrent")"
+    awk -v c="$(per_second "$concurrent")" -v p="$p" \
+        'BEGIN {printf "round %d: server with 64 clients / piped: %.2fx\n", '"$round"', c / p}'
+done
 single=$("$load" "$addr" "$work/dates.txt" 1 2000 60)
 echo "server, one request at a time: $(figures <<< "$single")"
 awk -v c="$(per_second "$concurrent")" -v s="$(per_second "$single")" \
-    'BEGIN {printf "dynamic batching speed-up (64 clients / one at a time): %.1fx\n", c / s}'
+    'BEGIN {printf "dynamic batching speed-up (64 clients of the last round / one at a time): %.1fx\n", c / s}'
 grep -E '^seqmodels_batch_size_(sum|count)' <(curl -s "http://$addr/metrics") || true
 stop
 
