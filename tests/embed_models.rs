@@ -29,26 +29,9 @@ fn write_corpus(dir: &Path) -> PathBuf {
 /// the summary line.
 fn train(corpus: &Path, dir: &Path, name: &str, model: &[&str]) -> (PathBuf, String) {
     let out = dir.join(name);
-    let mut args = vec![
-        "-q",
-        "--threads",
-        "1",
-        "embed",
-        "train",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--dim",
-        "16",
-        "--min-count",
-        "1",
-        "--epochs",
-        "3",
-        "--seed",
-        "5",
-    ];
-    args.extend_from_slice(model);
+    let mut flags = vec!["--seed", "5"];
+    flags.extend_from_slice(model);
+    let args = common::embed_train_args(corpus, &out, &flags);
     let run = common::seqmodels(&args);
     assert!(run.ok, "{model:?}: {}{}", run.stdout, run.stderr);
     (out, run.stdout)

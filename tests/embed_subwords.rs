@@ -27,29 +27,11 @@ fn write_corpus(dir: &Path) -> PathBuf {
     path
 }
 
-/// `embed train` with one thread, seed 3, small n-gram table and `extra`, into `out`.
+/// `embed train` with one thread, seed 3 and `extra`, into `out`.
 fn train_args<'a>(corpus: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "-q",
-        "--threads",
-        "1",
-        "embed",
-        "train",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--dim",
-        "16",
-        "--min-count",
-        "1",
-        "--epochs",
-        "3",
-        "--seed",
-        "3",
-    ];
-    args.extend_from_slice(extra);
-    args
+    let mut flags = vec!["--seed", "3"];
+    flags.extend_from_slice(extra);
+    common::embed_train_args(corpus, out, &flags)
 }
 
 #[test]

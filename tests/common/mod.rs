@@ -51,6 +51,34 @@ pub fn seqmodels(args: &[&str]) -> Run {
     seqmodels_with_input(args, b"")
 }
 
+/// The arguments of a quiet, one-thread `seqmodels embed train` of `corpus` into `out`, with
+/// 16 dimensions, every word kept and 3 epochs, then `flags` (the seed and the model's options).
+pub fn embed_train_args<'a>(
+    corpus: &'a std::path::Path,
+    out: &'a std::path::Path,
+    flags: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "-q",
+        "--threads",
+        "1",
+        "embed",
+        "train",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--dim",
+        "16",
+        "--min-count",
+        "1",
+        "--epochs",
+        "3",
+    ];
+    args.extend_from_slice(flags);
+    args
+}
+
 /// Runs `seqmodels ARGS`, which must fail with an error that contains `needle`, and without a
 /// panic; returns its standard error.
 pub fn fails(args: &[&str], needle: &str) -> String {
