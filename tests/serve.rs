@@ -207,8 +207,9 @@ fn translate_answers_as_the_command_line_does() {
 
 #[test]
 fn concurrent_requests_are_batched_and_answered_as_alone() {
-    // A long wait gathers the concurrent requests into batches.
-    let server = Server::start("--max-wait-ms 100 --max-batch 16");
+    // A long wait gathers the concurrent requests into batches, on two copies of the model
+    // that take 8 inputs each at a time.
+    let server = Server::start("--max-wait-ms 100 --max-batch 16 --replicas 2");
     let inputs = dates(48);
     let alone: Vec<Value> = inputs
         .iter()

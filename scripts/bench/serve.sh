@@ -12,6 +12,9 @@
 #    (must be 0), and the server's RSS after loading, after 5 s of warm-up and at the end.
 #
 # Figures are printed, never asserted; on a shared machine they move from run to run.
+# SERVE_FLAGS adds flags to the server of the throughput rounds; COMPARE_FLAGS starts a second
+# server with those flags, measured in each round too (COMPARE_FLAGS="--replicas 1": one copy
+# of the model with every thread on each batch, against the default replicas).
 #
 # usage: scripts/bench/serve.sh [SOAK_SECONDS=300] [N=20000] [THREADS=2] [RATE=200] [ROUNDS=3]
 set -euo pipefail
@@ -53,6 +56,9 @@ stop() {
     wait "$pid" && echo "server stopped with status 0 after SIGTERM" || echo "server exit status $?"
 }
 rss() { awk '/^VmRSS/ {print $2 / 1024 " MiB"}' "/proc/$pid/status"; }
+# CPU seconds (user + system) process $1 has used so far.
+cpu_s() { sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($12 + $13) / hz}'; }
+cpu_since() { awk -v a="$2" -v b="$(cpu_s "$1")" 'BEGIN {printf "%.1f", b - a}'; }
 figures() {
     python3 -c '
 import json, sys
@@ -62,19 +68,39 @@ print("%.0f inputs/s, p50 %.1f ms, p99 %.1f ms (%d answered 200 in %.1f s; statu
 }
 per_second() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])["per_second"])' "$1"; }
 
-serve
-echo "server: $(sed -n 1p "$work/serve.err")"
+# shellcheck disable=SC2086 # SERVE_FLAGS is a list of flags
+serve ${SERVE_FLAGS:-}
+echo "server${SERVE_FLAGS:+ (${SERVE_FLAGS})}: $(sed -n 1p "$work/serve.err")"
 "$load" "$addr" "$work/dates.txt" 64 200 30 > /dev/null   # warm-up
+if [ -n "${COMPARE_FLAGS:-}" ]; then
+    main_pid=$pid main_addr=$addr
+    # shellcheck disable=SC2086
+    serve $COMPARE_FLAGS
+    other_pid=$pid other_addr=$addr pid=$main_pid addr=$main_addr
+    "$load" "$other_addr" "$work/dates.txt" 64 200 30 > /dev/null
+fi
 # The piped run and the server's 64 clients alternate ROUNDS times (the machine's load moves
-# between runs; each ratio compares neighbours).
+# between runs; each ratio compares neighbours). With COMPARE_FLAGS a second server, started
+# with those flags, takes its turn in each round too.
 for round in $(seq "$rounds"); do
     p=$(piped)
     echo "round $round: piped through seqmodels translate: $p inputs/s ($n inputs, start-up included)"
+    before=$(cpu_s "$pid")
     concurrent=$("$load" "$addr" "$work/dates.txt" 64 "$n" 300)
-    echo "round $round: server, 64 concurrent clients: $(figures <<< "$concurrent")"
+    echo "round $round: server, 64 concurrent clients: $(figures <<< "$concurrent"); server CPU $(cpu_since "$pid" "$before") s"
     awk -v c="$(per_second "$concurrent")" -v p="$p" \
         'BEGIN {printf "round %d: server with 64 clients / piped: %.2fx\n", '"$round"', c / p}'
+    if [ -n "${COMPARE_FLAGS:-}" ]; then
+        before=$(cpu_s "$other_pid")
+        other=$("$load" "$other_addr" "$work/dates.txt" 64 "$n" 300)
+        echo "round $round: server $COMPARE_FLAGS, 64 concurrent clients: $(figures <<< "$other"); server CPU $(cpu_since "$other_pid" "$before") s"
+        awk -v c="$(per_second "$other")" -v p="$p" \
+            'BEGIN {printf "round %d: server '"$COMPARE_FLAGS"' with 64 clients / piped: %.2fx\n", '"$round"', c / p}'
+    fi
 done
+if [ -n "${COMPARE_FLAGS:-}" ]; then
+    kill -TERM "$other_pid" && wait "$other_pid" || true
+fi
 single=$("$load" "$addr" "$work/dates.txt" 1 2000 60)
 echo "server, one request at a time: $(figures <<< "$single")"
 awk -v c="$(per_second "$concurrent")" -v s="$(per_second "$single")" \

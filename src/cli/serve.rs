@@ -37,7 +37,8 @@ pub struct ServeArgs {
     /// "classifier": [...], "vectors": [...], "charlm": [...]} (paths relative to the file).
     #[arg(long, value_name = "FILE")]
     pub models: Option<PathBuf>,
-    /// The most inputs one model call decodes together (concurrent requests are batched).
+    /// The most inputs a model decodes at once (concurrent requests are batched), shared among
+    /// a translator's replicas.
     #[arg(long, default_value_t = 64, value_parser = positive)]
     pub max_batch: usize,
     /// How long the first request of a batch waits for others, in milliseconds.
@@ -70,6 +71,12 @@ pub struct ServeArgs {
     /// Threads that read and write HTTP (the models run on threads of their own).
     #[arg(long, default_value_t = 2, value_parser = at_most::<256>)]
     pub http_threads: usize,
+    /// Copies of each translator, decoding batches side by side, each with --threads / N
+    /// libtorch threads and --max-batch / N inputs at a time; 0: one per --threads on the CPU,
+    /// at most 4 (small batches decode faster side by side than with every thread on one), one
+    /// on a GPU.
+    #[arg(long, default_value_t = 0, value_parser = at_most::<256>)]
+    pub replicas: usize,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -113,6 +120,7 @@ pub fn run(args: ServeArgs, threads: usize) -> anyhow::Result<()> {
         },
         timeout: args.timeout,
         threads,
+        replicas: args.replicas,
         http_threads: args.http_threads,
     };
     let server = Server::bind(config)?;
@@ -128,7 +136,11 @@ pub fn run(args: ServeArgs, threads: usize) -> anyhow::Result<()> {
 /// allocate at once arenas of their own, and a server's async threads and model workers keep
 /// them fragmented: under `scripts/bench/serve.sh`'s soak load RSS crept from 161 to 187 MiB
 /// over three minutes, and with two arenas from 161 to 169 MiB, at the same throughput.
+/// A `MALLOC_ARENA_MAX` the user set is left to glibc.
 fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tuning parameter; it is called before the server's threads
     // start.

@@ -195,7 +195,7 @@ pub(crate) struct Registry {
 pub(crate) struct WorkerSettings {
     pub batching: Batching,
     pub max_queue: usize,
-    pub threads: usize,
+    pub threads: worker::Threads,
     pub device: tch::Device,
     pub metrics: Arc<Metrics>,
 }
@@ -234,8 +234,8 @@ impl<'a, E: Load> Starting<'a, E> {
     ) -> Result<Models<E>> {
         let mut models = Models::new();
         for (spec, pending) in self.0 {
-            let (handle, config, thread) = pending.wait()?;
-            threads.push(thread);
+            let (handle, config, replicas) = pending.wait()?;
+            threads.extend(replicas);
             info.push(ModelInfo {
                 name: spec.name.clone(),
                 kind: spec.kind,

@@ -152,6 +152,7 @@ impl worker::Engine for TranslateEngine {
     type Request = Job;
     type Answer = Vec<Output>;
     const BATCHES: bool = true;
+    const REPLICATES: bool = true;
 
     fn size(job: &Job) -> usize {
         job.inputs.len()

@@ -9,14 +9,19 @@
 //! The model's answer for an input does not depend on the inputs beside it (the beam search
 //! is batch-invariant), so batching changes throughput, never answers.
 //!
-//! The model is loaded on its worker thread and never leaves it, so it needs no lock and no
-//! `Send`; the library's calls borrow it immutably, so a call that panics (a libtorch failure)
+//! A model that batches can have several replicas, each a copy of the model on a thread of its
+//! own with a share of libtorch's threads, taking batches from the one queue: while one
+//! replica decodes a batch, the next gathers. Small models decode faster that way than with
+//! every thread on one batch, whose matrices are too small to share out well.
+//!
+//! A replica's model is loaded on its worker thread and never leaves it, so it needs no lock
+//! and no `Send`; the library's calls borrow it immutably, so a call that panics (a libtorch failure)
 //! leaves it intact: the panic is caught, its requests get a 500, and the worker goes on. A
 //! request whose client has gone (it timed out, or hung up) is dropped unrun.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -53,6 +58,10 @@ pub(crate) trait Engine: 'static {
     type Answer: Send + 'static;
     /// Whether requests are gathered into batches (false: each is run as it comes).
     const BATCHES: bool;
+    /// Whether the model runs as replicas that share the threads and `--max-batch` (a decoder
+    /// whose loop of small steps shares out poorly over threads); false: one copy with every
+    /// thread.
+    const REPLICATES: bool = false;
 
     /// The inputs `request` holds, counted against `--max-batch`.
     fn size(request: &Self::Request) -> usize;
@@ -87,45 +96,83 @@ pub(crate) struct Handle<E: Engine> {
 pub(crate) struct Pending<E: Engine> {
     handle: Handle<E>,
     ready: Receiver<Result<serde_json::Value>>,
-    thread: JoinHandle<()>,
+    threads: Vec<JoinHandle<()>>,
 }
 
-/// Starts the worker of model `label`: `load` runs on the new thread (with `threads` libtorch
-/// threads) and returns the engine and a description of it for `GET /v1/models`. Returns at
-/// once; [`Pending::wait`] waits for the model.
+/// The threads of one model: `threads` libtorch threads in all, shared out among `replicas`
+/// copies of it when the engine replicates (one copy otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Threads {
+    pub replicas: usize,
+    pub threads: usize,
+}
+
+impl Threads {
+    /// How many copies an engine of kind `E` runs.
+    fn replicas<E: Engine>(self) -> usize {
+        match E::REPLICATES {
+            true => self.replicas.max(1),
+            false => 1,
+        }
+    }
+}
+
+/// Starts the workers of model `label`: `load` runs on each new thread (with its share of the
+/// libtorch threads) and returns the engine and a description of it for `GET /v1/models`.
+/// Replicas share `batching.max_batch` too: each decodes at most its share at a time, so that
+/// concurrent requests keep every replica busy. Returns at once; [`Pending::wait`] waits for
+/// the models.
 pub(crate) fn spawn<E, L>(
     label: String,
     load: L,
     batching: Batching,
     max_queue: usize,
-    threads: usize,
+    threads: Threads,
     stats: Arc<ModelStats>,
 ) -> Result<Pending<E>>
 where
     E: Engine,
-    L: FnOnce() -> Result<(E, serde_json::Value)> + Send + 'static,
+    L: Fn() -> Result<(E, serde_json::Value)> + Send + Sync + 'static,
 {
     let (queue, jobs) = std::sync::mpsc::sync_channel::<Job<E>>(max_queue);
+    let jobs = Arc::new(Mutex::new(jobs));
+    let load = Arc::new(load);
     let (ready_tx, ready) = std::sync::mpsc::channel::<Result<serde_json::Value>>();
-    let worker_stats = stats.clone();
-    let thread = std::thread::Builder::new()
-        .name(format!("model {label}"))
-        .spawn(move || {
-            // libtorch keeps its thread count per OS thread under OpenMP: set it here too.
-            crate::device::set_threads(threads);
-            let engine = match load() {
-                Ok((engine, description)) => {
-                    let _ = ready_tx.send(Ok(description));
-                    engine
-                }
-                Err(err) => {
-                    let _ = ready_tx.send(Err(err));
-                    return;
-                }
-            };
-            serve_jobs(&engine, &jobs, batching, &worker_stats);
-        })
-        .map_err(|e| Error::Config(format!("cannot start a thread for model {label}: {e}")))?;
+    let replicas = threads.replicas::<E>();
+    let per_replica = (threads.threads / replicas).max(1);
+    let batching = Batching {
+        max_batch: (batching.max_batch / replicas).max(1),
+        ..batching
+    };
+    let mut handles = Vec::with_capacity(replicas);
+    for replica in 0..replicas {
+        let (load, jobs, ready_tx) = (load.clone(), jobs.clone(), ready_tx.clone());
+        let worker_stats = stats.clone();
+        let name = match replicas {
+            1 => format!("model {label}"),
+            _ => format!("model {label} #{replica}"),
+        };
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                // libtorch keeps its thread count per OS thread under OpenMP: set it here too.
+                crate::device::set_threads(per_replica);
+                let engine = match load() {
+                    Ok((engine, description)) => {
+                        let _ = ready_tx.send(Ok(description));
+                        engine
+                    }
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                        return;
+                    }
+                };
+                drop(ready_tx);
+                serve_jobs(&engine, &jobs, batching, &worker_stats);
+            })
+            .map_err(|e| Error::Config(format!("cannot start a thread for model {label}: {e}")))?;
+        handles.push(thread);
+    }
     Ok(Pending {
         handle: Handle {
             label,
@@ -134,18 +181,25 @@ where
             max_queue,
         },
         ready,
-        thread,
+        threads: handles,
     })
 }
 
 impl<E: Engine> Pending<E> {
-    /// Waits for the model: its handle, the loader's description and the worker's thread, or
-    /// the loader's error.
-    pub fn wait(self) -> Result<(Handle<E>, serde_json::Value, JoinHandle<()>)> {
-        match self.ready.recv() {
-            Ok(Ok(description)) => Ok((self.handle, description, self.thread)),
-            Ok(Err(err)) => Err(err),
-            Err(_) => Err(Error::Config(format!(
+    /// Waits for every replica of the model: its handle, the loader's description and the
+    /// workers' threads, or the first loader's error.
+    pub fn wait(self) -> Result<(Handle<E>, serde_json::Value, Vec<JoinHandle<()>>)> {
+        let mut description = None;
+        for _ in 0..self.threads.len() {
+            match self.ready.recv() {
+                Ok(Ok(described)) => description = description.or(Some(described)),
+                Ok(Err(err)) => return Err(err),
+                Err(_) => break,
+            }
+        }
+        match description {
+            Some(description) => Ok((self.handle, description, self.threads)),
+            None => Err(Error::Config(format!(
                 "model {}: its loader stopped without an answer",
                 self.handle.label
             ))),
@@ -190,34 +244,52 @@ impl<E: Engine> Handle<E> {
     }
 }
 
-/// The worker's loop: until every handle is dropped, gather a batch and run it.
+/// The worker's loop: until every handle is dropped, gather a batch and run it. Replicas
+/// take turns to gather: one holds the queue while it gathers, then lets it go to decode.
 fn serve_jobs<E: Engine>(
     engine: &E,
-    jobs: &Receiver<Job<E>>,
+    jobs: &Mutex<Receiver<Job<E>>>,
     batching: Batching,
     stats: &ModelStats,
 ) {
-    while let Ok(first) = jobs.recv() {
-        stats.dequeued();
-        let mut size = E::size(&first.request);
-        let mut batch = vec![first];
-        let until = Instant::now() + batching.max_wait;
-        while E::BATCHES && size < batching.max_batch {
-            let next = match until.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => jobs.recv_timeout(left),
-                _ => jobs.try_recv().map_err(|_| RecvTimeoutError::Timeout),
-            };
-            match next {
-                Ok(job) => {
-                    stats.dequeued();
-                    size += E::size(&job.request);
-                    batch.push(job);
-                }
-                Err(_) => break,
-            }
-        }
+    loop {
+        // Nothing panics while the lock is held; a poisoned lock still holds a good queue.
+        let queue = jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(batch) = gather(&queue, batching, stats) else {
+            return;
+        };
+        drop(queue);
         run_batch(engine, batch, batching.max_batch, stats);
     }
+}
+
+/// The next batch: the first waiting job and those that come within `max_wait`, up to
+/// `max_batch` inputs; `None` once every handle is dropped.
+fn gather<E: Engine>(
+    jobs: &Receiver<Job<E>>,
+    batching: Batching,
+    stats: &ModelStats,
+) -> Option<Vec<Job<E>>> {
+    let first = jobs.recv().ok()?;
+    stats.dequeued();
+    let mut size = E::size(&first.request);
+    let mut batch = vec![first];
+    let until = Instant::now() + batching.max_wait;
+    while E::BATCHES && size < batching.max_batch {
+        let next = match until.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => jobs.recv_timeout(left),
+            _ => jobs.try_recv().map_err(|_| RecvTimeoutError::Timeout),
+        };
+        match next {
+            Ok(job) => {
+                stats.dequeued();
+                size += E::size(&job.request);
+                batch.push(job);
+            }
+            Err(_) => break,
+        }
+    }
+    Some(batch)
 }
 
 /// Runs each group of compatible jobs of `batch` in one call, in the order the groups came.
@@ -272,6 +344,7 @@ mod tests {
         type Request = Vec<i32>;
         type Answer = Vec<i32>;
         const BATCHES: bool = true;
+        const REPLICATES: bool = true;
 
         fn size(request: &Vec<i32>) -> usize {
             request.len()
@@ -301,7 +374,10 @@ mod tests {
                 max_wait: Duration::from_millis(max_wait_ms),
             },
             4,
-            1,
+            Threads {
+                replicas: 1,
+                threads: 1,
+            },
             metrics.model("test/doubler"),
         )
         .unwrap();
@@ -348,13 +424,68 @@ mod tests {
     }
 
     #[test]
+    fn replicas_share_one_queue_and_answer_every_request() {
+        let metrics = Arc::new(Metrics::default());
+        let (handle, _, threads) = spawn(
+            "test/doublers".into(),
+            || Ok((Doubler(Default::default()), serde_json::json!({}))),
+            Batching {
+                max_batch: 6,
+                max_wait: Duration::from_millis(1),
+            },
+            64,
+            Threads {
+                replicas: 3,
+                threads: 3,
+            },
+            metrics.model("test/doublers"),
+        )
+        .unwrap()
+        .wait()
+        .unwrap();
+        assert_eq!(threads.len(), 3);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .unwrap();
+        let handle = Arc::new(handle);
+        let answers = rt.block_on(async {
+            let tasks: Vec<_> = (0..40)
+                .map(|i| {
+                    let handle = handle.clone();
+                    tokio::spawn(async move {
+                        handle
+                            .submit(vec![2 * i, 2 * i + 100], Duration::from_secs(5))
+                            .await
+                    })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.unwrap().unwrap());
+            }
+            answers
+        });
+        for (i, answer) in (0..40).zip(answers) {
+            assert_eq!(answer, vec![4 * i, 4 * i + 200]);
+        }
+        // Dropping the last handle stops every replica.
+        drop(handle);
+        threads.into_iter().for_each(|t| t.join().unwrap());
+    }
+
+    #[test]
     fn a_loader_error_is_returned() {
         let err = spawn::<Doubler, _>(
             "test/broken".into(),
             || Err(Error::Config("no such model".into())),
             Batching::default(),
             4,
-            1,
+            Threads {
+                replicas: 2,
+                threads: 1,
+            },
             Arc::new(Metrics::default()).model("test/broken"),
         )
         .unwrap()
