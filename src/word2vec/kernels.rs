@@ -1,5 +1,5 @@
-//! The vector arithmetic of the SGNS update: dot products and `y += a * x` over rows of
-//! `dim` floats, portable and, on x86-64 CPUs that have them, with AVX2 and FMA.
+//! The vector arithmetic of the word2vec updates: dot products, `y += a * x` and the fused
+//! update of an output row over rows of `dim` floats, portable and, on x86-64 CPUs that have them, with AVX2 and FMA.
 
 /// Lanes of the portable dot product's accumulators: two SSE registers.
 const LANES: usize = 8;
@@ -39,6 +39,16 @@ fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
 fn axpy_portable(a: f32, x: &[f32], y: &mut [f32]) {
     for (y, x) in y.iter_mut().zip(x) {
         *y += a * x;
+    }
+}
+
+/// `e += a * w; w += a * h`, portable: the two updates of an output row `w` by an example with
+/// input `h` (the error `e` takes `w` before its update), in one pass.
+#[inline(always)]
+fn output_update_portable(a: f32, h: &[f32], w: &mut [f32], e: &mut [f32]) {
+    for ((w, e), h) in w.iter_mut().zip(e.iter_mut()).zip(h) {
+        *e += a * *w;
+        *w += a * h;
     }
 }
 
@@ -111,12 +121,74 @@ mod avx {
                 _mm256_storeu_ps(py.add(i), v);
                 i += 8;
             }
+            if i + 4 <= n {
+                let v = _mm_fmadd_ps(
+                    _mm256_castps256_ps128(va),
+                    _mm_loadu_ps(px.add(i)),
+                    _mm_loadu_ps(py.add(i)),
+                );
+                _mm_storeu_ps(py.add(i), v);
+                i += 4;
+            }
             while i < n {
                 *py.add(i) = a.mul_add(*px.add(i), *py.add(i));
                 i += 1;
             }
         }
     }
+
+    /// `e += a * w; w += a * h`, each element as `axpy` computes it.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2 and FMA.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn output_update(a: f32, h: &[f32], w: &mut [f32], e: &mut [f32]) {
+        let n = h.len().min(w.len()).min(e.len());
+        let (ph, pw, pe) = (h.as_ptr(), w.as_mut_ptr(), e.as_mut_ptr());
+        let mut i = 0;
+        // SAFETY (whole body): accesses stay below `n`, inside the three slices, which are
+        // distinct borrows.
+        unsafe {
+            let va = _mm256_set1_ps(a);
+            while i + 8 <= n {
+                let old = _mm256_loadu_ps(pw.add(i));
+                let err = _mm256_fmadd_ps(va, old, _mm256_loadu_ps(pe.add(i)));
+                _mm256_storeu_ps(pe.add(i), err);
+                _mm256_storeu_ps(
+                    pw.add(i),
+                    _mm256_fmadd_ps(va, _mm256_loadu_ps(ph.add(i)), old),
+                );
+                i += 8;
+            }
+            if i + 4 <= n {
+                let va = _mm256_castps256_ps128(va);
+                let old = _mm_loadu_ps(pw.add(i));
+                _mm_storeu_ps(pe.add(i), _mm_fmadd_ps(va, old, _mm_loadu_ps(pe.add(i))));
+                _mm_storeu_ps(pw.add(i), _mm_fmadd_ps(va, _mm_loadu_ps(ph.add(i)), old));
+                i += 4;
+            }
+            while i < n {
+                let old = *pw.add(i);
+                *pe.add(i) = a.mul_add(old, *pe.add(i));
+                *pw.add(i) = a.mul_add(*ph.add(i), old);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// `e += a * w; w += a * h` in one pass (what `axpy(a, w, e); axpy(a, h, w)` computes, to the
+/// bit), with the AVX2/FMA kernel when `FMA`. One pass reads `w` once instead of twice.
+#[inline(always)]
+pub(crate) fn output_update<const FMA: bool>(a: f32, h: &[f32], w: &mut [f32], e: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if FMA {
+        // SAFETY: as in `dot`.
+        return unsafe { avx::output_update(a, h, w, e) };
+    }
+    output_update_portable(a, h, w, e)
 }
 
 /// `a · b`, with the AVX2/FMA kernel when `FMA` (only ever set after detecting the CPU
@@ -177,6 +249,30 @@ mod tests {
                 axpy::<true>(2.0, a, &mut y);
                 let expected: Vec<f32> = a.iter().zip(b).map(|(x, y)| 2.0 * x + y).collect();
                 assert_eq!(y, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn output_update_is_the_two_axpys_to_the_bit() {
+        let h: Vec<f32> = (0..103).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w0: Vec<f32> = (0..103).map(|i| (i as f32 * 0.11).cos()).collect();
+        let e0: Vec<f32> = (0..103).map(|i| (i as f32 * 0.05).sin() * 0.1).collect();
+        for n in [0, 5, 8, 13, 100, 103] {
+            let (h, a) = (&h[..n], 0.0173);
+            let (mut w, mut e) = (w0[..n].to_vec(), e0[..n].to_vec());
+            let (mut w2, mut e2) = (w.clone(), e.clone());
+            output_update::<false>(a, h, &mut w, &mut e);
+            axpy::<false>(a, &w2, &mut e2);
+            axpy::<false>(a, h, &mut w2);
+            assert_eq!((&w, &e), (&w2, &e2), "portable, {n}");
+            if cpu_has_fma() {
+                let (mut w, mut e) = (w0[..n].to_vec(), e0[..n].to_vec());
+                let (mut w2, mut e2) = (w.clone(), e.clone());
+                output_update::<true>(a, h, &mut w, &mut e);
+                axpy::<true>(a, &w2, &mut e2);
+                axpy::<true>(a, h, &mut w2);
+                assert_eq!((&w, &e), (&w2, &e2), "AVX2, {n}");
             }
         }
     }

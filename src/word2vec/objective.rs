@@ -3,7 +3,7 @@
 //! hierarchical softmax, negative sampling, or both, by one step of stochastic gradient ascent.
 
 use super::huffman::HuffmanTree;
-use super::kernels::{axpy, dot};
+use super::kernels::{dot, output_update};
 use super::train::SharedRows;
 
 /// Examples scoring beyond `±MAX_EXP` (word2vec.c's and gensim's `MAX_EXP`) are not updated.
@@ -164,8 +164,7 @@ pub(crate) fn update<const FMA: bool, const HS: bool, const NS: bool>(
             if g == 0.0 {
                 continue;
             }
-            axpy::<FMA>(g, l2, neu1e);
-            axpy::<FMA>(g, h, l2);
+            output_update::<FMA>(g, h, l2, neu1e);
         }
     }
     if NS {
@@ -174,8 +173,7 @@ pub(crate) fn update<const FMA: bool, const HS: bool, const NS: bool>(
         let l2 = unsafe { out.syn1neg.row(word) };
         let (g, l) = out.table.positive(dot::<FMA>(h, l2), alpha);
         loss += l;
-        axpy::<FMA>(g, l2, neu1e);
-        axpy::<FMA>(g, h, l2);
+        output_update::<FMA>(g, h, l2, neu1e);
         for &target in negatives {
             if target == word {
                 // word2vec.c skips the draw instead of drawing again.
@@ -185,8 +183,7 @@ pub(crate) fn update<const FMA: bool, const HS: bool, const NS: bool>(
             let l2 = unsafe { out.syn1neg.row(target) };
             let (g, l) = out.table.negative(dot::<FMA>(h, l2), alpha);
             loss += l;
-            axpy::<FMA>(g, l2, neu1e);
-            axpy::<FMA>(g, h, l2);
+            output_update::<FMA>(g, h, l2, neu1e);
         }
     }
     loss
