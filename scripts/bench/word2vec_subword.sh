@@ -2,7 +2,8 @@
 # $work/corpus.txt, helpers rss/cpu, $bin, py): gensim FastText, Debian's fasttext and seqmodels
 # --subwords, RUNS seeds each, alternated, every model written as fastText's .bin and evaluated
 # by the same gensim code; Stanford Rare Words with words outside the vocabulary answered from
-# their n-grams.
+# their n-grams. FASTTEXT_RUNS (default RUNS) trains fasttext, the slowest of the three, for the
+# first seeds only.
 command -v fasttext >/dev/null || { echo "needs fasttext: apt-get install -y fasttext" >&2; exit 1; }
 rw="$data/embedding_eval/faruqui_wordsim/EN-RW-STANFORD.txt"
 words=$(wc -w < "$work/corpus.txt")
@@ -15,12 +16,13 @@ line() { # TOOL TIMEFILE [EXTRA]: "TOOL 123.4 s wall (456789 words/s), 240 CPU s
     echo "$1 $w s wall ($(awk -v n="$words" -v e="$epochs" -v s="$w" 'BEGIN {printf "%.0f", n * e / s}') words/s), $(cpu "$2") CPU s, peak RSS $(( $(rss "$2") / 1024 )) MiB${3:+; $3}"
 }
 echo "subword models: n-grams of 3-6 characters, 2000000 buckets"
+ft_runs="${FASTTEXT_RUNS:-$runs}"
 for run in $(seq "$runs"); do
     /usr/bin/time -v -o "$work/gensim.time" \
         env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" scripts/bench/word2vec_gensim.py train-fasttext \
         "$work/corpus.txt" "$work/gensim-$run.bin" "${settings[@]}" "${gflags[@]}" --minn 3 --maxn 6 \
         --bucket 2000000 --threads "$threads" --seed "$run" > "$work/gensim.json"
-    /usr/bin/time -v -o "$work/fasttext.time" \
+    [ "$run" -le "$ft_runs" ] && /usr/bin/time -v -o "$work/fasttext.time" \
         fasttext skipgram -input "$work/corpus.txt" -output "$work/fasttext-$run" -dim 100 -ws 5 \
         -epoch "$epochs" -minCount 5 -neg 5 -t 1e-3 -lr "$alpha" -minn 3 -maxn 6 -bucket 2000000 \
         -thread "$threads" -seed "$run" -verbose 2 > /dev/null 2> "$work/fasttext.log"
@@ -28,12 +30,12 @@ for run in $(seq "$runs"); do
         "$bin" -q --threads "$threads" embed train --corpus "$work/corpus.txt" --out "$work/seqmodels-$run.bin" \
         "${settings[@]}" "${flags[@]}" --seed "$run" > "$work/seqmodels.txt"
     g=$(py -c "import json;d=json.load(open('$work/gensim.json'));print(f\"training {d['seconds']:.1f} s, {d['words_per_sec']:.0f} words/s by its count\")")
-    f=$(tr '\r' '\n' < "$work/fasttext.log" | grep 'words/sec/thread' | tail -1 |
+    [ "$run" -le "$ft_runs" ] && f=$(tr '\r' '\n' < "$work/fasttext.log" | grep 'words/sec/thread' | tail -1 |
         sed -n 's/.*words\/sec\/thread: *\([0-9]*\).*/\1/p' | awk -v t="$threads" '{printf "training %.0f words/s by its count", $1 * t}')
     s=$(sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) words\/s).*/training \1 s, \2 words\/s by its count/p' "$work/seqmodels.txt")
     echo "run $run (seed $run):"
     echo "  $(line gensim "$work/gensim.time" "$g")"
-    echo "  $(line fasttext "$work/fasttext.time" "$f")"
+    [ "$run" -le "$ft_runs" ] && echo "  $(line fasttext "$work/fasttext.time" "$f")"
     echo "  $(line seqmodels "$work/seqmodels.time" "$s")"
 done
 
@@ -42,15 +44,17 @@ echo "quality, as gensim evaluates each run's .bin (analogies restrict_vocab 300
 echo "the vocabulary; EN-RW-STANFORD every pair, words outside the vocabulary from their n-grams):"
 for run in $(seq "$runs"); do
     for tool in gensim fasttext seqmodels; do
+        [ -f "$work/$tool-$run.bin" ] || continue
         py scripts/bench/word2vec_gensim.py eval-fasttext "$work/$tool-$run.bin" --analogies "$analogies" \
             --pairs "${pairs[@]}" "$rw" --oov-pairs "$rw" > "$work/$tool-$run.json"
         echo "run $run $tool: $(cat "$work/$tool-$run.json")"
     done
 done
 py - "$work" "$runs" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 work, runs = sys.argv[1], int(sys.argv[2])
 tools = ("gensim", "fasttext", "seqmodels")
+seeds = {t: [r for r in range(1, runs + 1) if os.path.exists(f"{work}/{t}-{r}.json")] for t in tools}
 def figures(tool, run):
     d = json.load(open(f"{work}/{tool}-{run}.json"))
     f = {"analogies %": 100 * d["analogy"]["accuracy"]}
@@ -59,8 +63,8 @@ def figures(tool, run):
         f[key + " rho"] = d[name]["spearman"]
     f["RW all rho"] = d["EN-RW-STANFORD.txt (oov from n-grams)"]["spearman"]
     return f
-rows = {t: [figures(t, r) for r in range(1, runs + 1)] for t in tools}
-print(f"\nmean (min-max) over {runs} seed(s):")
+rows = {t: [figures(t, r) for r in seeds[t]] for t in tools}
+print(f"\nmean (min-max) over the seeds run: " + ", ".join(f"{t} {len(seeds[t])}" for t in tools))
 for key in rows["gensim"][0]:
     cells = []
     for t in tools:
