@@ -128,10 +128,11 @@ impl ServeConfig {
 /// CPU one per libtorch thread, at most 4; on a GPU one.
 ///
 /// A translator decodes in a loop of small steps (a batch of 64 dates is a few matrices of 64
-/// rows per step), which libtorch shares out poorly over threads: on 2 cores, 64 concurrent
-/// clients of the built-in dates model got 2,725 inputs/s from two copies of one thread and 32
-/// inputs each, against 2,062 from one copy with both threads and 64 inputs, and used a third
-/// less CPU. Each copy holds the model once more in memory.
+/// rows per step), which libtorch shares out poorly over threads: on 2 cores
+/// (`COMPARE_FLAGS="--replicas 1" scripts/bench/serve.sh 5`), 64 concurrent clients of the
+/// built-in dates model got 2,603-3,102 inputs/s from two copies of one thread and 32 inputs
+/// each, against 2,270-2,365 from one copy with both threads and 64 inputs, in 10.9-13.2 CPU
+/// seconds against 16.3-17.0. Each copy holds the model once more in memory.
 pub fn auto_replicas(device: tch::Device, threads: usize) -> usize {
     match device {
         tch::Device::Cpu => threads.clamp(1, 4),
