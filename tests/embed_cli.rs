@@ -40,27 +40,7 @@ fn train(dir: &Path, name: &str, seed: &str) -> PathBuf {
         write_corpus(&corpus);
     }
     let out = dir.join(name);
-    let args = vec![
-        "-q",
-        "--threads",
-        "1",
-        "embed",
-        "train",
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--dim",
-        "16",
-        "--min-count",
-        "1",
-        "--sample",
-        "0",
-        "--epochs",
-        "3",
-        "--seed",
-        seed,
-    ];
+    let args = common::embed_train_args(&corpus, &out, &["--sample", "0", "--seed", seed]);
     let (ok, stdout, stderr) = seqmodels(&args);
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("trained 21 words x 16 dims"), "{stdout}");

@@ -253,26 +253,25 @@ mod tests {
         }
     }
 
+    /// `output_update::<FMA>` against `axpy(a, w, e); axpy(a, h, w)` with the same kernels.
+    fn check_output_update<const FMA: bool>(a: f32, h: &[f32], w: &[f32], e: &[f32]) {
+        let (mut w1, mut e1) = (w.to_vec(), e.to_vec());
+        output_update::<FMA>(a, h, &mut w1, &mut e1);
+        let (mut w2, mut e2) = (w.to_vec(), e.to_vec());
+        axpy::<FMA>(a, &w2, &mut e2);
+        axpy::<FMA>(a, h, &mut w2);
+        assert_eq!((w1, e1), (w2, e2), "FMA {FMA}, length {}", h.len());
+    }
+
     #[test]
     fn output_update_is_the_two_axpys_to_the_bit() {
         let h: Vec<f32> = (0..103).map(|i| (i as f32 * 0.37).sin()).collect();
-        let w0: Vec<f32> = (0..103).map(|i| (i as f32 * 0.11).cos()).collect();
-        let e0: Vec<f32> = (0..103).map(|i| (i as f32 * 0.05).sin() * 0.1).collect();
+        let w: Vec<f32> = (0..103).map(|i| (i as f32 * 0.11).cos()).collect();
+        let e: Vec<f32> = (0..103).map(|i| (i as f32 * 0.05).sin() * 0.1).collect();
         for n in [0, 5, 8, 13, 100, 103] {
-            let (h, a) = (&h[..n], 0.0173);
-            let (mut w, mut e) = (w0[..n].to_vec(), e0[..n].to_vec());
-            let (mut w2, mut e2) = (w.clone(), e.clone());
-            output_update::<false>(a, h, &mut w, &mut e);
-            axpy::<false>(a, &w2, &mut e2);
-            axpy::<false>(a, h, &mut w2);
-            assert_eq!((&w, &e), (&w2, &e2), "portable, {n}");
+            check_output_update::<false>(0.0173, &h[..n], &w[..n], &e[..n]);
             if cpu_has_fma() {
-                let (mut w, mut e) = (w0[..n].to_vec(), e0[..n].to_vec());
-                let (mut w2, mut e2) = (w.clone(), e.clone());
-                output_update::<true>(a, h, &mut w, &mut e);
-                axpy::<true>(a, &w2, &mut e2);
-                axpy::<true>(a, h, &mut w2);
-                assert_eq!((&w, &e), (&w2, &e2), "AVX2, {n}");
+                check_output_update::<true>(0.0173, &h[..n], &w[..n], &e[..n]);
             }
         }
     }
