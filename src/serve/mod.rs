@@ -8,7 +8,7 @@
 //!
 //! - [`registry`](ModelSpec): which models, from flags or a JSON file, and finding the one a
 //!   request names;
-//! - `worker`: a thread per model (per replica, for the models that batch) fed by a bounded
+//! - `worker`: a thread per model (per replica, for translators) fed by a bounded
 //!   channel, which gathers concurrent requests into batches (up to `--max-batch` inputs or
 //!   `--max-wait-ms`) and runs the model off the async threads;
 //! - `translate`, `classify`, `embed`, `charlm`: one module per endpoint family, each with its

@@ -9,14 +9,15 @@
 //! The model's answer for an input does not depend on the inputs beside it (the beam search
 //! is batch-invariant), so batching changes throughput, never answers.
 //!
-//! A model that batches can have several replicas, each a copy of the model on a thread of its
-//! own with a share of libtorch's threads, taking batches from the one queue: while one
-//! replica decodes a batch, the next gathers. Small models decode faster that way than with
-//! every thread on one batch, whose matrices are too small to share out well.
+//! An engine that replicates (a translator) runs as several replicas, each a copy of the model
+//! on a thread of its own with a share of libtorch's threads and of `--max-batch`, taking
+//! batches from the one queue: while one replica decodes a batch, the next gathers. A decoder
+//! runs faster that way than with every thread on one batch, whose matrices are too small to
+//! share out well.
 //!
 //! A replica's model is loaded on its worker thread and never leaves it, so it needs no lock
-//! and no `Send`; the library's calls borrow it immutably, so a call that panics (a libtorch failure)
-//! leaves it intact: the panic is caught, its requests get a 500, and the worker goes on. A
+//! and no `Send`; the library's calls borrow it immutably, so a call that panics (a libtorch
+//! failure) leaves it intact: the panic is caught, its requests get a 500, and the worker goes on. A
 //! request whose client has gone (it timed out, or hung up) is dropped unrun.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -167,6 +168,7 @@ where
                         return;
                     }
                 };
+                // Dropped now, so that a replica whose loader panics ends `Pending::wait`.
                 drop(ready_tx);
                 serve_jobs(&engine, &jobs, batching, &worker_stats);
             })
@@ -186,24 +188,23 @@ where
 }
 
 impl<E: Engine> Pending<E> {
-    /// Waits for every replica of the model: its handle, the loader's description and the
-    /// workers' threads, or the first loader's error.
+    /// Waits for every replica of the model: its handle, the first loader's description and
+    /// the workers' threads; or the first loader's error, or an error if a loader stopped
+    /// without an answer.
     pub fn wait(self) -> Result<(Handle<E>, serde_json::Value, Vec<JoinHandle<()>>)> {
-        let mut description = None;
-        for _ in 0..self.threads.len() {
-            match self.ready.recv() {
-                Ok(Ok(described)) => description = description.or(Some(described)),
-                Ok(Err(err)) => return Err(err),
-                Err(_) => break,
-            }
-        }
-        match description {
-            Some(description) => Ok((self.handle, description, self.threads)),
-            None => Err(Error::Config(format!(
+        let silent = || {
+            Error::Config(format!(
                 "model {}: its loader stopped without an answer",
                 self.handle.label
-            ))),
+            ))
+        };
+        let mut description = None;
+        for _ in &self.threads {
+            let described = self.ready.recv().map_err(|_| silent())??;
+            description.get_or_insert(described);
         }
+        let description = description.ok_or_else(silent)?;
+        Ok((self.handle, description, self.threads))
     }
 }
 
@@ -473,6 +474,34 @@ mod tests {
         // Dropping the last handle stops every replica.
         drop(handle);
         threads.into_iter().for_each(|t| t.join().unwrap());
+    }
+
+    #[test]
+    fn a_replica_whose_loader_panics_fails_the_model() {
+        // One of the two replicas loads, the other panics: the model is not served short.
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let err = spawn::<Doubler, _>(
+            "test/panicking".into(),
+            move || match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => panic!("no model here"),
+                _ => Ok((Doubler(Default::default()), serde_json::json!({}))),
+            },
+            Batching::default(),
+            4,
+            Threads {
+                replicas: 2,
+                threads: 2,
+            },
+            Arc::new(Metrics::default()).model("test/panicking"),
+        )
+        .unwrap()
+        .wait()
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string().contains("stopped without an answer"),
+            "{err}"
+        );
     }
 
     #[test]
