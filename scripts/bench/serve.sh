@@ -82,21 +82,24 @@ fi
 # The piped run and the server's 64 clients alternate ROUNDS times (the machine's load moves
 # between runs; each ratio compares neighbours). With COMPARE_FLAGS a second server, started
 # with those flags, takes its turn in each round too.
+# clients ROUND LABEL PID ADDR: 64 clients against the server PID at ADDR, against the piped
+# rate $p; sets $concurrent to the load generator's JSON.
+clients() {
+    local before
+    before=$(cpu_s "$3")
+    concurrent=$("$load" "$4" "$work/dates.txt" 64 "$n" 300)
+    echo "round $1: server$2, 64 concurrent clients: $(figures <<< "$concurrent"); server CPU $(cpu_since "$3" "$before") s"
+    awk -v c="$(per_second "$concurrent")" -v p="$p" -v r="$1" -v l="$2" \
+        'BEGIN {printf "round %d: server%s with 64 clients / piped: %.2fx\n", r, l, c / p}'
+}
 for round in $(seq "$rounds"); do
     p=$(piped)
     echo "round $round: piped through seqmodels translate: $p inputs/s ($n inputs, start-up included)"
-    before=$(cpu_s "$pid")
-    concurrent=$("$load" "$addr" "$work/dates.txt" 64 "$n" 300)
-    echo "round $round: server, 64 concurrent clients: $(figures <<< "$concurrent"); server CPU $(cpu_since "$pid" "$before") s"
-    awk -v c="$(per_second "$concurrent")" -v p="$p" \
-        'BEGIN {printf "round %d: server with 64 clients / piped: %.2fx\n", '"$round"', c / p}'
     if [ -n "${COMPARE_FLAGS:-}" ]; then
-        before=$(cpu_s "$other_pid")
-        other=$("$load" "$other_addr" "$work/dates.txt" 64 "$n" 300)
-        echo "round $round: server $COMPARE_FLAGS, 64 concurrent clients: $(figures <<< "$other"); server CPU $(cpu_since "$other_pid" "$before") s"
-        awk -v c="$(per_second "$other")" -v p="$p" \
-            'BEGIN {printf "round %d: server '"$COMPARE_FLAGS"' with 64 clients / piped: %.2fx\n", '"$round"', c / p}'
+        clients "$round" " $COMPARE_FLAGS" "$other_pid" "$other_addr"
     fi
+    # The default server goes last, so that the speed-up below uses its figures.
+    clients "$round" "" "$pid" "$addr"
 done
 if [ -n "${COMPARE_FLAGS:-}" ]; then
     kill -TERM "$other_pid" && wait "$other_pid" || true
